@@ -1,0 +1,58 @@
+// What differs between the simulated printer kinds, in one table.
+import type { PrinterKind } from '../contract';
+import type { WebcamOptions } from './webcam';
+
+/** The command API's `Features` bits (facts §7). */
+export const Feature = {
+  Light: 1,
+  AxisMove: 2,
+  Home: 4,
+  Extrude: 8,
+  Temperature: 16,
+  PrintStart: 32,
+} as const;
+
+export interface Platform {
+  features: number;
+  platformVersion: string;
+  /** OctoPrint has no 'cancelled' job state. */
+  reportsCancelled: boolean;
+  /** OctoPrint reports no SubState and no Lights. */
+  reportsSubStateAndLights: boolean;
+  hasChamber: boolean;
+  lights: string[];
+  defaultWebcams: WebcamOptions[];
+}
+
+export const PLATFORMS: Record<PrinterKind, Platform> = {
+  octoprint: {
+    features: Feature.PrintStart,
+    platformVersion: '1.11.2',
+    reportsCancelled: false,
+    reportsSubStateAndLights: false,
+    hasChamber: false,
+    lights: [],
+    defaultWebcams: [{ name: 'Webcam' }],
+  },
+  moonraker: {
+    features: Feature.Light | Feature.AxisMove | Feature.Home | Feature.Extrude | Feature.Temperature | Feature.PrintStart,
+    platformVersion: '0.12.0',
+    reportsCancelled: true,
+    reportsSubStateAndLights: true,
+    hasChamber: true,
+    lights: ['chamber'],
+    defaultWebcams: [{ name: 'Nozzle Cam', flipV: true, rotation: 90 }],
+  },
+  bambu: {
+    features: Feature.Light | Feature.PrintStart,
+    platformVersion: '01.08.00.00',
+    reportsCancelled: true,
+    reportsSubStateAndLights: true,
+    hasChamber: true,
+    lights: ['chamber_light'],
+    defaultWebcams: [{ name: 'Chamber Camera' }],
+  },
+};
+
+/** The OctoEverywhere plugin version every simulated printer reports. */
+export const PLUGIN_VERSION = '5.3.1';
