@@ -1,0 +1,409 @@
+// One App Connection (or Shared Connection): where to send requests, how to authenticate them, and the
+// keep-alive sockets they share. Everything that talks to the printer or the service goes through here.
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { Readable } from 'node:stream';
+import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type Method, type RawAxiosRequestHeaders } from 'axios';
+import WebSocket from 'ws';
+import {
+  AppConnectionRequiredError,
+  InvalidArgumentError,
+  NetworkError,
+  OctoEverywhereError,
+  serviceError,
+} from './errors';
+import { baseUrlString, loopbackAwareLookup, parseBaseUrl, parseLocalUrl } from './urls';
+import { checkPrinterPath, checkHeaders } from './validate';
+
+export const DEFAULT_SERVICE_URL = 'https://octoeverywhere.com';
+export const DEFAULT_APP_ID = 'devtest';
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Bound on a response read into memory when the caller sets none: above the largest account limit seen (500 MiB). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024 * 1024;
+/** How long the LAN URL is left alone after it failed to answer. */
+const LOCAL_RETRY_AFTER_MS = 60_000;
+const LOCAL_CONNECT_TIMEOUT_MS = 1_500;
+
+export type AuthType = 'bearer' | 'basic';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS';
+export type ResponseType = 'auto' | 'json' | 'text' | 'buffer' | 'stream';
+export type Route = 'relay' | 'local';
+
+/** The values an App Connection (portal completion) or a Shared Connection (website) provides. */
+export interface AppConnectionOptions {
+  /** App Connection URL `https://app-….octoeverywhere.com` or Shared Connection URL `https://shared-…`. */
+  url: string;
+  authBasicHttpUser?: string;
+  authBasicHttpPassword?: string;
+  authBearerToken?: string;
+  /** Which credential to send when both are present; default bearer. */
+  authType?: AuthType;
+  /** App API token; absent on a Shared Connection. */
+  appApiToken?: string;
+  octoPrintApiKey?: string;
+  /** The OctoEverywhere service; default https://octoeverywhere.com. */
+  serviceUrl?: string;
+  appId?: string;
+  /** The printer's LAN URL: used first while it answers, the App Connection is the fallback. */
+  localUrl?: string;
+  timeoutMs?: number;
+}
+
+export interface PrinterRequest {
+  method?: HttpMethod;
+  /** Path on the printer, from its root: `/api/job`, `/printer/objects/query?print_stats`. */
+  path: string;
+  headers?: Record<string, string | number | boolean | undefined>;
+  /** Object → JSON, Buffer/Uint8Array → raw, string → text, Readable → streamed. */
+  body?: unknown;
+  responseType?: ResponseType;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** `auto` (default): the LAN URL when configured and answering, else the relay. */
+  via?: 'auto' | Route;
+  maxResponseBytes?: number;
+}
+
+export interface PrinterResponse<T = unknown> {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: T;
+  /** The URL that was requested; it never carries a credential. */
+  url: string;
+  via: Route;
+}
+
+export class AppConnection {
+  readonly baseUrl: string;
+  readonly serviceUrl: string;
+  readonly appId: string;
+  readonly localUrl?: string;
+  readonly timeoutMs: number;
+  /** Shared Connections have no App API token and so no App APIs. */
+  readonly hasAppApi: boolean;
+
+  // Secrets live in private fields so that neither logging the object nor JSON.stringify shows them.
+  readonly #authorization: string;
+  readonly #appApiToken?: string;
+  readonly #octoPrintApiKey?: string;
+  readonly #http: AxiosInstance;
+  readonly #agents: { http: http.Agent; https: https.Agent };
+  #localDownUntil = 0;
+  #localProbe?: Promise<boolean>;
+  #closed = false;
+
+  constructor(options: AppConnectionOptions) {
+    if (!options || typeof options !== 'object') {
+      throw new InvalidArgumentError('App Connection options are missing.', 'OE_MISSING_CREDENTIALS');
+    }
+    this.baseUrl = baseUrlString(parseBaseUrl(options.url, 'App Connection URL'));
+    this.serviceUrl = baseUrlString(parseBaseUrl(options.serviceUrl || DEFAULT_SERVICE_URL, 'OctoEverywhere service URL'));
+    this.appId = options.appId?.trim() || DEFAULT_APP_ID;
+    const local = parseLocalUrl(options.localUrl);
+    this.localUrl = local ? baseUrlString(local) : undefined;
+    this.timeoutMs = positiveOr(options.timeoutMs, DEFAULT_TIMEOUT_MS);
+    this.#authorization = authorizationHeader(options);
+    this.#appApiToken = nonEmpty(options.appApiToken);
+    this.#octoPrintApiKey = nonEmpty(options.octoPrintApiKey);
+    this.hasAppApi = this.#appApiToken !== undefined;
+
+    const agentOptions = { keepAlive: true, scheduling: 'lifo' as const, lookup: loopbackAwareLookup };
+    this.#agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+    this.#http = axios.create({
+      httpAgent: this.#agents.http,
+      httpsAgent: this.#agents.https,
+      // Every status is an answer to interpret, not an exception; redirects are not followed so
+      // that the auth header can never be replayed to another host.
+      validateStatus: () => true,
+      maxRedirects: 0,
+      proxy: false,
+      maxBodyLength: Infinity,
+    });
+  }
+
+  /** The headers a relay request (HTTP or WebSocket handshake) carries for authentication. */
+  relayAuthHeaders(): Record<string, string> {
+    const headers: Record<string, string> = { Authorization: this.#authorization };
+    if (this.#octoPrintApiKey) headers['X-Api-Key'] = this.#octoPrintApiKey;
+    return headers;
+  }
+
+  /** The App API token, or an error that says a Shared Connection has none. */
+  appApiToken(feature: string): string {
+    if (!this.#appApiToken) throw new AppConnectionRequiredError(feature);
+    return this.#appApiToken;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * A request to the printer's own API. Any HTTP status comes back as a response, except the
+   * OctoEverywhere 6xx codes, which throw a ServiceError (they are about the connection, not the printer).
+   */
+  async request<T = unknown>(req: PrinterRequest): Promise<PrinterResponse<T>> {
+    this.#assertOpen();
+    const path = checkPrinterPath(req.path);
+    const userHeaders = checkHeaders(req.headers);
+    const route = await this.#chooseRoute(req.via ?? 'auto');
+    try {
+      return await this.#send<T>(route, path, userHeaders, req);
+    } catch (err) {
+      // A LAN address that stopped answering: leave it alone for a while and use the relay. Only
+      // when the request cannot have reached the printer, so nothing is done twice.
+      if (route === 'local' && req.via !== 'local' && isUnreachable(err) && !(req.body instanceof Readable)) {
+        this.#localDownUntil = Date.now() + LOCAL_RETRY_AFTER_MS;
+        return this.#send<T>('relay', path, userHeaders, req);
+      }
+      throw err;
+    }
+  }
+
+  /** A request to one of OctoEverywhere's App APIs, with the App API token. Returns the parsed JSON body. */
+  async appApi(feature: string, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>, timeoutMs?: number): Promise<unknown> {
+    this.#assertOpen();
+    const token = this.appApiToken(feature);
+    let res: AxiosResponse<Buffer>;
+    try {
+      res = await this.#http.request<Buffer>({
+        method,
+        url: `${this.serviceUrl}${path}`,
+        headers: { AppToken: token, Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
+        data: body ? JSON.stringify(body) : undefined,
+        responseType: 'arraybuffer',
+        timeout: timeoutMs ?? this.timeoutMs,
+        maxContentLength: 4 * 1024 * 1024,
+      });
+    } catch (err) {
+      throw networkError(err, feature);
+    }
+    if (res.status < 200 || res.status >= 300) throw serviceError(res.status, feature, this.appId);
+    return parseJson(res.data, feature);
+  }
+
+  /** Opens a WebSocket to the printer through the relay (wss), authenticated in the handshake. */
+  openWebSocket(path: string, options: { protocols?: string | string[]; headers?: Record<string, string> } = {}): WebSocket {
+    this.#assertOpen();
+    const checked = checkPrinterPath(path);
+    const url = `${this.baseUrl.replace(/^http/, 'ws')}${checked}`;
+    const secure = url.startsWith('wss:');
+    return new WebSocket(url, options.protocols, {
+      headers: { ...checkHeaders(options.headers), ...this.relayAuthHeaders() },
+      agent: secure ? this.#agents.https : this.#agents.http,
+      lookup: loopbackAwareLookup,
+      handshakeTimeout: this.timeoutMs,
+      followRedirects: false,
+    } as WebSocket.ClientOptions);
+  }
+
+  /** Open sockets of this connection's pool (for tests and diagnostics). */
+  socketCount(): number {
+    return this.#sockets().length;
+  }
+
+  /** Releases every pooled socket; resolves once they are closed. Later calls fail with OE_CLOSED. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const sockets = this.#sockets().filter((s) => !s.destroyed);
+    const closed = sockets.map((s) => new Promise((resolve) => s.once('close', resolve)));
+    this.#agents.http.destroy();
+    this.#agents.https.destroy();
+    await Promise.all(closed);
+  }
+
+  #sockets(): net.Socket[] {
+    const list = (agent: http.Agent): net.Socket[] =>
+      [agent.sockets, agent.freeSockets].flatMap((group) => Object.values(group).flatMap((sockets) => sockets ?? []));
+    return [...list(this.#agents.http), ...list(this.#agents.https)];
+  }
+
+  async #chooseRoute(via: 'auto' | Route): Promise<Route> {
+    if (via !== 'auto') {
+      if (via === 'local' && !this.localUrl) throw new InvalidArgumentError('No local URL is configured for this printer.');
+      return via;
+    }
+    if (!this.localUrl || Date.now() < this.#localDownUntil) return 'relay';
+    // One TCP probe at a time decides for everyone waiting; its answer holds until a request fails.
+    this.#localProbe ??= probeTcp(this.localUrl).finally(() => {
+      this.#localProbe = undefined;
+    });
+    const up = await this.#localProbe;
+    if (!up) this.#localDownUntil = Date.now() + LOCAL_RETRY_AFTER_MS;
+    return up ? 'local' : 'relay';
+  }
+
+  async #send<T>(route: Route, path: string, userHeaders: Record<string, string>, req: PrinterRequest): Promise<PrinterResponse<T>> {
+    const base = route === 'local' ? (this.localUrl as string) : this.baseUrl;
+    const url = `${base}${path}`;
+    const { data, contentType } = encodeBody(req.body);
+    const headers: RawAxiosRequestHeaders = { ...userHeaders };
+    if (contentType && !hasHeader(headers, 'content-type')) headers['Content-Type'] = contentType;
+    // The OctoEverywhere credentials go only to OctoEverywhere; the printer's own key goes to both.
+    Object.assign(headers, route === 'relay' ? this.relayAuthHeaders() : this.#octoPrintApiKey ? { 'X-Api-Key': this.#octoPrintApiKey } : {});
+    const responseType = req.responseType ?? 'auto';
+    let res: AxiosResponse;
+    try {
+      res = await this.#http.request({
+        method: (req.method ?? 'GET') as Method,
+        url,
+        headers,
+        data,
+        responseType: responseType === 'stream' ? 'stream' : 'arraybuffer',
+        timeout: positiveOr(req.timeoutMs, this.timeoutMs),
+        signal: req.signal,
+        maxContentLength: positiveOr(req.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES),
+        decompress: true,
+      });
+    } catch (err) {
+      throw networkError(err, route === 'local' ? 'The request to the printer\'s local URL' : 'The request through OctoEverywhere');
+    }
+    if (route === 'relay' && res.status >= 600 && res.status <= 699) {
+      if (responseType === 'stream') (res.data as Readable).destroy();
+      throw serviceError(res.status, 'The printer request', this.appId);
+    }
+    const responseHeaders = flattenHeaders(res.headers);
+    const body = responseType === 'stream' ? (res.data as Readable) : decodeBody(res.data as Buffer, responseHeaders['content-type'], responseType);
+    return { statusCode: res.status, headers: responseHeaders, body: body as T, url, via: route };
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new OctoEverywhereError('OE_CLOSED', 'This App Connection was closed (the node was redeployed or removed).');
+  }
+}
+
+/**
+ * The relay's auth header, in one place. Bearer when chosen or when it is the only credential;
+ * Basic otherwise. Missing both is an error before anything is sent.
+ */
+export function authorizationHeader(options: Pick<AppConnectionOptions, 'authType' | 'authBasicHttpUser' | 'authBasicHttpPassword' | 'authBearerToken'>): string {
+  const bearer = nonEmpty(options.authBearerToken);
+  const user = nonEmpty(options.authBasicHttpUser);
+  const password = options.authBasicHttpPassword ?? '';
+  const basic = user !== undefined && password !== '' ? `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}` : undefined;
+  if (options.authType !== undefined && options.authType !== 'bearer' && options.authType !== 'basic') {
+    throw new InvalidArgumentError('The auth type must be "bearer" or "basic".');
+  }
+  const preferBasic = options.authType === 'basic';
+  const header = preferBasic ? basic ?? (bearer && `Bearer ${bearer}`) : (bearer && `Bearer ${bearer}`) ?? basic;
+  if (!header) {
+    throw new InvalidArgumentError(
+      'The App Connection has no credentials: it needs a bearer token, or a Basic user name and password.',
+      'OE_MISSING_CREDENTIALS',
+    );
+  }
+  if (/[\r\n]/.test(header)) throw new InvalidArgumentError('The App Connection credentials contain a line break.', 'OE_MISSING_CREDENTIALS');
+  return header;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const v = typeof value === 'string' ? value.trim() : '';
+  return v === '' ? undefined : v;
+}
+
+function positiveOr(value: number | undefined, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+function hasHeader(headers: RawAxiosRequestHeaders, name: string): boolean {
+  return Object.keys(headers).some((k) => k.toLowerCase() === name);
+}
+
+function encodeBody(body: unknown): { data: unknown; contentType?: string } {
+  if (body === undefined || body === null) return { data: undefined };
+  if (Buffer.isBuffer(body)) return { data: body, contentType: 'application/octet-stream' };
+  if (body instanceof Uint8Array) return { data: Buffer.from(body.buffer, body.byteOffset, body.byteLength), contentType: 'application/octet-stream' };
+  if (body instanceof Readable) return { data: body, contentType: 'application/octet-stream' };
+  if (typeof body === 'string') return { data: body, contentType: 'text/plain; charset=utf-8' };
+  if (typeof body === 'number' || typeof body === 'boolean' || typeof body === 'object') {
+    return { data: JSON.stringify(body), contentType: 'application/json' };
+  }
+  throw new InvalidArgumentError(`A request body of type ${typeof body} cannot be sent; use an object, a string or a Buffer.`);
+}
+
+const JSON_TYPE = /^(application|text)\/([\w.+-]*\+)?json\b/i;
+
+function decodeBody(data: Buffer, contentType: string | undefined, responseType: ResponseType): unknown {
+  const buffer = Buffer.isBuffer(data) ? data : Buffer.from(data ?? []);
+  switch (responseType) {
+    case 'buffer':
+      return buffer;
+    case 'text':
+      return buffer.toString('utf8');
+    case 'json':
+      return buffer.length === 0 ? undefined : parseJson(buffer, 'The printer\'s answer');
+    default:
+      if (contentType && JSON_TYPE.test(contentType)) {
+        if (buffer.length === 0) return undefined;
+        try {
+          return JSON.parse(buffer.toString('utf8'));
+        } catch {
+          return buffer.toString('utf8');
+        }
+      }
+      if (!contentType || /^text\/|xml|javascript|x-www-form-urlencoded/i.test(contentType)) return buffer.toString('utf8');
+      return buffer;
+  }
+}
+
+export function parseJson(data: Buffer | string, what: string): unknown {
+  const text = typeof data === 'string' ? data : data.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new OctoEverywhereError('OE_INVALID_RESPONSE', `${what} is not valid JSON.`, { kind: 'temporary' });
+  }
+}
+
+function flattenHeaders(headers: AxiosResponse['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (v === undefined || v === null) continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+  }
+  return out;
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTDOWN']);
+
+function isUnreachable(err: unknown): boolean {
+  return err instanceof NetworkError && err.code === 'OE_UNREACHABLE';
+}
+
+/** Maps a transport failure to our error, keeping nothing of the library error (it holds the headers). */
+export function networkError(err: unknown, what: string): OctoEverywhereError {
+  if (err instanceof OctoEverywhereError) return err;
+  const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ERR_CANCELED' || axios.isCancel(err)) {
+    return new NetworkError('OE_ABORTED', `${what} was cancelled.`, { kind: 'temporary' });
+  }
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    return new NetworkError('OE_TIMEOUT', `${what} timed out. Check the printer is online; a longer timeout may help for large transfers.`, { kind: 'temporary' });
+  }
+  if (code === 'ERR_BAD_RESPONSE' && err instanceof AxiosError && /maxContentLength/.test(err.message)) {
+    return new NetworkError('OE_RESPONSE_TOO_LARGE', `${what} returned more data than allowed; raise the size limit or stream the response.`, { kind: 'permanent' });
+  }
+  if (code && UNREACHABLE.has(code)) {
+    return new NetworkError('OE_UNREACHABLE', `${what} could not connect (${code}).`, { kind: 'temporary' });
+  }
+  const known = typeof code === 'string' && /^[A-Z_]+$/.test(code) ? ` (${code})` : '';
+  return new NetworkError('OE_NETWORK', `${what} failed on the network${known}.`, { kind: 'temporary' });
+}
+
+/** Whether something accepts TCP connections at the URL's host and port, within a short time. */
+function probeTcp(baseUrl: string): Promise<boolean> {
+  const url = new URL(baseUrl);
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port, lookup: loopbackAwareLookup });
+    const finish = (up: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(up);
+    };
+    const timer = setTimeout(() => finish(false), LOCAL_CONNECT_TIMEOUT_MS);
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}

@@ -1,0 +1,96 @@
+// The print-event vocabulary shared by the webhook and the status poller: the webhook's EventType
+// numbers (facts §5, values never change) and the stable names flows switch on.
+import { isObject, toInt } from './appApi';
+
+/** EventType number → event name. The single table of event names. */
+export const EVENT_NAMES: Readonly<Record<number, string>> = {
+  1: 'print-started',
+  2: 'print-complete',
+  3: 'print-failed',
+  4: 'print-paused',
+  5: 'print-resumed',
+  6: 'print-progress',
+  7: 'gadget-warning',
+  8: 'gadget-paused-print',
+  9: 'error',
+  10: 'first-layer-complete',
+  11: 'filament-change-required',
+  12: 'user-interaction-required',
+  13: 'notification-limit',
+  14: 'third-layer-complete',
+  15: 'bed-cooldown-complete',
+  16: 'test',
+};
+
+export const EVENT_TYPES: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(EVENT_NAMES).map(([n, name]) => [name, Number(n)]),
+);
+
+/** Unknown numbers pass through as `event-<n>`: new event types may be added at any time. */
+export function eventName(eventType: number): string {
+  return EVENT_NAMES[eventType] ?? `event-${eventType}`;
+}
+
+/** One print event, from either source, in our names. Absent fields are left out. */
+export interface PrinterEvent {
+  eventType: number;
+  event: string;
+  printerId?: string;
+  printerName?: string;
+  printId?: string;
+  fileName?: string;
+  progress?: number;
+  durationSec?: number;
+  timeRemainingSec?: number;
+  zOffsetMm?: number;
+  currentLayer?: number;
+  totalLayers?: number;
+  snapshotUrl?: string;
+  quickViewUrl?: string;
+  error?: string;
+  platformErrorCode?: string;
+  /** Where it came from: the webhook delivery or the status poller's derivation. */
+  source: 'webhook' | 'poll';
+}
+
+const STRING_FIELDS: ReadonlyArray<[string, keyof PrinterEvent]> = [
+  ['PrinterId', 'printerId'],
+  ['PrinterName', 'printerName'],
+  ['PrintId', 'printId'],
+  ['FileName', 'fileName'],
+  ['SnapshotUrl', 'snapshotUrl'],
+  ['QuickViewUrl', 'quickViewUrl'],
+  ['Error', 'error'],
+  ['PlatformErrorCode', 'platformErrorCode'],
+];
+const NUMBER_FIELDS: ReadonlyArray<[string, keyof PrinterEvent]> = [
+  ['Progress', 'progress'],
+  ['DurationSec', 'durationSec'],
+  ['TimeRemainingSec', 'timeRemainingSec'],
+  ['ZOffsetMM', 'zOffsetMm'],
+  ['CurrentLayer', 'currentLayer'],
+  ['TotalLayers', 'totalLayers'],
+];
+
+/**
+ * A webhook delivery body as a PrinterEvent, or undefined when it is not one (no usable EventType).
+ * `SecretKey` is never copied: it is a credential.
+ */
+export function eventFromWebhook(body: unknown): PrinterEvent | undefined {
+  if (!isObject(body)) return undefined;
+  const eventType = toInt(body.EventType);
+  if (eventType === undefined || eventType < 0) return undefined;
+  const event: PrinterEvent = { eventType, event: eventName(eventType), source: 'webhook' };
+  const target = event as unknown as Record<string, unknown>;
+  for (const [wire, ours] of STRING_FIELDS) {
+    const v = body[wire];
+    if (typeof v === 'string' && v !== '') target[ours] = v;
+    else if (typeof v === 'number') target[ours] = String(v);
+  }
+  for (const [wire, ours] of NUMBER_FIELDS) {
+    const v = body[wire];
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n === 'number' && Number.isFinite(n)) target[ours] = n;
+  }
+  return event;
+}

@@ -1,0 +1,32 @@
+// The OctoEverywhere client: everything needed to use an App Connection or Shared Connection, with no
+// Node-RED dependency. The node adapters under src/nodes/ and any other program can use it alike.
+import { AppApi } from './appApi';
+import { CommandApi } from './commandApi';
+import { AppConnection, type AppConnectionOptions } from './connection';
+
+export * from './errors';
+export * from './connection';
+export * from './appApi';
+export * from './commandApi';
+export * from './portal';
+export * from './events';
+export * from './localPlugin';
+export { isLoopbackHost, loopbackAwareLookup } from './urls';
+export { checkPrinterPath, checkHeaders } from './validate';
+
+/** One connection with its two API families: `client.app` (App APIs) and `client.commands` (plugin command API). */
+export class OctoEverywhereClient {
+  readonly connection: AppConnection;
+  readonly app: AppApi;
+  readonly commands: CommandApi;
+
+  constructor(options: AppConnectionOptions) {
+    this.connection = new AppConnection(options);
+    this.app = new AppApi(this.connection);
+    this.commands = new CommandApi(this.connection);
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+}

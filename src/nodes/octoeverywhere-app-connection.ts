@@ -1,0 +1,77 @@
+// Config node: one App Connection (or Shared Connection). It owns the one client that every node
+// using this printer shares, and releases it when the flow stops.
+import { OctoEverywhereClient, OctoEverywhereError } from '../client';
+import type { AppConnectionDef, AppConnectionNode, Node, NodeAPI } from './shared/types';
+
+const TYPE = 'octoeverywhere-app-connection';
+
+export = function register(RED: NodeAPI): void {
+  function AppConnectionConfig(this: AppConnectionNode & Record<string, unknown>, def: AppConnectionDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const users = new Set<Node>();
+    let client: OctoEverywhereClient | undefined;
+    let configError: OctoEverywhereError | undefined;
+
+    node.name = def.name;
+    Object.assign(node, { printerName: def.printerName || '', appId: def.appId || 'devtest' });
+
+    try {
+      const creds = node.credentials ?? {};
+      client = new OctoEverywhereClient({
+        url: creds.url ?? '',
+        authBasicHttpUser: creds.authBasicHttpUser,
+        authBasicHttpPassword: creds.authBasicHttpPassword,
+        authBearerToken: creds.authBearerToken,
+        appApiToken: creds.appApiToken,
+        octoPrintApiKey: creds.octoPrintApiKey,
+        authType: def.authType === 'basic' ? 'basic' : 'bearer',
+        serviceUrl: def.serviceUrl || undefined,
+        appId: def.appId || undefined,
+        localUrl: def.localUrl || undefined,
+        timeoutMs: numberSetting(RED, 'octoeverywhereRequestTimeout'),
+      });
+    } catch (err) {
+      configError = err instanceof OctoEverywhereError ? err : new OctoEverywhereError('OE_CONFIG_INVALID', RED._('errors.invalid-config'));
+      node.warn(RED._('errors.not-usable', { code: configError.code, message: configError.message }));
+    }
+
+    node.client = (): OctoEverywhereClient => {
+      if (configError) throw configError;
+      if (!client) throw new OctoEverywhereError('OE_CLOSED', RED._('errors.closed'));
+      return client;
+    };
+    node.hasAppApi = (): boolean => client?.connection.hasAppApi ?? false;
+    node.register = (user: Node): void => {
+      users.add(user);
+    };
+    node.deregister = (user: Node): void => {
+      users.delete(user);
+    };
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      users.clear();
+      const closing = client?.close();
+      client = undefined;
+      // close() never rejects; done() must run whatever happens.
+      void Promise.resolve(closing).finally(done);
+    });
+  }
+
+  RED.nodes.registerType(TYPE, AppConnectionConfig as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
+    credentials: {
+      url: { type: 'text' },
+      authBasicHttpUser: { type: 'text' },
+      authBasicHttpPassword: { type: 'password' },
+      authBearerToken: { type: 'password' },
+      appApiToken: { type: 'password' },
+      octoPrintApiKey: { type: 'password' },
+    },
+  });
+};
+
+/** A positive number from settings.js, or undefined to keep the client's default. */
+function numberSetting(RED: NodeAPI, name: string): number | undefined {
+  const value: unknown = (RED.settings as unknown as Record<string, unknown>)[name];
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}

@@ -1,0 +1,41 @@
+// Node-RED's runtime API as our adapters use it. @types/node-red covers most of it; these add the
+// pieces it lacks (the three-argument input handler, close(removed, done), our config node).
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { OctoEverywhereClient } from '../../client';
+
+export type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow };
+
+export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+export type Done = (err?: Error) => void;
+
+export interface AppConnectionCredentials {
+  url?: string;
+  authBasicHttpUser?: string;
+  authBasicHttpPassword?: string;
+  authBearerToken?: string;
+  appApiToken?: string;
+  octoPrintApiKey?: string;
+}
+
+export interface AppConnectionDef extends NodeDef {
+  connectionId?: string;
+  printerName?: string;
+  printerLocalIp?: string;
+  localUrl?: string;
+  authType?: 'bearer' | 'basic';
+  serviceUrl?: string;
+  appId?: string;
+}
+
+/** The config node as the other nodes see it. */
+export interface AppConnectionNode extends Node<AppConnectionCredentials> {
+  readonly printerName: string;
+  readonly appId: string;
+  /** The shared client, or the configuration error that prevents one (thrown). */
+  client(): OctoEverywhereClient;
+  /** True when the connection has App API access (an App Connection, not a Shared Connection). */
+  hasAppApi(): boolean;
+  /** Tracks a node that uses this connection until it closes. */
+  register(node: Node): void;
+  deregister(node: Node): void;
+}

@@ -1,0 +1,102 @@
+// A real Node-RED process for the tests that need one (palette install, admin auth, the editor):
+// its own user dir, loopback only, stopped and awaited by stop().
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface NodeRedProcess {
+  url: string;
+  port: number;
+  userDir: string;
+  /** Everything the process printed so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  userDir?: string;
+  /** Extra settings.js properties, as a JS object literal body (code). */
+  settings?: string;
+  flows?: unknown[];
+  /** Milliseconds to wait for the editor to answer. */
+  timeoutMs?: number;
+}
+
+/** The Node-RED under test: OE_NODE_RED_PATH for the Node-RED 5 run, else our dev dependency. */
+export function nodeRedRoot(): string {
+  const main = require.resolve(process.env.OE_NODE_RED_PATH || 'node-red');
+  let dir = path.dirname(main);
+  // The package root (its red.js is the CLI; lib/red.js is the library entry point).
+  while (!fs.existsSync(path.join(dir, 'package.json')) || !fs.existsSync(path.join(dir, 'red.js'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('red.js not found above the node-red entry point');
+    dir = up;
+  }
+  return dir;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedProcess> {
+  const userDir = options.userDir ?? tempDir('oe-nr-');
+  const port = await freePort();
+  fs.writeFileSync(
+    path.join(userDir, 'settings.js'),
+    `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'test-only-secret',
+      logging: { console: { level: 'info' } }, editorTheme: { tours: false }, ${options.settings ?? ''} };\n`,
+  );
+  if (options.flows) fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(options.flows));
+  let out = '';
+  const child: ChildProcess = spawn(process.execPath, [path.join(nodeRedRoot(), 'red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: process.env,
+  });
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Node-RED exited early:\n${out}`);
+    try {
+      const res = await fetch(`${url}/settings`, { signal: AbortSignal.timeout(1000) });
+      if (res.status === 200 || res.status === 401) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`Node-RED did not start in time:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    port,
+    userDir,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGINT');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
