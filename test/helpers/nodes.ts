@@ -1,13 +1,15 @@
-// Loading our compiled nodes into the real Node-RED runtime through node-red-node-test-helper.
+// Loading our nodes into the real Node-RED runtime through node-red-node-test-helper. The modules
+// come from src/ (through tsx) so a test never depends on a stale or half-written dist/; the
+// packaging test covers the compiled files Node-RED loads from an installed package.
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 
-const DIST = path.resolve(__dirname, '..', '..', 'dist', 'nodes');
+const SRC = path.resolve(__dirname, '..', '..', 'src', 'nodes');
 
-/** The compiled node module for a type, as Node-RED loads it from the installed package. */
+/** The node module for a type, as Node-RED would require it. */
 export function nodeModule(type: string): unknown {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path.join(DIST, `${type}.js`));
+  return require(path.join(SRC, `${type}.ts`));
 }
 
 export { helper };
