@@ -98,3 +98,16 @@ export async function command(baseUrl: string, path: string, body?: unknown, met
   if (reply.headers['content-type'] !== 'text/json') throw new Error(`content type ${reply.headers['content-type']}`);
   return reply.json() as Envelope;
 }
+
+/** Resolves with the first JSON message on a socket that `match` accepts (earlier ones are skipped). */
+export function nextMessage<T = Record<string, unknown>>(socket: import('ws').WebSocket, match: (m: Record<string, unknown>) => boolean): Promise<T> {
+  return new Promise((resolve) => {
+    const onMessage = (data: import('ws').RawData): void => {
+      const message = JSON.parse(data.toString()) as Record<string, unknown>;
+      if (!match(message)) return;
+      socket.off('message', onMessage);
+      resolve(message as T);
+    };
+    socket.on('message', onMessage);
+  });
+}

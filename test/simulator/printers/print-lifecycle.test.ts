@@ -79,20 +79,18 @@ describe('simulated print lifecycle (manual clock)', () => {
     assert.deepEqual(timeline, ['paused', 4, 'resuming', 5, 'printing']);
   });
 
-  it('cancels: Moonraker reports cancelled, OctoPrint goes back to idle; both send Print Failed', async () => {
-    for (const kind of ['moonraker', 'octoprint'] as const) {
+  for (const [kind, endState] of [['moonraker', 'cancelled'], ['octoprint', 'idle']] as const) {
+    it(`cancels: ${kind} goes to ${endState} and sends Print Failed (Error "cancelled")`, async () => {
       r = await rig(kind);
       const { timeline, events } = record(r);
       r.printer.startPrint();
       await r.clock.advance(5_000);
       assert.equal(r.printer.cancel(), true);
-      assert.deepEqual(timeline, ['warmingup', 1, kind === 'moonraker' ? 'cancelled' : 'idle', 3]);
+      assert.deepEqual(timeline, ['warmingup', 1, endState, 3]);
       assert.equal(events[1].Error, 'cancelled');
-      assert.equal(r.printer.cancel(), false);
-      await r.close();
-    }
-    r = await rig('bambu');
-  });
+      assert.equal(r.printer.cancel(), false, 'nothing left to cancel');
+    });
+  }
 
   it('goes to error with Error then Print Failed, and shows the message in status', async () => {
     r = await rig('bambu');
