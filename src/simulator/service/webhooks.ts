@@ -147,7 +147,10 @@ export class Webhooks {
     for (const target of targets) {
       if (target.disabled) continue;
       const body = this.body(printer, event, target.secretKey);
-      const delivery = target.tail.then(() => this.attempt(target, body, true)).then(() => undefined);
+      // Re-checked when its turn comes: earlier queued deliveries may have disabled the target.
+      const delivery = target.tail.then(async () => {
+        if (!target.disabled) await this.attempt(target, body, true);
+      });
       target.tail = delivery;
       this.pending.add(delivery);
       void delivery.finally(() => this.pending.delete(delivery));
