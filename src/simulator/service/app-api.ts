@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JobState } from '../contract';
 import type { Account, Connection } from './account';
-import { BodyTooLargeError, readBody, sendJson } from './http-util';
+import { readText, sendJson } from './http-util';
 import type { LiveLinks } from './pages';
 import { statusText } from './status';
 import { isAcceptableWebhookUrl, type Webhooks } from './webhooks';
@@ -85,13 +85,13 @@ export class AppApi {
       const route = this.routes.get(lowerPath);
       if (!route) throw new AppApiError(404, 'Not found.');
       if (req.method !== route.method) throw new AppApiError(405, `Use ${route.method}.`, true);
-      const body = route.method === 'POST' ? parseBody(await readBody(req)) : {};
+      const body = route.method === 'POST' ? parseBody(await readText(req)) : {};
       const conn = this.authenticate(req, body);
       this.reply(res, 200, await route.handler(conn, body));
     } catch (err) {
       if (err instanceof AppApiError) this.reply(res, err.status, null, err.message, err.isUserError);
-      else if (err instanceof BodyTooLargeError) this.reply(res, 400, null, err.message, true);
-      else this.reply(res, 500, null, 'Internal error.');
+      // Includes an oversized body, whose socket is already gone.
+      else if (!res.headersSent && !res.destroyed) this.reply(res, 500, null, 'Internal error.');
     }
   }
 

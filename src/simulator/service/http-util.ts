@@ -1,26 +1,14 @@
 // Small response and body helpers for the service host (portal and App APIs); the relay does not use them.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { readBody } from '../printers/http';
 import { statusText } from './status';
 
-export class BodyTooLargeError extends Error {}
+/** Largest form or App API body the service reads (they are all small). */
+export const MAX_SERVICE_BODY_BYTES = 64 * 1024;
 
-/** Reads a small request body whole (forms, App API JSON); refuses more than `max` bytes. */
-export function readBody(req: IncomingMessage, max = 64 * 1024): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        reject(new BodyTooLargeError(`request body over ${max} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+/** A small request body as text; the simulated printers' reader, with the service's limit. */
+export async function readText(req: IncomingMessage): Promise<string> {
+  return (await readBody(req, MAX_SERVICE_BODY_BYTES)).toString('utf8');
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimPrinter } from '../contract';
 import type { Account, CompletionKeys } from './account';
 import { page } from './html';
-import { escapeHtml, lowerCaseParams, readBody, redirect, sendHtml } from './http-util';
+import { escapeHtml, lowerCaseParams, readText, redirect, sendHtml } from './http-util';
 import { token } from './ids';
 
 export const PORTAL_PATH = '/appportal/v1/';
@@ -61,7 +61,7 @@ export class Portal {
       return true;
     }
     if (req.method !== 'POST') return false;
-    const form = new URLSearchParams(await readBody(req));
+    const form = new URLSearchParams(await readText(req));
     const q = form.get('q') ?? '';
     switch (step) {
       case 'login':
