@@ -22,6 +22,26 @@ export const EVENT_NAMES: Readonly<Record<number, string>> = {
   16: 'test',
 };
 
+/** What each event means, for the README and the nodes' help (generated from here). */
+export const EVENT_DESCRIPTIONS: Readonly<Record<number, string>> = {
+  1: 'A print started.',
+  2: 'A print finished successfully.',
+  3: 'A print failed or was cancelled.',
+  4: 'A print was paused.',
+  5: 'A paused print resumed.',
+  6: 'Progress: every 10 % (and every hour from the webhook).',
+  7: 'Gadget AI sees a possible failure.',
+  8: 'Gadget AI paused the print because of a likely failure (Smart Pause).',
+  9: 'The printer reported an error.',
+  10: 'The first layer is done: a good moment to check adhesion.',
+  11: 'The printer needs a filament change.',
+  12: 'The printer is waiting for the user.',
+  13: 'OctoEverywhere notification limit reached (non-Supporter account).',
+  14: 'The third layer is done.',
+  15: 'After a print, the bed has cooled down: safe to remove the part or switch the printer off.',
+  16: 'A test notification.',
+};
+
 export const EVENT_TYPES: Readonly<Record<string, number>> = Object.fromEntries(
   Object.entries(EVENT_NAMES).map(([n, name]) => [name, Number(n)]),
 );

@@ -1,0 +1,36 @@
+// Writes the README's generated tables (events, error codes) from the client's own tables, so the
+// docs and the code cannot disagree. `npm run docs` rewrites them; a test fails if they are stale.
+import fs from 'node:fs';
+import path from 'node:path';
+import { COMMAND_CODES, EVENT_DESCRIPTIONS, EVENT_NAMES, SERVICE_CODES } from '../src/client';
+
+export const README = path.resolve(__dirname, '..', 'README.md');
+
+function eventsTable(): string {
+  const rows = Object.entries(EVENT_NAMES).map(([n, name]) => `| ${n} | \`${name}\` | ${EVENT_DESCRIPTIONS[Number(n)] ?? ''} |`);
+  return ['| EventType | `msg.topic` / `payload.event` | When |', '|---|---|---|', ...rows, '| any other *n* | `event-<n>` | A type added by OctoEverywhere after this version; passed through. |'].join('\n');
+}
+
+function errorsTable(): string {
+  const rows = [...Object.entries(SERVICE_CODES), ...Object.entries(COMMAND_CODES)].map(
+    ([code, info]) => `| \`OE_${code}\` | ${info.meaning} | ${info.kind} | ${info.advice} |`,
+  );
+  return ['| `msg.error.code` | Meaning | Kind | What to do |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+const SECTIONS: Record<string, () => string> = { events: eventsTable, errors: errorsTable };
+
+/** The README with every generated section filled in. */
+export function renderReadme(text: string): string {
+  let out = text;
+  for (const [name, render] of Object.entries(SECTIONS)) {
+    const re = new RegExp(`(<!-- ${name}:start -->)[\\s\\S]*?(<!-- ${name}:end -->)`);
+    if (!re.test(out)) throw new Error(`README.md has no <!-- ${name}:start --> … <!-- ${name}:end --> section`);
+    out = out.replace(re, (_m, start: string, end: string) => `${start}\n${render()}\n${end}`);
+  }
+  return out;
+}
+
+if (require.main === module) {
+  fs.writeFileSync(README, renderReadme(fs.readFileSync(README, 'utf8')));
+}
