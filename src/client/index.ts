@@ -8,9 +8,16 @@ export * from './errors';
 export * from './connection';
 export * from './appApi';
 export * from './commandApi';
+export * from './mjpeg';
 export * from './portal';
 export * from './events';
+export * from './status';
+export * from './derive';
+export * from './gadget-rules';
+export * from './clock';
 export * from './localPlugin';
+export * from './limits';
+export * from './transfer';
 export { isLoopbackHost, loopbackAwareLookup } from './urls';
 export { checkPrinterPath, checkHeaders } from './validate';
 

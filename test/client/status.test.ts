@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { parseJobStatus, sameSnapshot, offlineJobStatus, type PrinterSnapshot } from '../../src/client';
+import samples from '../fixtures/production-samples.json';
+
+describe('client: status snapshot', () => {
+  it('normalises a printing Moonraker status into our names', () => {
+    const s = parseJobStatus(samples.commandApi.status_moonraker.Result);
+    assert.deepEqual(s, {
+      state: 'printing',
+      subState: null,
+      error: null,
+      printing: true,
+      printId: 'a-print-id',
+      fileName: 'benchy.gcode',
+      progress: 42.5,
+      durationSec: 3600,
+      timeLeftSec: 4800,
+      currentLayer: 62,
+      totalLayers: 145,
+      temperatures: { bed: { actual: 60.1, target: 60 }, hotend: { actual: 219.8, target: 220 }, chamber: { actual: 38.2, target: 40 } },
+      lights: [{ name: 'chamber', on: true }],
+      features: 63,
+      platformVersion: '0.12.0',
+    });
+  });
+
+  it('reads an idle OctoPrint status with no print, no lights and no chamber as nulls', () => {
+    const s = parseJobStatus(samples.commandApi.status_octoprint_idle.Result);
+    assert.equal(s.state, 'idle');
+    assert.equal(s.printing, false);
+    assert.equal(s.progress, null);
+    assert.equal(s.printId, null);
+    assert.equal(s.temperatures.chamber, null);
+    assert.deepEqual(s.lights, []);
+    assert.equal(s.features, 32);
+  });
+
+  it('accepts numbers as strings, an unknown time left (-1) and unknown states', () => {
+    const s = parseJobStatus({ JobStatus: { State: 'Paused', CurrentPrint: { Progress: '12.5', TimeLeftSec: -1, CurrentLayer: '7.0' } } });
+    assert.equal(s.state, 'paused');
+    assert.equal(s.printing, true);
+    assert.equal(s.progress, 12.5);
+    assert.equal(s.timeLeftSec, null);
+    assert.equal(s.currentLayer, 7);
+    assert.equal(parseJobStatus({ JobStatus: { State: 'levitating' } }).state, 'unknown');
+    assert.equal(parseJobStatus({}).state, 'unknown');
+  });
+
+  it('compares snapshots without their poll time', () => {
+    const base: PrinterSnapshot = { ...offlineJobStatus(), online: true, printerName: 'P', gadget: null, limits: null, polledAt: 1 };
+    assert.ok(sameSnapshot(base, { ...base, polledAt: 2 }));
+    assert.ok(!sameSnapshot(base, { ...base, progress: 3 }));
+  });
+});
