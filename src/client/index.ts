@@ -8,7 +8,6 @@ export * from './errors';
 export * from './connection';
 export * from './appApi';
 export * from './commandApi';
-export * from './mjpeg';
 export * from './portal';
 export * from './events';
 export * from './status';
@@ -16,8 +15,6 @@ export * from './derive';
 export * from './gadget-rules';
 export * from './clock';
 export * from './localPlugin';
-export * from './limits';
-export * from './transfer';
 export { isLoopbackHost, loopbackAwareLookup } from './urls';
 export { checkPrinterPath, checkHeaders } from './validate';
 
