@@ -57,6 +57,8 @@ export interface PrinterRequest {
   headers?: Record<string, string | number | boolean | undefined>;
   /** Object → JSON, Buffer/Uint8Array → raw, string → text, Readable → streamed. */
   body?: unknown;
+  /** Length of a Readable body when known: sent as Content-Length instead of chunking, so the relay can refuse an oversized upload (608) before reading it. */
+  bodyLength?: number;
   responseType?: ResponseType;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -240,6 +242,9 @@ export class AppConnection {
     const { data, contentType } = encodeBody(req.body);
     const headers: RawAxiosRequestHeaders = { ...userHeaders };
     if (contentType && !hasHeader(headers, 'content-type')) headers['Content-Type'] = contentType;
+    if (data instanceof Readable && typeof req.bodyLength === 'number' && Number.isInteger(req.bodyLength) && req.bodyLength >= 0) {
+      headers['Content-Length'] = String(req.bodyLength);
+    }
     // The OctoEverywhere credentials go only to OctoEverywhere; the printer's own key goes to both.
     Object.assign(headers, route === 'relay' ? this.relayAuthHeaders() : this.#octoPrintApiKey ? { 'X-Api-Key': this.#octoPrintApiKey } : {});
     const responseType = req.responseType ?? 'auto';
@@ -310,7 +315,8 @@ function hasHeader(headers: RawAxiosRequestHeaders, name: string): boolean {
   return Object.keys(headers).some((k) => k.toLowerCase() === name);
 }
 
-function encodeBody(body: unknown): { data: unknown; contentType?: string } {
+/** A request body as sent on the wire, with the content type it implies. */
+export function encodeBody(body: unknown): { data: unknown; contentType?: string } {
   if (body === undefined || body === null) return { data: undefined };
   if (Buffer.isBuffer(body)) return { data: body, contentType: 'application/octet-stream' };
   if (body instanceof Uint8Array) return { data: Buffer.from(body.buffer, body.byteOffset, body.byteLength), contentType: 'application/octet-stream' };

@@ -15,6 +15,8 @@ export * from './derive';
 export * from './gadget-rules';
 export * from './clock';
 export * from './localPlugin';
+export * from './limits';
+export * from './transfer';
 export { isLoopbackHost, loopbackAwareLookup } from './urls';
 export { checkPrinterPath, checkHeaders } from './validate';
 

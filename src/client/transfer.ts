@@ -1,0 +1,146 @@
+// Printer requests whose body and answer move whole: uploads from a value or a local file, answers read
+// into a Buffer. Within the account's transfer limits: a body the relay would refuse (608), or an answer
+// it would refuse (607), fails here before its bytes move.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  type AppConnection,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  encodeBody,
+  networkError,
+  type PrinterRequest,
+  type PrinterResponse,
+} from './connection';
+import { InvalidArgumentError, NetworkError, type OctoEverywhereError } from './errors';
+import { type AccountLimits, accountLimits, checkDownloadSize, checkUploadSize, formatBytes, overLimit } from './limits';
+import { checkHeaders, checkPrinterPath } from './validate';
+
+/**
+ * Transfers smaller than this skip the limit check: every account limit seen is 100 MiB or more, so an
+ * Info request on the hot path of small API calls would buy nothing (and the relay enforces the limits anyway).
+ */
+export const LIMIT_CHECK_FLOOR_BYTES = 1024 * 1024;
+
+export interface TransferRequest extends Omit<PrinterRequest, 'body' | 'bodyLength' | 'responseType' | 'maxResponseBytes'> {
+  /** Object → JSON, Buffer → raw, string → text. Ignored when `file` is given. */
+  body?: unknown;
+  /** A local file sent as the body, streamed; its size is taken with fs.stat and checked before it is opened. */
+  file?: string;
+}
+
+interface Upload {
+  data: unknown;
+  contentType?: string;
+  /** Bytes, when known before sending. */
+  size?: number;
+  /** The file stream, to release if the request never reads it. */
+  stream?: Readable;
+}
+
+/**
+ * Sends `req` and reads the whole answer into a Buffer. 6xx answers throw, as with `request()`; an
+ * upload or download over the account's limit throws OE_608 / OE_607 without sending or reading it.
+ */
+export async function transfer(
+  connection: AppConnection,
+  req: TransferRequest,
+  limits: AccountLimits = accountLimits(connection),
+): Promise<PrinterResponse<Buffer>> {
+  // Checked again by request(); here first so that nothing is opened for a request that cannot be sent.
+  checkPrinterPath(req.path);
+  const headers = checkHeaders(req.headers);
+  const upload = await prepareUpload(req);
+  try {
+    // The limits are the relay's: a request that may go to the LAN URL is not held to them.
+    const relayOnly = req.via === 'relay' || (req.via !== 'local' && !connection.localUrl);
+    if (upload.size !== undefined && upload.size > LIMIT_CHECK_FLOOR_BYTES && relayOnly) {
+      checkUploadSize(upload.size, await limits.get(), connection.appId);
+    }
+    // Exactly the bytes stat counted: a file that grows meanwhile cannot overrun the announced length.
+    if (req.file !== undefined && upload.size) upload.stream = fs.createReadStream(req.file, { start: 0, end: upload.size - 1 });
+    if (upload.contentType && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = upload.contentType;
+    const res = await connection.request<Readable>({
+      ...req,
+      headers,
+      body: upload.stream ?? upload.data,
+      bodyLength: upload.stream ? upload.size : undefined,
+      responseType: 'stream',
+    });
+    return { ...res, body: await readAnswer(res, limits, connection.appId) };
+  } finally {
+    if (upload.stream && !upload.stream.destroyed) upload.stream.destroy();
+  }
+}
+
+async function prepareUpload(req: TransferRequest): Promise<Upload> {
+  if (req.file === undefined) {
+    const { data, contentType } = encodeBody(req.body);
+    const size = Buffer.isBuffer(data) ? data.length : typeof data === 'string' ? Buffer.byteLength(data) : undefined;
+    return { data, contentType, size };
+  }
+  if (typeof req.file !== 'string' || req.file.trim() === '' || req.file.includes('\0')) {
+    throw new InvalidArgumentError('The file to upload must be given as a local file path (a non-empty string).', 'OE_INVALID_FILENAME');
+  }
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(req.file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new InvalidArgumentError(`The file to upload does not exist: ${path.basename(req.file)}.`, 'OE_FILE_NOT_FOUND');
+    throw new InvalidArgumentError(`The file to upload cannot be read (${code ?? 'unknown error'}).`, 'OE_FILE_NOT_READABLE');
+  }
+  if (!stat.isFile()) throw new InvalidArgumentError('The file to upload is not a regular file.', 'OE_INVALID_FILENAME');
+  // An empty file is an empty body (a zero-length stream would go out chunked).
+  return { data: stat.size === 0 ? Buffer.alloc(0) : undefined, contentType: 'application/octet-stream', size: stat.size };
+}
+
+/** Reads the answer into a Buffer, refusing one larger than the account's download limit before reading it. */
+async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits, appId: string): Promise<Buffer> {
+  const stream = res.body;
+  const declared = Number(res.headers['content-length'] ?? NaN);
+  let max = DEFAULT_MAX_RESPONSE_BYTES;
+  let tooLarge = (bytes: number): OctoEverywhereError =>
+    new NetworkError('OE_RESPONSE_TOO_LARGE', `The printer's answer is larger than ${formatBytes(max)} (${bytes} bytes or more); it is not read into memory.`, { kind: 'permanent' });
+  if (res.via === 'relay') {
+    const known = declared > LIMIT_CHECK_FLOOR_BYTES ? await limits.get() : limits.peek();
+    const limit = known?.maxDownloadFileSizeBytes;
+    if (limit !== undefined && limit > 0) {
+      try {
+        if (Number.isFinite(declared)) checkDownloadSize(declared, known, appId);
+      } catch (err) {
+        stream.destroy();
+        throw err;
+      }
+      if (limit < max) {
+        max = limit;
+        tooLarge = (bytes) => overLimit(607, 'A download', bytes, limit, appId);
+      }
+    }
+  }
+  if (Number.isFinite(declared) && declared > max) {
+    stream.destroy();
+    throw tooLarge(declared);
+  }
+  return readAll(stream, max, tooLarge);
+}
+
+function readAll(stream: Readable, max: number, tooLarge: (bytes: number) => OctoEverywhereError): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        stream.destroy();
+        reject(tooLarge(size));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stream.once('end', () => resolve(Buffer.concat(chunks, size)));
+    stream.once('error', (err) => reject(networkError(err, 'Reading the printer\'s answer')));
+    // Destroyed without an error (the connection was aborted): the answer is incomplete.
+    stream.once('close', () => reject(new NetworkError('OE_NETWORK', 'The printer\'s answer was cut off before its end.', { kind: 'temporary' })));
+  });
+}

@@ -1,0 +1,162 @@
+// printer-request: any of the printer's own API calls through the App Connection (or the LAN URL while
+// it answers), like the core http request node but with the base URL and auth header supplied.
+import { type HttpMethod, InvalidArgumentError, type TransferRequest, transfer } from '../client';
+import { onInput, useConnection } from './shared/adapter';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
+
+const TYPE = 'octoeverywhere-printer-request';
+const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD'];
+/** A day: longer is certainly a unit mistake (msg.timeout is in milliseconds). */
+const MAX_TIMEOUT_MS = 24 * 60 * 60_000;
+
+type ReturnType = 'obj' | 'txt' | 'bin';
+
+interface PrinterRequestDef extends NodeDef {
+  connection?: string;
+  /** One of METHODS, or 'use' for msg.method. */
+  method?: string;
+  path?: string;
+  ret?: ReturnType;
+  /** Seconds; empty for the connection's default (settings `octoeverywhereRequestTimeout`, else 30 s). */
+  timeout?: string | number;
+}
+
+interface RequestMessage extends NodeMessageInFlow {
+  method?: unknown;
+  path?: unknown;
+  headers?: unknown;
+  timeout?: unknown;
+  filename?: unknown;
+  statusCode?: number;
+  responseUrl?: string;
+  via?: string;
+}
+
+export = function register(RED: NodeAPI): void {
+  function PrinterRequestNode(this: Node, def: PrinterRequestDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const connection = useConnection(RED, node, def.connection);
+    const fixedMethod = def.method === 'use' ? undefined : methodOf(def.method ?? 'GET');
+    const ret: ReturnType = def.ret === 'txt' || def.ret === 'bin' ? def.ret : 'obj';
+    const timeoutMs = secondsToMs(def.timeout);
+    let inFlight = 0;
+
+    const showInFlight = (): void => {
+      if (inFlight > 0) node.status({ fill: 'blue', shape: 'dot', text: RED._('status.sending', { count: inFlight }) });
+      else node.status({});
+    };
+
+    onInput<RequestMessage>(RED, node, connection, async (msg, send, { client, signal }) => {
+      const req = requestOf(msg, { method: fixedMethod, path: def.path, timeoutMs }, signal);
+      inFlight += 1;
+      showInFlight();
+      try {
+        const res = await transfer(client.connection, req);
+        msg.payload = decode(res.body, ret, req.method === 'HEAD', () => node.warn(RED._('errors.not-json')));
+        msg.statusCode = res.statusCode;
+        msg.headers = res.headers;
+        msg.responseUrl = res.url;
+        msg.via = res.via;
+        send(msg);
+      } finally {
+        inFlight -= 1;
+        showInFlight();
+      }
+    });
+  }
+
+  RED.nodes.registerType(TYPE, PrinterRequestNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};
+
+interface Fixed {
+  method?: HttpMethod;
+  path?: string;
+  timeoutMs?: number;
+}
+
+/** The request a message asks for, or an error with a specific code before anything is sent. */
+function requestOf(msg: RequestMessage, fixed: Fixed, signal: AbortSignal): TransferRequest {
+  const method = fixed.method ?? methodOf(msg.method, 'msg.method');
+  const path = fixed.path && fixed.path.trim() !== '' ? fixed.path : msg.path;
+  if (path === undefined || path === null || path === '') {
+    throw new InvalidArgumentError('No printer path: set one in the node or give msg.path, e.g. /api/job.', 'OE_INVALID_PATH');
+  }
+  if (typeof path !== 'string') throw new InvalidArgumentError('msg.path must be a string such as /api/job.', 'OE_INVALID_PATH');
+  if (msg.headers !== undefined && msg.headers !== null && (typeof msg.headers !== 'object' || Array.isArray(msg.headers) || Buffer.isBuffer(msg.headers))) {
+    throw new InvalidArgumentError('msg.headers must be an object of header names to values.', 'OE_INVALID_HEADER');
+  }
+  const headers: Record<string, unknown> = { ...((msg.headers ?? {}) as Record<string, unknown>) };
+  const req: TransferRequest = {
+    method,
+    path,
+    headers: headers as TransferRequest['headers'],
+    timeoutMs: msg.timeout === undefined || msg.timeout === null ? fixed.timeoutMs : timeoutOf(msg.timeout),
+    signal,
+  };
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  if (msg.filename !== undefined && msg.filename !== null && msg.filename !== '') {
+    if (typeof msg.filename !== 'string') throw new InvalidArgumentError('msg.filename must be a local file path (a string).', 'OE_INVALID_FILENAME');
+    if (!hasBody) throw new InvalidArgumentError(`A ${method} request carries no body: use POST or PUT to upload msg.filename.`, 'OE_INVALID_FILENAME');
+    req.file = msg.filename;
+  } else if (hasBody) {
+    const { body, json } = bodyOf(msg.payload);
+    req.body = body;
+    if (json && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+  }
+  return req;
+}
+
+function methodOf(value: unknown, what = 'The method'): HttpMethod {
+  const upper = typeof value === 'string' ? value.trim().toUpperCase() : undefined;
+  const method = METHODS.find((m) => m === upper);
+  if (!method) throw new InvalidArgumentError(`${what} must be one of ${METHODS.join(', ')}.`, 'OE_INVALID_METHOD');
+  return method;
+}
+
+function timeoutOf(value: unknown): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > MAX_TIMEOUT_MS) {
+    throw new InvalidArgumentError(`msg.timeout must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS}.`, 'OE_INVALID_TIMEOUT');
+  }
+  return n;
+}
+
+function secondsToMs(value: unknown): number | undefined {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.min(n * 1000, MAX_TIMEOUT_MS) : undefined;
+}
+
+/** msg.payload as a body: nothing, a string, a Buffer, or JSON text for anything else JSON can hold. */
+function bodyOf(payload: unknown): { body?: string | Buffer; json?: boolean } {
+  if (payload === undefined || payload === null) return {};
+  if (typeof payload === 'string' || Buffer.isBuffer(payload)) return { body: payload };
+  if (payload instanceof Uint8Array) return { body: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) };
+  if (typeof payload === 'number' || typeof payload === 'boolean' || typeof payload === 'object') {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(payload);
+    } catch {
+      json = undefined;
+    }
+    if (json === undefined || (typeof payload === 'number' && !Number.isFinite(payload))) {
+      throw new InvalidArgumentError('msg.payload cannot be sent as JSON (it is circular or not serialisable).', 'OE_INVALID_PAYLOAD');
+    }
+    // Serialised once here, so its size is known for the upload limit check.
+    return { body: json, json: true };
+  }
+  throw new InvalidArgumentError(`msg.payload of type ${typeof payload} cannot be sent: use an object, a string or a Buffer.`, 'OE_INVALID_PAYLOAD');
+}
+
+/** The answer as the node's "return" option asks; JSON that does not parse stays text, as in the core node. */
+function decode(body: Buffer, ret: ReturnType, head: boolean, notJson: () => void): unknown {
+  if (ret === 'bin') return body;
+  const text = head ? '' : body.toString('utf8');
+  if (ret === 'txt' || text === '') return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    notJson();
+    return text;
+  }
+}

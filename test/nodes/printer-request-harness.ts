@@ -1,0 +1,114 @@
+// A flow for one OctoEverywhere node under test, against the simulator: config node → node under test →
+// helper node, with a Catch node for its errors. Every message sent is awaited until it comes out of
+// one of the two, so tests can count messages in against messages out plus errors.
+import path from 'node:path';
+import type { Node } from 'node-red';
+import { helper, nodeModule } from '../helpers/nodes';
+import { watchSecret } from '../helpers/secrets';
+import type { CompletionKeys, SharedConnectionValues, Simulator } from '../../src/simulator';
+import type { AppConnectionCredentials } from '../../src/nodes/shared/types';
+
+const CATCH = require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'common', '25-catch.js')) as unknown;
+
+export interface ErrorLike {
+  code?: string;
+  message: string;
+  [key: string]: unknown;
+}
+
+export interface Outcome {
+  msg: Record<string, unknown>;
+  /** Set when the message ended in an error (Catch node). */
+  error?: ErrorLike;
+}
+
+export interface Harness {
+  node: Node;
+  statuses: Array<{ fill?: string; shape?: string; text?: string }>;
+  warnings: unknown[];
+  send(msg: Record<string, unknown>): Promise<Outcome>;
+  /** Messages sent / ended on the output / ended as errors. */
+  counts: { in: number; out: number; errors: number };
+}
+
+/** The config node credentials for an App Connection (portal completion) or a Shared Connection; secrets watched. */
+export function credentialsOf(keys: CompletionKeys | SharedConnectionValues): AppConnectionCredentials {
+  const creds: AppConnectionCredentials =
+    'authbasichttpuser' in keys
+      ? {
+          url: keys.url,
+          authBasicHttpUser: keys.authbasichttpuser,
+          authBasicHttpPassword: keys.authbasichttppassword,
+          authBearerToken: keys.authBearerToken,
+          appApiToken: keys.appApiToken,
+          octoPrintApiKey: keys.octoPrintApiKey,
+        }
+      : { url: keys.url, authBasicHttpUser: keys.authBasicHttpUser, authBasicHttpPassword: keys.authBasicHttpPassword, authBearerToken: keys.authBearerToken };
+  for (const value of [creds.authBasicHttpPassword, creds.authBearerToken, creds.appApiToken, creds.octoPrintApiKey]) watchSecret(value);
+  if (creds.authBasicHttpUser && creds.authBasicHttpPassword) {
+    watchSecret(Buffer.from(`${creds.authBasicHttpUser}:${creds.authBasicHttpPassword}`).toString('base64'));
+  }
+  return creds;
+}
+
+export interface LoadOptions {
+  type: string;
+  sim: Simulator;
+  /** undefined: the node has no connection configured. */
+  credentials?: AppConnectionCredentials;
+  node?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+export async function loadFlow(options: LoadOptions): Promise<Harness> {
+  // Flow nodes need a tab and a position: without them the runtime takes them for config nodes.
+  const at = { z: 'f1', x: 100, y: 100 };
+  const flow: Array<Record<string, unknown>> = [
+    { id: 'f1', type: 'tab' },
+    { id: 'n1', type: options.type, connection: options.credentials ? 'c1' : '', wires: [['out']], ...at, ...options.node },
+    { id: 'out', type: 'helper', ...at },
+    { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['errs']], ...at },
+    { id: 'errs', type: 'helper', ...at },
+  ];
+  if (options.credentials) flow.push({ id: 'c1', type: 'octoeverywhere-app-connection', serviceUrl: options.sim.serviceUrl, ...options.config });
+  await helper.load(
+    [nodeModule('octoeverywhere-app-connection'), nodeModule(options.type), CATCH] as Parameters<typeof helper.load>[0],
+    flow,
+    options.credentials ? { c1: options.credentials } : {},
+  );
+  const node = helper.getNode('n1');
+  const pending = new Map<string, (o: Outcome) => void>();
+  const counts = { in: 0, out: 0, errors: 0 };
+  const statuses: Harness['statuses'] = [];
+  const warnings: unknown[] = [];
+  node.on('call:status', (call: { args: [Harness['statuses'][number]] }) => statuses.push(call.args[0]));
+  node.on('call:warn', (call: { args: unknown[] }) => warnings.push(call.args[0]));
+  const settle = (msg: Record<string, unknown>, error?: ErrorLike): void => {
+    const id = String(msg._msgid);
+    pending.get(id)?.({ msg, error });
+    pending.delete(id);
+  };
+  helper.getNode('out').on('input', (msg: Record<string, unknown>) => {
+    counts.out += 1;
+    settle(msg);
+  });
+  helper.getNode('errs').on('input', (msg: Record<string, unknown>) => {
+    counts.errors += 1;
+    settle(msg, msg.error as ErrorLike);
+  });
+  let seq = 0;
+  return {
+    node,
+    statuses,
+    warnings,
+    counts,
+    send(msg) {
+      const id = `m${(seq += 1)}`;
+      counts.in += 1;
+      return new Promise<Outcome>((resolve) => {
+        pending.set(id, resolve);
+        node.receive({ ...msg, _msgid: id });
+      });
+    },
+  };
+}
