@@ -4,7 +4,7 @@ import axios from 'axios';
 import { isObject } from './appApi';
 import { InvalidArgumentError, OctoEverywhereError } from './errors';
 import { networkError } from './connection';
-import { loopbackAwareLookup, parseLocalUrl } from './urls';
+import { baseUrlString, loopbackAwareLookup, parseLocalUrl } from './urls';
 
 export interface PrinterIdResult {
   printerId: string;
@@ -18,7 +18,8 @@ const PRINTER_ID = /^[A-Za-z0-9]{40,60}$/;
 export async function findPrinterId(localUrl: string, options: { timeoutMs?: number } = {}): Promise<PrinterIdResult> {
   const base = parseLocalUrl(localUrl);
   if (!base) throw new InvalidArgumentError('The printer\'s local URL is missing.', 'OE_MISSING_URL');
-  const root = `${base.origin}${base.pathname}`;
+  // Without a trailing slash: a bare origin's pathname is '/', which would make every path start with '//'.
+  const root = baseUrlString(base);
   const client = axios.create({ timeout: options.timeoutMs ?? 5000, validateStatus: () => true, maxRedirects: 0, proxy: false, lookup: loopbackAwareLookup, maxContentLength: 64 * 1024 } as Parameters<typeof axios.create>[0]);
   const get = async (path: string): Promise<{ status: number; data: unknown }> => {
     try {
