@@ -1,13 +1,19 @@
 // Config node: one App Connection (or Shared Connection). It owns the one client that every node
 // using this printer shares, and releases it when the flow stops.
 import { OctoEverywhereClient, OctoEverywhereError } from '../client';
+import { migrate, type Migration } from './shared/migrations';
+import { registerPortalRoutes } from './shared/portal-routes';
 import type { AppConnectionDef, AppConnectionNode, Node, NodeAPI } from './shared/types';
 
 const TYPE = 'octoeverywhere-app-connection';
 
+/** Steps from older saved configs to the current one (version 1 is the first shape; none yet). */
+const MIGRATIONS: readonly Migration[] = [];
+
 export = function register(RED: NodeAPI): void {
-  function AppConnectionConfig(this: AppConnectionNode & Record<string, unknown>, def: AppConnectionDef): void {
-    RED.nodes.createNode(this, def);
+  function AppConnectionConfig(this: AppConnectionNode & Record<string, unknown>, saved: AppConnectionDef): void {
+    RED.nodes.createNode(this, saved);
+    const def = migrate(saved, MIGRATIONS);
     const node = this;
     const users = new Set<Node>();
     let client: OctoEverywhereClient | undefined;
@@ -57,6 +63,8 @@ export = function register(RED: NodeAPI): void {
       void Promise.resolve(closing).finally(done);
     });
   }
+
+  registerPortalRoutes(RED);
 
   RED.nodes.registerType(TYPE, AppConnectionConfig as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
     credentials: {
