@@ -79,7 +79,10 @@ export async function loadFlow(options: LoadOptions): Promise<Harness> {
   const node = helper.getNode('n1');
   const pending = new Map<string, (o: Outcome) => void>();
   const counts = { in: 0, out: 0, errors: 0 };
-  const statuses: Harness['statuses'] = [];
+  // The statuses set while the flow started (deploy time) were recorded by the helper's spy.
+  type Call = { thisValue: unknown; args: [Harness['statuses'][number]] };
+  const spy = (node as unknown as { status: { getCalls(): Call[] } }).status;
+  const statuses: Harness['statuses'] = spy.getCalls().filter((c) => c.thisValue === node).map((c) => c.args[0]);
   const warnings: unknown[] = [];
   node.on('call:status', (call: { args: [Harness['statuses'][number]] }) => statuses.push(call.args[0]));
   node.on('call:warn', (call: { args: unknown[] }) => warnings.push(call.args[0]));
