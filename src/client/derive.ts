@@ -68,14 +68,17 @@ export function deriveEvents(memory: DeriveMemory | undefined, snapshot: Printer
       emit('print-resumed');
     }
     progressEvents(m, cur, emit);
+    const gadgetPaused = cur.gadget?.state === GadgetState.PausedDueToFailure;
     if (cur.state === 'paused' && (prev.state !== 'paused' || started)) {
-      if (cur.gadget?.state === GadgetState.PausedDueToFailure) m.gadgetPauseAnnounced = true;
-      emit(m.gadgetPauseAnnounced ? 'gadget-paused-print' : 'print-paused');
-    } else if (cur.state === 'paused' && !m.gadgetPauseAnnounced && cur.gadget?.state === GadgetState.PausedDueToFailure) {
+      m.gadgetPauseAnnounced = gadgetPaused;
+      emit(gadgetPaused ? 'gadget-paused-print' : 'print-paused');
+    } else if (cur.state === 'paused' && !m.gadgetPauseAnnounced && gadgetPaused) {
       // Gadget's verdict arrived after the pause itself was seen.
       m.gadgetPauseAnnounced = true;
       emit('gadget-paused-print');
     }
+    // A failure pause is the strongest warning: the same bad verdict after a resume is not news.
+    if (gadgetPaused) m.gadgetWarned = true;
     const warning = isGadgetWarning(cur.gadget) && cur.gadget?.state === GadgetState.Active;
     if (warning && !m.gadgetWarned) emit('gadget-warning');
     // Re-armed only by a good verdict, not by a missing one (Gadget is not polled on every poll).

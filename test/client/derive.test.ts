@@ -94,6 +94,12 @@ describe('client: events derived from snapshots', () => {
     const g4 = gadget(4, 1, 'r');
     assert.deepEqual(run([snap('printing'), snap('paused', { gadget: g4 }), snap('paused', { gadget: g4 })]), [[], ['gadget-paused-print'], []]);
     assert.deepEqual(run([snap('printing'), snap('paused'), snap('paused', { gadget: g4 })]), [[], ['print-paused'], ['gadget-paused-print']]);
+    const stillBad = gadget(3, 1, 'r');
+    assert.deepEqual(
+      run([snap('printing'), snap('paused', { gadget: g4 }), snap('printing', { gadget: stillBad }), snap('printing', { gadget: gadget(3, 8, 'g') }), snap('printing', { gadget: stillBad })]),
+      [[], ['gadget-paused-print'], ['print-resumed'], [], ['gadget-warning']],
+      'the verdict that paused the print is not warned about again after the resume',
+    );
   });
 
   it('re-arms the Gadget warning only after a good verdict, not after a poll without Gadget', () => {

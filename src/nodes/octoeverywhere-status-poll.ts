@@ -1,0 +1,156 @@
+// Node `octoeverywhere-status-poll`: watches a printer by polling (for Node-RED installs that cannot
+// receive webhooks). Output 1 is the normalised status snapshot, output 2 the print events derived
+// from it, in the webhook node's vocabulary. The polling itself is shared per connection (shared/poller.ts).
+import {
+  deriveEvents,
+  type DeriveMemory,
+  DEFAULT_BED_COOLDOWN_C,
+  GadgetState,
+  isGadgetWarning,
+  type OctoEverywhereError,
+  type PrinterSnapshot,
+  sameSnapshot,
+} from '../client';
+import { COMMON, onInput, useConnection } from './shared/adapter';
+import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS, pollerFor } from './shared/poller';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from './shared/types';
+
+const TYPE = 'octoeverywhere-status-poll';
+const OWN = `node-red-contrib-octoeverywhere/${TYPE}:`;
+
+interface StatusPollDef extends NodeDef {
+  connection?: string;
+  /** Seconds between polls. */
+  interval?: number | string;
+  /** 'change' (default): output 1 only when the snapshot changed; 'always': on every poll. */
+  output?: 'change' | 'always';
+  bedCooldownC?: number | string;
+}
+
+type NodeStatus = Parameters<Node['status']>[0];
+
+export = function register(RED: NodeAPI): void {
+  function StatusPoll(this: Node, def: StatusPollDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const connection = useConnection(RED, node, def.connection);
+    const intervalMs = Math.max(MIN_INTERVAL_MS, positive(def.interval, DEFAULT_INTERVAL_MS / 1000) * 1000);
+    const bedCooldownC = positive(def.bedCooldownC, DEFAULT_BED_COOLDOWN_C);
+    const onChangeOnly = def.output !== 'always';
+    let memory: DeriveMemory | undefined;
+    let lastSent: PrinterSnapshot | undefined;
+    /** Input messages waiting for a poll: they carry that poll's snapshot, so it is not sent twice. */
+    let waiting = 0;
+    let stopReported = false;
+    let outage: string | undefined;
+
+    if (!connection) {
+      onInput(RED, node, connection, async () => undefined);
+      return;
+    }
+    const appApi = connection.hasAppApi();
+    const poller = pollerFor(connection);
+
+    const show = (status: NodeStatus): void => node.status(status);
+
+    const onSnapshot = (snapshot: PrinterSnapshot): void => {
+      const derived = deriveEvents(memory, snapshot, { bedCooldownC });
+      memory = derived.memory;
+      let statusMsg: NodeMessage | null = null;
+      if (waiting === 0 && (!onChangeOnly || !lastSent || !sameSnapshot(lastSent, snapshot))) {
+        statusMsg = { topic: 'status', payload: snapshot };
+        lastSent = snapshot;
+      }
+      const events = derived.events.map((event): NodeMessage => ({ topic: event.event, payload: event }));
+      if (statusMsg || events.length > 0) node.send([statusMsg, events]);
+      if (snapshot.online) {
+        if (outage) node.log(RED._(`${OWN}log.recovered`));
+        outage = undefined;
+        show(statusOf(RED, snapshot, appApi));
+      }
+    };
+
+    const onFailed = (error: OctoEverywhereError, outcome: { stopped: boolean; retryInMs?: number }): void => {
+      if (outcome.stopped) {
+        show({ fill: 'red', shape: 'dot', text: error.code });
+        // One error to Catch nodes per deployment of this node; polling stays stopped until a redeploy.
+        if (!stopReported) {
+          stopReported = true;
+          node.error(error, { topic: 'error', payload: error.toJSON() });
+        }
+        return;
+      }
+      const text = error.status === 601 ? RED._(`${COMMON}status.offline`) : error.code;
+      const seconds = Math.ceil(Math.max(0, outcome.retryInMs ?? 0) / 1000);
+      show({ fill: 'red', shape: 'ring', text: RED._(`${OWN}status.retrying`, { text, seconds }) });
+      // Temporary trouble is logged once per outage (605's message holds the link to restore the
+      // Supporter Perks); it recovers by itself, so it does not go to Catch nodes.
+      if (outage !== error.code) node.warn(error.message);
+      outage = error.code;
+    };
+
+    const unsubscribe = poller.subscribe({ intervalMs, snapshot: onSnapshot, failed: onFailed });
+    node.on('close', unsubscribe);
+
+    onInput(RED, node, connection, async (msg, send, { signal }) => {
+      waiting++;
+      let snapshot: PrinterSnapshot;
+      try {
+        snapshot = await poller.pollNow();
+      } finally {
+        waiting--;
+      }
+      if (signal.aborted) return;
+      lastSent = snapshot;
+      send([{ ...msg, payload: snapshot }, null]);
+    });
+  }
+
+  RED.nodes.registerType(TYPE, StatusPoll as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};
+
+/** The node status for a snapshot: what the printer is doing, at a glance. */
+function statusOf(RED: NodeAPI, s: PrinterSnapshot, appApi: boolean): NodeStatus {
+  if (!s.online) return { fill: 'red', shape: 'ring', text: RED._(`${COMMON}status.offline`) };
+  if (s.gadget?.state === GadgetState.PausedDueToFailure) return { fill: 'red', shape: 'dot', text: RED._(`${OWN}status.gadget-paused`) };
+  if (s.printing && isGadgetWarning(s.gadget)) return { fill: 'red', shape: 'dot', text: RED._(`${OWN}status.gadget-warning`) };
+  const noGadget = (text: string): string => (appApi ? text : RED._(`${OWN}status.no-gadget`, { text }));
+  switch (s.state) {
+    case 'paused':
+      return { fill: 'yellow', shape: 'ring', text: noGadget(RED._(`${COMMON}status.paused`)) };
+    case 'warmingup':
+    case 'resuming':
+    case 'printing': {
+      const progress = Math.floor(s.progress ?? 0);
+      const text =
+        s.state === 'printing'
+          ? RED._(`${COMMON}status.printing`, { progress, left: formatDuration(RED, s.timeLeftSec) })
+          : RED._(`${OWN}status.heating`, { progress });
+      return { fill: 'green', shape: 'dot', text: noGadget(text) };
+    }
+    case 'complete':
+      return { fill: 'green', shape: 'ring', text: RED._(`${COMMON}status.complete`) };
+    case 'cancelled':
+      return { fill: 'grey', shape: 'ring', text: RED._(`${OWN}status.cancelled`) };
+    case 'error':
+      return { fill: 'red', shape: 'ring', text: RED._(`${OWN}status.printer-error`) };
+    default:
+      return { fill: 'green', shape: 'ring', text: RED._(`${COMMON}status.idle`) };
+  }
+}
+
+/** `1 h 12 m`, `12 m`, `40 s`; `?` while the printer does not know. */
+function formatDuration(RED: NodeAPI, seconds: number | null): string {
+  if (seconds === null) return '?';
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  if (h > 0) return RED._(`${OWN}duration.hours`, { h, m });
+  if (m > 0) return RED._(`${OWN}duration.minutes`, { m });
+  return RED._(`${OWN}duration.seconds`, { s: Math.max(0, Math.round(seconds)) });
+}
+
+/** A positive number from the editor (numbers arrive as strings from older flows), else the default. */
+function positive(value: unknown, fallback: number): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : fallback;
+}

@@ -1,0 +1,157 @@
+// Shared set-up of the status-poll tests: the simulator on a manual clock that also drives the
+// pollers (setClockForTests), the flow, and stepping time so that every poll has finished before
+// simulated time moves on (polls are real HTTP; only time is simulated).
+import type { NodeMessage, NodeInitializer } from 'node-red';
+import type { TestFlows } from 'node-red-node-test-helper';
+import { helper, nodeModule } from '../helpers/nodes';
+import { watchSecret } from '../helpers/secrets';
+import { createClock, type ManagedClock, type Simulator, type SimTimer, startSimulator } from '../../src/simulator';
+import type { SimulatedPrinter } from '../../src/simulator/printers';
+import { pollerFor, setClockForTests, type StatusPoller } from '../../src/nodes/shared/poller';
+import type { AppConnectionNode } from '../../src/nodes/shared/types';
+import type { Clock, PrinterEvent } from '../../src/client';
+
+export const configModule = nodeModule('octoeverywhere-app-connection') as NodeInitializer;
+export const pollModule = nodeModule('octoeverywhere-status-poll') as NodeInitializer;
+export const OWN = 'node-red-contrib-octoeverywhere/octoeverywhere-status-poll:';
+export const COMMON = 'node-red-contrib-octoeverywhere/octoeverywhere-app-connection:';
+
+export interface Rig {
+  clock: ManagedClock;
+  sim: Simulator;
+  printer: SimulatedPrinter;
+  close(): Promise<void>;
+}
+
+/** A manual-clock simulator with one Moonraker printer; pollers created from now on use its clock. */
+export async function startRig(): Promise<Rig> {
+  const clock = createClock({ mode: 'manual' });
+  const sim = await startSimulator({ clock, printers: [{ kind: 'moonraker', name: 'Voron 2.4' }] });
+  const adapter: Clock = {
+    now: () => clock.now(),
+    setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+    clearTimeout: (timer) => clock.clearTimer(timer as SimTimer | undefined),
+  };
+  setClockForTests(adapter);
+  return {
+    clock,
+    sim,
+    printer: sim.printers[0] as SimulatedPrinter,
+    async close() {
+      setClockForTests(undefined);
+      await sim.close();
+      clock.dispose();
+    },
+  };
+}
+
+export type Credentials = Record<string, string | undefined>;
+
+/** Config node credentials from an App Connection's completion keys (or a Shared Connection when `shared`). */
+export function credentials(sim: Simulator, shared = false): { creds: Credentials; id: string } {
+  if (shared) {
+    const s = sim.sharedConnection(0);
+    for (const v of [s.authBasicHttpPassword, s.authBearerToken]) watchSecret(v);
+    return { id: s.id, creds: { url: s.url, authBasicHttpUser: s.authBasicHttpUser, authBasicHttpPassword: s.authBasicHttpPassword, authBearerToken: s.authBearerToken } };
+  }
+  const k = sim.createAppConnection(0);
+  for (const v of [k.authbasichttppassword, k.authBearerToken, k.appApiToken]) watchSecret(v);
+  return {
+    id: k.id,
+    creds: { url: k.url, authBasicHttpUser: k.authbasichttpuser, authBasicHttpPassword: k.authbasichttppassword, authBearerToken: k.authBearerToken, appApiToken: k.appApiToken },
+  };
+}
+
+export interface PollNodeSpec {
+  id: string;
+  interval?: number;
+  output?: 'change' | 'always';
+  bedCooldownC?: number;
+}
+
+/** The config node c1 and status-poll nodes, each wired to helper nodes `<id>-status` and `<id>-events`. */
+export function flow(sim: Simulator, nodes: PollNodeSpec[] = [{ id: 'p1' }]): TestFlows {
+  const out: Array<Record<string, unknown>> = [{ id: 'c1', type: 'octoeverywhere-app-connection', printerName: 'Voron 2.4', serviceUrl: sim.serviceUrl }];
+  for (const n of nodes) {
+    out.push(
+      { id: n.id, type: 'octoeverywhere-status-poll', connection: 'c1', interval: n.interval ?? 10, output: n.output ?? 'change', bedCooldownC: n.bedCooldownC ?? 40, wires: [[`${n.id}-status`], [`${n.id}-events`]] },
+      { id: `${n.id}-status`, type: 'helper' },
+      { id: `${n.id}-events`, type: 'helper' },
+    );
+  }
+  return out as TestFlows;
+}
+
+export interface Recorded {
+  status: Array<Record<string, unknown>>;
+  events: PrinterEvent[];
+  nodeStatus: Array<{ fill?: string; shape?: string; text?: string }>;
+  errors: unknown[];
+  warnings: unknown[];
+}
+
+/** Records both outputs, every node status, and the node's errors and warnings. */
+export function record(id: string): Recorded {
+  const rec: Recorded = { status: [], events: [], nodeStatus: [], errors: [], warnings: [] };
+  helper.getNode(`${id}-status`).on('input', (msg: NodeMessage) => rec.status.push(msg.payload as Record<string, unknown>));
+  helper.getNode(`${id}-events`).on('input', (msg: NodeMessage) => rec.events.push(msg.payload as PrinterEvent));
+  const node = helper.getNode(id) as unknown as {
+    status: (s: Recorded['nodeStatus'][number]) => void;
+    error: (e: unknown, m?: unknown) => void;
+    warn: (w: unknown) => void;
+  };
+  const { status, error, warn } = node;
+  node.status = (s) => {
+    rec.nodeStatus.push(s);
+    status.call(node, s);
+  };
+  node.error = (e, m) => {
+    rec.errors.push(e);
+    error.call(node, e, m);
+  };
+  node.warn = (w) => {
+    rec.warnings.push(w);
+    warn.call(node, w);
+  };
+  return rec;
+}
+
+export function pollerOf(): StatusPoller {
+  return pollerFor(helper.getNode('c1') as unknown as AppConnectionNode);
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Lets the poll in flight finish and its messages reach the helper nodes. */
+export async function settle(poller: StatusPoller): Promise<void> {
+  await poller.settled();
+  for (let i = 0; i < 3; i++) await turn();
+}
+
+/** Moves simulated time in 1 s steps, letting each poll finish before time moves on. */
+export async function step(rig: Rig, poller: StatusPoller, ms: number, until?: () => boolean): Promise<void> {
+  for (let done = 0; done < ms; done += 1000) {
+    await rig.clock.advance(Math.min(1000, ms - done));
+    await settle(poller);
+    if (until?.()) return;
+  }
+}
+
+/** Counts calls of a method, with the simulated time of each. */
+export function countCalls<T extends object, K extends keyof T>(target: T, key: K, clock: { now(): number }): { times: number[]; restore(): void } {
+  const original = target[key];
+  const times: number[] = [];
+  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    times.push(clock.now());
+    return (original as unknown as (...a: unknown[]) => unknown).apply(this, args);
+  };
+  target[key] = wrapped as T[K];
+  return {
+    times,
+    restore: () => {
+      target[key] = original;
+    },
+  };
+}
+
+export { helper };
