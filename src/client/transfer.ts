@@ -51,6 +51,12 @@ export async function transfer(
   checkPrinterPath(req.path);
   const headers = checkHeaders(req.headers);
   const upload = await prepareUpload(req);
+  // Our own abort handle: destroying axios's answer stream alone leaves the socket busy in the pool, so a
+  // refused answer is dropped by aborting the request (which destroys its socket).
+  const controller = new AbortController();
+  const forwardAbort = (): void => controller.abort();
+  if (req.signal?.aborted) controller.abort();
+  req.signal?.addEventListener('abort', forwardAbort, { once: true });
   try {
     // The limits are the relay's: a request that may go to the LAN URL is not held to them.
     const relayOnly = req.via === 'relay' || (req.via !== 'local' && !connection.localUrl);
@@ -66,9 +72,15 @@ export async function transfer(
       body: upload.stream ?? upload.data,
       bodyLength: upload.stream ? upload.size : undefined,
       responseType: 'stream',
+      signal: controller.signal,
     });
-    return { ...res, body: await readAnswer(res, limits, connection.appId) };
+    const discard = (): void => {
+      controller.abort();
+      res.body.destroy();
+    };
+    return { ...res, body: await readAnswer(res, limits, connection.appId, discard) };
   } finally {
+    req.signal?.removeEventListener('abort', forwardAbort);
     if (upload.stream && !upload.stream.destroyed) upload.stream.destroy();
   }
 }
@@ -96,7 +108,7 @@ async function prepareUpload(req: TransferRequest): Promise<Upload> {
 }
 
 /** Reads the answer into a Buffer, refusing one larger than the account's download limit before reading it. */
-async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits, appId: string): Promise<Buffer> {
+async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits, appId: string, discard: () => void): Promise<Buffer> {
   const stream = res.body;
   const declared = Number(res.headers['content-length'] ?? NaN);
   let max = DEFAULT_MAX_RESPONSE_BYTES;
@@ -109,7 +121,7 @@ async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits,
       try {
         if (Number.isFinite(declared)) checkDownloadSize(declared, known, appId);
       } catch (err) {
-        stream.destroy();
+        discard();
         throw err;
       }
       if (limit < max) {
@@ -119,21 +131,21 @@ async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits,
     }
   }
   if (Number.isFinite(declared) && declared > max) {
-    stream.destroy();
+    discard();
     throw tooLarge(declared);
   }
-  return readAll(stream, max, tooLarge);
+  return readAll(stream, max, tooLarge, discard);
 }
 
-function readAll(stream: Readable, max: number, tooLarge: (bytes: number) => OctoEverywhereError): Promise<Buffer> {
+function readAll(stream: Readable, max: number, tooLarge: (bytes: number) => OctoEverywhereError, discard: () => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     stream.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
-        stream.destroy();
         reject(tooLarge(size));
+        discard();
         return;
       }
       chunks.push(chunk);

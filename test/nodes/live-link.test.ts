@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { helper } from '../helpers/nodes';
 import { secretsIn } from '../helpers/secrets';
 import { startSimulator, type Simulator } from '../../src/simulator';
-import { credentialsOf, type Harness, loadFlow, type Outcome } from './printer-request-harness';
+import { assertNothingLostOrLeaked, credentialsOf, type Harness, loadFlow, type Outcome } from './printer-request-harness';
 
 const TYPE = 'octoeverywhere-live-link';
 
@@ -17,11 +17,7 @@ describe('node: octoeverywhere-live-link', () => {
     await sim.close();
   });
   afterEach(async () => {
-    for (const h of harnesses.splice(0)) {
-      assert.equal(h.counts.out + h.counts.errors, h.counts.in, 'every message ends exactly once');
-      assert.deepEqual(secretsIn(JSON.stringify([h.statuses, h.warnings])), []);
-    }
-    assert.deepEqual(secretsIn(JSON.stringify(helper.log().args)), [], 'no secret in the log');
+    assertNothingLostOrLeaked(harnesses);
     await helper.unload();
     sim.printers[0].online = true;
     sim.setSupporter(true);
@@ -96,7 +92,7 @@ describe('node: octoeverywhere-live-link', () => {
     }
 
     it('times out with OE_TIMEOUT (settings octoeverywhereRequestTimeout)', async () => {
-      helper.settings({ octoeverywhereRequestTimeout: 200 });
+      helper.settings({ octoeverywhereRequestTimeout: 200 } as Parameters<typeof helper.settings>[0]);
       try {
         sim.chaos.latencyMs = 1000;
         const h = await load();

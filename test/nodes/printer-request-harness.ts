@@ -1,10 +1,11 @@
 // A flow for one OctoEverywhere node under test, against the simulator: config node → node under test →
 // helper node, with a Catch node for its errors. Every message sent is awaited until it comes out of
 // one of the two, so tests can count messages in against messages out plus errors.
+import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Node } from 'node-red';
 import { helper, nodeModule } from '../helpers/nodes';
-import { watchSecret } from '../helpers/secrets';
+import { secretsIn, watchSecret } from '../helpers/secrets';
 import type { CompletionKeys, SharedConnectionValues, Simulator } from '../../src/simulator';
 import type { AppConnectionCredentials } from '../../src/nodes/shared/types';
 
@@ -63,7 +64,7 @@ export interface LoadOptions {
 export async function loadFlow(options: LoadOptions): Promise<Harness> {
   // Flow nodes need a tab and a position: without them the runtime takes them for config nodes.
   const at = { z: 'f1', x: 100, y: 100 };
-  const flow: Array<Record<string, unknown>> = [
+  const flow: Array<{ id: string; type: string; [key: string]: unknown }> = [
     { id: 'f1', type: 'tab' },
     { id: 'n1', type: options.type, connection: options.credentials ? 'c1' : '', wires: [['out']], ...at, ...options.node },
     { id: 'out', type: 'helper', ...at },
@@ -84,8 +85,10 @@ export async function loadFlow(options: LoadOptions): Promise<Harness> {
   const spy = (node as unknown as { status: { getCalls(): Call[] } }).status;
   const statuses: Harness['statuses'] = spy.getCalls().filter((c) => c.thisValue === node).map((c) => c.args[0]);
   const warnings: unknown[] = [];
-  node.on('call:status', (call: { args: [Harness['statuses'][number]] }) => statuses.push(call.args[0]));
-  node.on('call:warn', (call: { args: unknown[] }) => warnings.push(call.args[0]));
+  // The helper emits `call:<method>` events, which Node's typings do not list.
+  const spied = node as unknown as { on(event: string, fn: (call: { args: unknown[] }) => void): void };
+  spied.on('call:status', (call) => statuses.push(call.args[0] as Harness['statuses'][number]));
+  spied.on('call:warn', (call) => warnings.push(call.args[0]));
   const settle = (msg: Record<string, unknown>, error?: ErrorLike): void => {
     const id = String(msg._msgid);
     pending.get(id)?.({ msg, error });
@@ -114,4 +117,13 @@ export async function loadFlow(options: LoadOptions): Promise<Harness> {
       });
     },
   };
+}
+
+/** After each test: every message ended exactly once, and no status, warning or log line holds a secret. */
+export function assertNothingLostOrLeaked(harnesses: Harness[]): void {
+  for (const h of harnesses.splice(0)) {
+    assert.equal(h.counts.out + h.counts.errors, h.counts.in, 'every message ends exactly once');
+    assert.deepEqual(secretsIn(JSON.stringify([h.statuses, h.warnings])), []);
+  }
+  assert.deepEqual(secretsIn(JSON.stringify(helper.log().args)), [], 'no secret in the log');
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { helper } from '../helpers/nodes';
 import { secretsIn } from '../helpers/secrets';
 import { startSimulator, type Simulator } from '../../src/simulator';
-import { credentialsOf, type Harness, loadFlow, type Outcome } from './printer-request-harness';
+import { assertNothingLostOrLeaked, credentialsOf, type Harness, loadFlow, type Outcome } from './printer-request-harness';
 
 const TYPE = 'octoeverywhere-printer-request';
 const MiB = 1024 * 1024;
@@ -25,12 +25,7 @@ describe('node: octoeverywhere-printer-request', function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
   afterEach(async () => {
-    // Nothing lost: every message came out once, as an answer or as an error; nothing leaked a secret.
-    for (const h of harnesses.splice(0)) {
-      assert.equal(h.counts.out + h.counts.errors, h.counts.in, 'every message ends exactly once');
-      assert.deepEqual(secretsIn(JSON.stringify([h.statuses, h.warnings])), []);
-    }
-    assert.deepEqual(secretsIn(JSON.stringify(helper.log().args)), [], 'no secret in the log');
+    assertNothingLostOrLeaked(harnesses);
     await helper.unload();
     sim.printers[0].online = true;
     sim.printers[0].pluginTimeout = false;
