@@ -91,6 +91,14 @@ export interface MjpegStreamResponse {
   boundary?: string;
 }
 
+/** Per-call options of the command API's JSON commands. */
+export interface CallOptions {
+  /** Cancels the request (e.g. when the Node-RED node using it closes). */
+  signal?: AbortSignal;
+  /** Overrides the connection's request timeout. */
+  timeoutMs?: number;
+}
+
 /** The status command's Result as the wire has it; see status.ts for the normalised form. */
 export type StatusWire = Record<string, unknown>;
 
@@ -98,24 +106,34 @@ export class CommandApi {
   constructor(private readonly connection: AppConnection) {}
 
   /** Sends any command; returns its Result. Typed helpers below check their arguments first. */
-  async send(command: string, args?: Record<string, unknown>, query?: string): Promise<Record<string, unknown>> {
+  async send(command: string, args?: Record<string, unknown>, query?: string, options: CallOptions = {}): Promise<Record<string, unknown>> {
+    return this.#call(command, { method: args ? 'POST' : 'GET', args, query }, options);
+  }
+
+  async #call(
+    command: string,
+    req: { method: 'GET' | 'POST'; args?: Record<string, unknown>; query?: string },
+    options: CallOptions,
+  ): Promise<Record<string, unknown>> {
     const name = checkCommandName(command);
     const res = await this.connection.request<Buffer>({
-      method: args ? 'POST' : 'GET',
-      path: `${COMMAND_API_PATH}/${name}${query ? `?${query}` : ''}`,
-      body: args,
+      method: req.method,
+      path: `${COMMAND_API_PATH}/${name}${req.query ? `?${req.query}` : ''}`,
+      body: req.args,
       responseType: 'buffer',
       via: 'relay',
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
     });
     return parseEnvelope(res, name);
   }
 
-  async status(options: { includeMaterialSystem?: boolean } = {}): Promise<StatusWire> {
-    return this.send('status', undefined, options.includeMaterialSystem ? 'IncludeMaterialSystem=true' : undefined);
+  async status(options: { includeMaterialSystem?: boolean } & CallOptions = {}): Promise<StatusWire> {
+    return this.send('status', undefined, options.includeMaterialSystem ? 'IncludeMaterialSystem=true' : undefined, options);
   }
 
-  async ping(): Promise<Record<string, unknown>> {
-    return this.send('ping');
+  async ping(options: CallOptions = {}): Promise<Record<string, unknown>> {
+    return this.send('ping', undefined, undefined, options);
   }
 
   async webcamList(): Promise<WebcamList> {
@@ -167,7 +185,7 @@ export class CommandApi {
     return { stream: res.body, contentType, boundary: boundaryOf(contentType) };
   }
 
-  async pause(options: PauseOptions = {}): Promise<Record<string, unknown>> {
+  async pause(options: PauseOptions = {}, call: CallOptions = {}): Promise<Record<string, unknown>> {
     const body: Record<string, unknown> = {};
     const bools: Array<[keyof PauseOptions, string]> = [
       ['smartPause', 'SmartPause'],
@@ -179,49 +197,47 @@ export class CommandApi {
     for (const [key, wire] of bools) if (options[key] !== undefined) body[wire] = checkBoolean(options[key], key);
     if (options.zLiftMm !== undefined) body.ZLiftMm = checkNumber(options.zLiftMm, 'zLiftMm', 0, 50);
     if (options.retractFilamentMm !== undefined) body.RetractFilamentMm = checkNumber(options.retractFilamentMm, 'retractFilamentMm', 0, 50);
-    return this.send('pause', body);
+    return this.send('pause', body, undefined, call);
   }
 
-  async resume(): Promise<Record<string, unknown>> {
-    return this.send('resume', {});
+  async resume(call: CallOptions = {}): Promise<Record<string, unknown>> {
+    return this.send('resume', {}, undefined, call);
   }
 
-  async cancel(): Promise<Record<string, unknown>> {
-    return this.send('cancel', {});
+  async cancel(call: CallOptions = {}): Promise<Record<string, unknown>> {
+    return this.send('cancel', {}, undefined, call);
   }
 
-  async home(): Promise<Record<string, unknown>> {
-    return this.send('home', {});
+  async home(call: CallOptions = {}): Promise<Record<string, unknown>> {
+    return this.send('home', {}, undefined, call);
   }
 
-  async start(options: StartOptions): Promise<Record<string, unknown>> {
+  async start(options: StartOptions, call: CallOptions = {}): Promise<Record<string, unknown>> {
     if (!isObject(options)) throw new InvalidArgumentError('start needs { path } (a file under gcode/).');
     const body: Record<string, unknown> = { Path: checkString(options.path, 'path') };
     if (options.storage !== undefined) body.Storage = checkString(options.storage, 'storage', 64);
     if (options.plate !== undefined) body.Plate = checkNumber(options.plate, 'plate', 1, 64, true);
     if (options.useAms !== undefined) body.UseAms = checkBoolean(options.useAms, 'useAms');
-    return this.send('start', body);
+    return this.send('start', body, undefined, call);
   }
 
-  async setLight(name: string, on: boolean): Promise<Record<string, unknown>> {
-    return this.send('set-light', { Name: checkString(name, 'Light name', 128), On: checkBoolean(on, 'on') });
+  async setLight(name: string, on: boolean, call: CallOptions = {}): Promise<Record<string, unknown>> {
+    return this.send('set-light', { Name: checkString(name, 'Light name', 128), On: checkBoolean(on, 'on') }, undefined, call);
   }
 
-  async moveAxis(axis: string, distanceMm: number): Promise<Record<string, unknown>> {
+  async moveAxis(axis: string, distanceMm: number, call: CallOptions = {}): Promise<Record<string, unknown>> {
     const a = typeof axis === 'string' ? axis.toUpperCase() : '';
     if (a !== 'X' && a !== 'Y' && a !== 'Z') throw new InvalidArgumentError('axis must be "X", "Y" or "Z".');
-    return this.send('move-axis', { Axis: a, DistanceMm: checkNumber(distanceMm, 'distanceMm', -1000, 1000) });
+    return this.send('move-axis', { Axis: a, DistanceMm: checkNumber(distanceMm, 'distanceMm', -1000, 1000) }, undefined, call);
   }
 
-  async extrude(extruder: number, distanceMm: number): Promise<Record<string, unknown>> {
-    return this.send('extrude', {
-      Extruder: checkNumber(extruder, 'extruder', 0, 16, true),
-      DistanceMm: checkNumber(distanceMm, 'distanceMm', -1000, 1000),
-    });
+  async extrude(extruder: number, distanceMm: number, call: CallOptions = {}): Promise<Record<string, unknown>> {
+    const body = { Extruder: checkNumber(extruder, 'extruder', 0, 16, true), DistanceMm: checkNumber(distanceMm, 'distanceMm', -1000, 1000) };
+    return this.send('extrude', body, undefined, call);
   }
 
   /** Sets temperatures (°C, 0 = off); at least one of bed, chamber, tool. */
-  async setTemp(options: SetTempOptions): Promise<Record<string, unknown>> {
+  async setTemp(options: SetTempOptions, call: CallOptions = {}): Promise<Record<string, unknown>> {
     if (!isObject(options)) throw new InvalidArgumentError('set-temp needs at least one of bedC, chamberC, toolC.');
     const body: Record<string, unknown> = {};
     if (options.bedC !== undefined) body.BedC = checkNumber(options.bedC, 'bedC', 0, 75);
@@ -231,23 +247,27 @@ export class CommandApi {
     if (body.BedC === undefined && body.ChamberC === undefined && body.ToolC === undefined) {
       throw new InvalidArgumentError('set-temp needs at least one of bedC, chamberC, toolC.');
     }
-    return this.send('set-temp', body);
+    return this.send('set-temp', body, undefined, call);
   }
 
-  async listFiles(options: { root?: 'gcode' | 'config' | 'logs'; path?: string } = {}): Promise<Record<string, unknown>> {
-    if (options.path !== undefined) return this.send('files/list', undefined, `path=${encodeURIComponent(checkFilePath(options.path))}`);
+  async listFiles(options: { root?: 'gcode' | 'config' | 'logs'; path?: string } = {}, call: CallOptions = {}): Promise<Record<string, unknown>> {
+    if (options.path !== undefined) return this.send('files/list', undefined, `path=${encodeURIComponent(checkFilePath(options.path))}`, call);
     if (options.root !== undefined && !['gcode', 'config', 'logs'].includes(options.root)) {
       throw new InvalidArgumentError('root must be "gcode", "config" or "logs".');
     }
-    return this.send('files/list', undefined, options.root ? `root=${options.root}` : undefined);
+    return this.send('files/list', undefined, options.root ? `root=${options.root}` : undefined, call);
   }
 
   async fileDetails(path: string): Promise<Record<string, unknown>> {
     return this.send('files/details', undefined, `path=${encodeURIComponent(checkFilePath(path))}`);
   }
 
-  async deleteFile(path: string): Promise<Record<string, unknown>> {
-    return this.send('files/delete', {}, `path=${encodeURIComponent(checkFilePath(path))}`);
+  /**
+   * Deletes a file. POST with no body: the plugin reads the query string only when there is no JSON
+   * body, so an empty `{}` body would hide the path from it.
+   */
+  async deleteFile(path: string, call: CallOptions = {}): Promise<Record<string, unknown>> {
+    return this.#call('files/delete', { method: 'POST', query: `path=${encodeURIComponent(checkFilePath(path))}` }, call);
   }
 
   /** Uploads raw bytes to a virtual path (e.g. gcode/part.gcode). */
