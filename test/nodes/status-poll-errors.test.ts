@@ -18,6 +18,7 @@ import {
   step,
 } from './status-poll.fixture';
 import { startSimulator } from '../../src/simulator';
+import { serviceError } from '../../src/client';
 import { BACKOFF_MAX_MS, setClockForTests } from '../../src/nodes/shared/poller';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
 
@@ -98,6 +99,26 @@ describe('node: octoeverywhere-status-poll (errors and cleanup)', () => {
       rig.sim.setSupporter(true);
       await step(rig, poller, 2 * 60_000);
       assert.equal(rec.nodeStatus.at(-1)?.fill, 'green');
+    });
+
+    it('keeps polling status when only Gadget fails temporarily (611, no beta access)', async () => {
+      const { poller, rec, status } = await load();
+      const client = (helper.getNode('c1') as unknown as AppConnectionNode).client();
+      let gadgetCalls = 0;
+      client.app.gadgetStatus = async () => {
+        gadgetCalls++;
+        throw serviceError(611, 'Gadget status');
+      };
+      rig.printer.startPrint('benchy.gcode');
+      const before = status.times.length;
+      await step(rig, poller, 60_000);
+      assert.ok(gadgetCalls > 0, 'Gadget was asked while printing');
+      assert.ok(status.times.length >= before + 5, 'status polls went on at the 10 s interval');
+      const last = rec.status.at(-1);
+      assert.equal(last?.online, true);
+      assert.ok(last?.state === 'printing' || last?.state === 'warmingup', String(last?.state));
+      assert.equal(rec.errors.length, 0);
+      assert.notEqual(rec.nodeStatus.at(-1)?.fill, 'red');
     });
 
     for (const [what, code, act] of [

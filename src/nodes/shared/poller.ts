@@ -160,15 +160,17 @@ export class StatusPoller {
     const job = parseJobStatus(await client.commands.status());
     if (this.options.hasAppApi && (this.infoAtMs === undefined || now - this.infoAtMs >= INFO_INTERVAL_MS)) {
       this.infoAtMs = now;
-      this.info = await client.app.info();
+      this.info = (await optional(() => client.app.info())) ?? this.info;
     }
     // A Gadget verdict belongs to one print.
     if (!job.printing || (this.gadget && this.gadget.printId !== job.printId)) this.gadget = undefined;
     if (this.options.hasAppApi && this.gadgetRules.due(now, job)) {
       this.gadgetRules.attempted(now);
-      const status = await client.app.gadgetStatus();
-      this.gadgetRules.answered(status, job);
-      this.gadget = { status, printId: job.printId };
+      const status = await optional(() => client.app.gadgetStatus());
+      if (status) {
+        this.gadgetRules.answered(status, job);
+        this.gadget = { status, printId: job.printId };
+      }
     }
     return {
       ...job,
@@ -235,6 +237,21 @@ export class StatusPoller {
 }
 
 function noop(): void {}
+
+/**
+ * Info and Gadget add to the status; a temporary failure of theirs (e.g. 611, no Gadget beta access)
+ * must not hold the status back, so it keeps the last known values and the rules' timing retries it.
+ * A permanent one means the connection itself is gone, so it fails the poll.
+ */
+async function optional<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (err) {
+    const error = asOctoEverywhereError(err);
+    if (error.kind === 'permanent') throw error;
+    return undefined;
+  }
+}
 
 const pollers = new WeakMap<AppConnectionNode, StatusPoller>();
 let clockForTests: Clock | undefined;
