@@ -1,6 +1,7 @@
 // OctoEverywhere's App APIs (facts §4): connection info, Gadget status, Live Links and notification
 // webhooks. The wire's field names stop here; callers get our own types.
 import type { AppConnection } from './connection';
+import type { CallOptions } from './commandApi';
 import { InvalidArgumentError, OctoEverywhereError, serviceError } from './errors';
 import { checkString } from './validate';
 
@@ -63,15 +64,15 @@ const NEVER = /^0001-01-01/;
 export class AppApi {
   constructor(private readonly connection: AppConnection) {}
 
-  async info(): Promise<ConnectionInfo> {
-    return parseInfo(await this.connection.appApi('Connection info', 'GET', '/api/appconnection/info'));
+  async info(call: CallOptions = {}): Promise<ConnectionInfo> {
+    return parseInfo(await this.connection.appApi('Connection info', 'GET', '/api/appconnection/info', undefined, call));
   }
 
-  async gadgetStatus(): Promise<GadgetStatus> {
-    return parseGadget(await this.connection.appApi('Gadget status', 'POST', '/api/gadget/GetStatusFromAppConnection', {}));
+  async gadgetStatus(call: CallOptions = {}): Promise<GadgetStatus> {
+    return parseGadget(await this.connection.appApi('Gadget status', 'POST', '/api/gadget/GetStatusFromAppConnection', {}, call));
   }
 
-  async createLiveLink(options: LiveLinkOptions = {}): Promise<LiveLink> {
+  async createLiveLink(options: LiveLinkOptions = {}, call: CallOptions = {}): Promise<LiveLink> {
     const body: Record<string, unknown> = {};
     if (options.endWhenCurrentPrintIsComplete) {
       body.EndWhenCurrentPrintIsComplete = true;
@@ -82,7 +83,7 @@ export class AppApi {
       }
       body.ExpirationHours = h;
     }
-    const raw = unwrap(await this.connection.appApi('Creating a Live Link', 'POST', '/api/live/createfromappconnection', body));
+    const raw = unwrap(await this.connection.appApi('Creating a Live Link', 'POST', '/api/live/createfromappconnection', body, call));
     const liveId = str(raw.LiveId);
     const url = str(raw.Url);
     if (!liveId || !url) throw invalidResponse('Live Link');
@@ -90,22 +91,22 @@ export class AppApi {
   }
 
   /** Registers (or replaces) the notification webhook. An empty or absent filter means all events. */
-  async setNotificationWebhook(webhookUrl: string, eventTypes?: readonly number[]): Promise<void> {
+  async setNotificationWebhook(webhookUrl: string, eventTypes?: readonly number[], call: CallOptions = {}): Promise<void> {
     checkString(webhookUrl, 'The webhook URL', 2048);
     const body: Record<string, unknown> = { WebhookUrl: webhookUrl };
     if (eventTypes && eventTypes.length > 0) {
       if (!eventTypes.every((t) => Number.isInteger(t) && t > 0)) throw new InvalidArgumentError('Event types must be positive whole numbers.');
       body.InclusiveEventTypesFilter = [...eventTypes];
     }
-    await this.connection.appApi('Registering the notification webhook', 'POST', '/api/appconnection/SetNotificationWebhook', body);
+    await this.connection.appApi('Registering the notification webhook', 'POST', '/api/appconnection/SetNotificationWebhook', body, call);
   }
 
-  async deleteNotificationWebhook(): Promise<void> {
-    await this.connection.appApi('Deleting the notification webhook', 'POST', '/api/appconnection/DeleteNotificationWebhook', {});
+  async deleteNotificationWebhook(call: CallOptions = {}): Promise<void> {
+    await this.connection.appApi('Deleting the notification webhook', 'POST', '/api/appconnection/DeleteNotificationWebhook', {}, call);
   }
 
-  async testWebhook(): Promise<WebhookTestResult> {
-    const raw = await this.connection.appApi('Testing the notification webhook', 'GET', '/api/appconnection/TestWebhook');
+  async testWebhook(call: CallOptions = {}): Promise<WebhookTestResult> {
+    const raw = await this.connection.appApi('Testing the notification webhook', 'GET', '/api/appconnection/TestWebhook', undefined, call);
     const body = unwrap(raw);
     // The field names of this answer are not documented: take the first integer that looks like an HTTP status.
     const statusCode = Object.entries(body)

@@ -164,7 +164,7 @@ export class AppConnection {
   }
 
   /** A request to one of OctoEverywhere's App APIs, with the App API token. Returns the parsed JSON body. */
-  async appApi(feature: string, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>, timeoutMs?: number): Promise<unknown> {
+  async appApi(feature: string, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<unknown> {
     this.#assertOpen();
     const token = this.appApiToken(feature);
     let res: AxiosResponse<Buffer>;
@@ -175,7 +175,8 @@ export class AppConnection {
         headers: { AppToken: token, Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
         data: body ? JSON.stringify(body) : undefined,
         responseType: 'arraybuffer',
-        timeout: timeoutMs ?? this.timeoutMs,
+        timeout: positiveOr(options.timeoutMs, this.timeoutMs),
+        signal: options.signal,
         maxContentLength: 4 * 1024 * 1024,
       });
     } catch (err) {

@@ -113,6 +113,14 @@ describe('client: App APIs', () => {
     }
   });
 
+  it('cancels a call when its signal aborts', async () => {
+    service.respond(() => undefined);
+    const controller = new AbortController();
+    const pending = client.app.info({ signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await assert.rejects(pending, (e: OctoEverywhereError) => e.code === 'OE_ABORTED');
+  });
+
   it('rejects an answer that is not JSON with OE_INVALID_RESPONSE', async () => {
     service.respond((_req, res) => res.end('<html>'));
     await assert.rejects(client.app.info(), (e: OctoEverywhereError) => e.code === 'OE_INVALID_RESPONSE');

@@ -65,6 +65,8 @@ export class StatusPoller {
   /** The Gadget verdict of the current print, kept between Gadget calls. */
   private gadget: { status: GadgetStatus; printId: string | null } | undefined;
   private closed = false;
+  /** Cancels the poll in flight when the poller closes. */
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly client: () => OctoEverywhereClient,
@@ -132,9 +134,10 @@ export class StatusPoller {
     while (this.running) await this.running.then(noop, noop);
   }
 
-  /** Stops for good: no timer, no further deliveries. A request in flight is dropped when it settles. */
+  /** Stops for good: no timer, no further deliveries, the request in flight cancelled. */
   close(): void {
     this.closed = true;
+    this.abort.abort();
     this.subscribers.clear();
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
@@ -157,16 +160,17 @@ export class StatusPoller {
     const now = this.clock.now();
     this.lastAttemptMs = now;
     const client = this.client();
-    const job = parseJobStatus(await client.commands.status());
+    const call = { signal: this.abort.signal };
+    const job = parseJobStatus(await client.commands.status(call));
     if (this.options.hasAppApi && (this.infoAtMs === undefined || now - this.infoAtMs >= INFO_INTERVAL_MS)) {
       this.infoAtMs = now;
-      this.info = (await optional(() => client.app.info())) ?? this.info;
+      this.info = (await optional(() => client.app.info(call))) ?? this.info;
     }
     // A Gadget verdict belongs to one print.
     if (!job.printing || (this.gadget && this.gadget.printId !== job.printId)) this.gadget = undefined;
     if (this.options.hasAppApi && this.gadgetRules.due(now, job)) {
       this.gadgetRules.attempted(now);
-      const status = await optional(() => client.app.gadgetStatus());
+      const status = await optional(() => client.app.gadgetStatus(call));
       if (status) {
         this.gadgetRules.answered(status, job);
         this.gadget = { status, printId: job.printId };
