@@ -32,7 +32,8 @@ describe('node migrations', () => {
 
   it('the config node reads an old config (no version) as the current one', async () => {
     try {
-      await helper.load(nodeModule('octoeverywhere-app-connection'), [{ id: 'c1', type: 'octoeverywhere-app-connection', printerName: 'Old', appId: 'nodered' }], {
+      const saved: Record<string, unknown> = { id: 'c1', type: 'octoeverywhere-app-connection', printerName: 'Old', appId: 'nodered' };
+      await helper.load(nodeModule('octoeverywhere-app-connection') as Parameters<typeof helper.load>[0], [saved as { id: string; type: string }], {
         c1: { url: 'https://app-abc.octoeverywhere.com', authBearerToken: 'bearer-for-migration-test' },
       });
       const node = helper.getNode('c1') as AppConnectionNode;

@@ -8,7 +8,7 @@ import { type CompletionKeys, type Simulator, startSimulator } from '../../src/s
 import { registerPortalRoutes } from '../../src/nodes/shared/portal-routes';
 import type { NodeAPI } from '../../src/nodes/shared/types';
 
-const configModule = nodeModule('octoeverywhere-app-connection');
+const configModule = nodeModule('octoeverywhere-app-connection') as Parameters<typeof helper.load>[0];
 const EDITOR = 'http://127.0.0.1:1880/prefix/ingress/';
 
 type Body = Record<string, unknown>;
@@ -17,7 +17,8 @@ function completionQuery(keys: CompletionKeys | Record<string, string>): string 
   return new URLSearchParams(Object.entries(keys).filter((e): e is [string, string] => typeof e[1] === 'string')).toString();
 }
 
-function watchKeys(keys: Record<string, unknown>): void {
+function watchKeys(completion: object): void {
+  const keys = completion as Record<string, unknown>;
   for (const k of ['appApiToken', 'authbasichttppassword', 'authBearerToken', 'octoPrintApiKey', 'authBasicHttpPassword']) {
     const v = keys[k];
     if (typeof v === 'string') watchSecret(v);
@@ -215,11 +216,12 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
   });
 
   describe('test connection', () => {
-    const flow = [{ id: 'c1', type: 'octoeverywhere-app-connection', name: 'Voron', appId: 'nodered' }];
+    const configNode = { id: 'c1', type: 'octoeverywhere-app-connection', name: 'Voron', appId: 'nodered' };
 
     async function loadWith(keys: CompletionKeys): Promise<void> {
       watchKeys(keys);
-      await helper.load(configModule, [{ ...flow[0], serviceUrl: sim.serviceUrl }], {
+      const node: { id: string; type: string } = { ...configNode, serviceUrl: sim.serviceUrl } as typeof configNode;
+      await helper.load(configModule, [node], {
         c1: { url: keys.url, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken, authBasicHttpUser: keys.authbasichttpuser, authBasicHttpPassword: keys.authbasichttppassword },
       });
     }

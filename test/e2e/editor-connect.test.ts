@@ -1,0 +1,125 @@
+// Issue 7 end to end: a real Node-RED with this package, its editor in headless Chromium, the simulated
+// OctoEverywhere. The user adds an App Connection from a printer-request node's config picker, clicks
+// Connect, completes the portal in the pop-up, sees the fields filled, tests, deploys, and the request
+// node gets a 200 from the simulated printer through the App Connection.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { type Simulator, startSimulator } from '../../src/simulator';
+import type { NodeRedProcess } from '../helpers/node-red-process';
+import { secretsIn, watchSecret } from '../helpers/secrets';
+import { artifactPath, browserAvailable, completePortal, launchBrowser, type LocalBrowser, startNodeRedWithPackage } from './support';
+
+const FLOW = [
+  { id: 'tab', type: 'tab', label: 'Printer' },
+  { id: 'inj', type: 'inject', z: 'tab', name: 'ask', props: [{ p: 'payload' }], payload: '', payloadType: 'date', repeat: '', once: false, x: 120, y: 100, wires: [['req']] },
+  { id: 'req', type: 'octoeverywhere-printer-request', z: 'tab', name: 'server info', connection: '', method: 'GET', path: '/server/info', ret: 'obj', timeout: '', version: 1, x: 320, y: 100, wires: [['dbg']] },
+  { id: 'dbg', type: 'debug', z: 'tab', name: 'status', active: true, tosidebar: true, console: false, complete: 'statusCode', targetType: 'msg', x: 520, y: 100, wires: [] },
+];
+
+describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () {
+  this.timeout(120_000);
+  let sim: Simulator;
+  let nodeRed: NodeRedProcess;
+  let browser: LocalBrowser;
+  let page: Page;
+
+  before(async function () {
+    if (!browserAvailable(this)) return;
+    sim = await startSimulator();
+    nodeRed = await startNodeRedWithPackage({ flows: FLOW });
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+  });
+  afterEach(async function () {
+    // A picture of the failure, for a human; the assertions are on the DOM.
+    if (this.currentTest?.state === 'failed' && page) await page.screenshot({ path: artifactPath('editor-connect-failure.png') }).catch(() => undefined);
+  });
+  after(async () => {
+    await browser?.close();
+    await nodeRed?.stop();
+    await sim?.close();
+  });
+
+  it('connects a printer in one click and the deployed request node reaches it', async () => {
+    await page.goto(`${nodeRed.url}/`);
+    await page.waitForFunction(() => {
+      const red = (window as unknown as { RED?: { nodes?: { node(id: string): unknown } } }).RED;
+      return Boolean(red?.nodes?.node('req'));
+    });
+    const types = await page.evaluate(() => (window as unknown as { RED: { nodes: { getType(t: string): unknown } } }).RED.nodes.getType('octoeverywhere-printer-request') !== undefined);
+    assert.ok(types, 'Node-RED loaded the package\'s printer-request node');
+
+    // Open the request node and add a new App Connection from its config picker.
+    await page.dblclick('[id="req"] rect.red-ui-flow-node');
+    await page.waitForSelector('#node-input-btn-connection-add');
+    await page.click('#node-input-btn-connection-add');
+    await page.waitForSelector('#node-config-oe-connect');
+    await page.fill('#node-config-input-serviceUrl', sim.serviceUrl);
+    await page.fill('#node-config-input-appId', 'nodered');
+
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#node-config-oe-connect')]);
+    await popup.waitForURL(/\/appportal\/v1\//);
+    const portal = new URL(popup.url());
+    assert.equal(portal.searchParams.get('appid'), 'nodered');
+    assert.match(portal.searchParams.get('returnUrl') ?? '', new RegExp(`^${nodeRed.url}/octoeverywhere/portal/callback\\?state=[A-Za-z0-9_-]{32}$`));
+    assert.equal(await popup.evaluate(() => window.opener), null, 'the portal gets no handle on the editor');
+    assert.equal(await popup.locator('#app-logo').evaluate((img) => (img as HTMLImageElement).naturalWidth > 0), true, 'the portal shows our logo');
+    await completePortal(popup, 'Voron 2.4');
+    await popup.waitForURL(/\/octoeverywhere\/portal\/callback/).catch(() => undefined);
+
+    // The dialog fills itself in and says what happens to the secrets.
+    await page.waitForSelector('#node-config-oe-portal-status.oe-ok');
+    assert.match(await page.textContent('#node-config-oe-portal-status') ?? '', /Connected to Voron 2\.4/);
+    assert.match(await page.textContent('#node-config-oe-portal-note') ?? '', /Deploy/);
+    const url = await page.inputValue('#node-config-input-url');
+    assert.match(url, /^http:\/\/app-[a-z0-9]{32}\.localhost:\d+$/);
+    for (const field of ['appApiToken', 'authBearerToken', 'authBasicHttpPassword']) {
+      const value = await page.inputValue(`#node-config-input-${field}`);
+      watchSecret(value);
+      assert.ok(value.length >= 8 && value !== '__PWRD__', `${field} is filled`);
+    }
+    assert.equal(await page.inputValue('#node-config-input-printerName'), 'Voron 2.4');
+    assert.equal(await page.inputValue('#node-config-input-name'), 'Voron 2.4');
+
+    // Test connection with the unsaved values.
+    await page.click('#node-config-oe-test');
+    await page.waitForSelector('#node-config-oe-test-result[data-state="online"]');
+    assert.match(await page.textContent('#node-config-oe-test-result') ?? '', /Voron 2\.4 is online/);
+    const tray = page.locator('.red-ui-tray').last();
+    await tray.screenshot({ path: artifactPath('app-connection-dialog-test.png') });
+    await page.locator('#node-config-input-name').scrollIntoViewIfNeeded();
+    await tray.screenshot({ path: artifactPath('app-connection-dialog.png') });
+
+    // Cancel would lose secrets that cannot be fetched again: the dialog asks first.
+    await page.click('#node-config-dialog-cancel');
+    const ask = page.locator('.red-ui-notification', { hasText: 'cannot show them again' });
+    await ask.waitFor();
+    await ask.getByRole('button', { name: 'Keep editing' }).click();
+    await ask.waitFor({ state: 'detached' });
+    assert.ok(await page.isVisible('#node-config-oe-connect'), 'still editing');
+
+    // Add the config node, close the request node, deploy.
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-dialog-ok', { state: 'detached' });
+    assert.equal(await page.inputValue('#node-input-connection') !== '', true, 'the request node uses the new connection');
+    await page.click('#node-dialog-ok');
+    await page.click('#red-ui-header-button-deploy');
+    await page.waitForSelector('.red-ui-notification-success, .red-ui-notification:has-text("Successfully deployed")');
+
+    // Deployed: the flow file holds no secret, the credential file holds them (encrypted).
+    const flowsText = fs.readFileSync(path.join(nodeRed.userDir, 'flows.json'), 'utf8');
+    assert.deepEqual(secretsIn(flowsText), []);
+    assert.ok(fs.existsSync(path.join(nodeRed.userDir, 'flows_cred.json')));
+
+    // The inject button sends a message; the debug sidebar shows the printer's 200.
+    await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('debug'));
+    await page.click('[id="inj"] .red-ui-flow-node-button-button');
+    const message = page.locator('.red-ui-debug-msg', { hasText: 'msg.statusCode' });
+    await message.first().waitFor();
+    assert.match(await message.first().textContent() ?? '', /msg\.statusCode : number\s*200/);
+    assert.deepEqual(browser.blocked, [], 'the browser asked nothing of the internet');
+    assert.deepEqual(secretsIn(nodeRed.output()), [], 'Node-RED printed no secret');
+  });
+});
