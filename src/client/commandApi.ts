@@ -186,6 +186,7 @@ export class CommandApi {
   }
 
   async pause(options: PauseOptions = {}, call: CallOptions = {}): Promise<Record<string, unknown>> {
+    if (!isObject(options)) throw new InvalidArgumentError('pause takes an options object (or none).');
     const body: Record<string, unknown> = {};
     const bools: Array<[keyof PauseOptions, string]> = [
       ['smartPause', 'SmartPause'],
@@ -251,6 +252,7 @@ export class CommandApi {
   }
 
   async listFiles(options: { root?: 'gcode' | 'config' | 'logs'; path?: string } = {}, call: CallOptions = {}): Promise<Record<string, unknown>> {
+    if (!isObject(options)) throw new InvalidArgumentError('listFiles takes an options object (or none).');
     if (options.path !== undefined) return this.send('files/list', undefined, `path=${encodeURIComponent(checkFilePath(options.path))}`, call);
     if (options.root !== undefined && !['gcode', 'config', 'logs'].includes(options.root)) {
       throw new InvalidArgumentError('root must be "gcode", "config" or "logs".');
@@ -328,9 +330,13 @@ function checkCommandName(command: string): string {
   return command.toLowerCase();
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function checkFilePath(path: unknown): string {
   const p = checkString(path, 'The file path', 1024);
   if (p.split('/').some((s) => s === '..')) throw new InvalidArgumentError('The file path must not contain "..".', 'OE_INVALID_PATH');
+  // A lone surrogate cannot be percent-encoded (encodeURIComponent throws a URIError).
+  if (LONE_SURROGATE.test(p)) throw new InvalidArgumentError('The file path contains an invalid Unicode character.', 'OE_INVALID_PATH');
   return p;
 }
 
