@@ -1,0 +1,217 @@
+// Every example flow, loaded into the Node-RED runtime (node-red-node-test-helper with the real core
+// nodes) against the simulator, and checked for the one thing it promises: the light turns red when
+// Gadget warns, the plug goes off after the bed cooled, Home Assistant gets valid discovery, …
+import assert from 'node:assert/strict';
+import type { NodeMessage } from 'node-red';
+import {
+  BROKER_REQUIRED,
+  type Broker,
+  type CaptureServer,
+  type Credentials,
+  type FlowNode,
+  eventually,
+  exampleFiles,
+  helper,
+  isJpeg,
+  modulesFor,
+  mosquittoPath,
+  ourTypes,
+  prepare,
+  readFlow,
+  type Rig,
+  settle,
+  startCapture,
+  startMosquitto,
+  startRig,
+  step,
+} from './support';
+
+interface Loaded {
+  flow: FlowNode[];
+  tokens: Record<string, string>;
+}
+
+let rig: Rig;
+let capture: CaptureServer;
+let broker: Broker | undefined;
+
+/** Loads an example (plus test-only nodes) pointed at the simulator, the capture server and the broker. */
+async function load(file: string, extra: FlowNode[] = []): Promise<Loaded> {
+  const { flow, credentials, tokens } = prepare(readFlow(file), {
+    sim: rig.sim,
+    captureUrl: capture.url,
+    brokerPort: broker?.port,
+    publicUrl: helper.url(),
+  });
+  const all = [...flow, ...extra];
+  await helper.load(modulesFor(all), all as never, credentials as Credentials as never);
+  for (const n of all) assert.ok(n.type === 'tab' || helper.getNode(n.id), `${file}: node ${n.id} (${n.type}) did not start`);
+  await settle(all);
+  return { flow: all, tokens };
+}
+
+/** Collects the messages a node receives (wire a `helper` node, or listen on a node of the flow). */
+function received(id: string): NodeMessage[] {
+  const list: NodeMessage[] = [];
+  helper.getNode(id).on('input', (msg: NodeMessage) => list.push(msg));
+  return list;
+}
+
+/** An MQTT subscriber on the example's broker node: test-only nodes `t-mqtt-in` → `t-mqtt`. */
+function mqttTap(brokerId: string, topic = '#'): FlowNode[] {
+  return [
+    { id: 't-mqtt-in', type: 'mqtt in', z: 't-tab', name: '', topic, qos: '1', datatype: 'utf8', broker: brokerId, nl: false, rap: true, rh: 0, inputs: 0, wires: [['t-mqtt']] },
+    { id: 't-mqtt', type: 'helper', z: 't-tab' },
+    { id: 't-tab', type: 'tab', label: 'test' },
+  ];
+}
+
+async function needBroker(ctx: Mocha.Context): Promise<void> {
+  const binary = mosquittoPath();
+  if (!binary) {
+    if (BROKER_REQUIRED) throw new Error('mosquitto is required here (CI / OE_REQUIRE_BROKER=1) but was not found: apt-get install -y mosquitto');
+    console.warn('    mosquitto not found: skipping the MQTT example tests (apt-get install -y mosquitto)');
+    ctx.skip();
+  }
+  broker = await startMosquitto(binary);
+}
+
+describe('example flows', function () {
+  this.timeout(60_000);
+
+  beforeEach(async () => {
+    rig = await startRig();
+    capture = await startCapture();
+    await helper.startServer();
+  });
+
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    await capture.close();
+    await rig.close();
+    await broker?.stop();
+    broker = undefined;
+  });
+
+  it('every node type of ours appears in at least one example', () => {
+    const used = new Set(exampleFiles().flatMap((f) => readFlow(f).map((n) => n.type)));
+    assert.deepEqual(ourTypes().filter((t) => !used.has(t)), []);
+  });
+
+  it('every example is a short flow with a comment and an App Connection config node without credentials', () => {
+    for (const file of exampleFiles()) {
+      const flow = readFlow(file);
+      const configs = flow.filter((n) => n.type === 'octoeverywhere-app-connection');
+      assert.equal(configs.length, 1, `${file}: one App Connection config node`);
+      assert.equal(configs[0].credentials, undefined, `${file}: no credentials`);
+      const comment = flow.find((n) => n.type === 'comment');
+      assert.ok(comment && typeof comment.info === 'string' && comment.info.length > 100, `${file}: a comment node that explains the flow`);
+      const users = flow.filter((n) => n.connection !== undefined && n.connection !== '');
+      for (const u of users) assert.equal(u.connection, configs[0].id, `${file}: ${u.id} uses the file's config node`);
+      assert.ok(flow.length <= 35, `${file}: short (${flow.length} nodes)`);
+    }
+  });
+
+  describe('gadget-warning-alerts', () => {
+    beforeEach(async function () {
+      await needBroker(this);
+    });
+
+    it('turns the light red and sends a snapshot notification when Gadget warns; pauses only when auto-pause is on', async () => {
+      const { flow } = await load('gadget-warning-alerts.json', mqttTap('gw-broker', 'home/#'));
+      const mqtt = received('t-mqtt');
+      await eventually('the MQTT subscription', () => (helper.getNode('gw-broker') as unknown as { connected: boolean }).connected);
+
+      rig.printer.startPrint('benchy.gcode', { durationSec: 3600 });
+      await step(rig, flow, 30_000);
+      rig.printer.scriptGadget('warn');
+      await step(rig, flow, 60_000, () => mqtt.length > 0);
+      await eventually('the light command', () => mqtt.length > 0);
+      assert.equal(mqtt[0].topic, 'home/printer-light/set');
+      assert.deepEqual(JSON.parse(String(mqtt[0].payload)), { state: 'ON', color: { r: 255, g: 0, b: 0 } });
+
+      await eventually('the notification', () => capture.requests.length > 0);
+      const push = capture.requests[0];
+      assert.equal(push.method, 'PUT');
+      assert.equal(push.path, '/gw-ntfy');
+      assert.ok(isJpeg(push.body), 'the snapshot is the body');
+      assert.match(String(push.headers.title), /^Gadget warning: Voron 2\.4$/);
+      assert.match(String(push.headers.message), /benchy\.gcode at \d+ %/);
+      assert.equal(rig.printer.state, 'printing', 'auto-pause is off by default');
+
+      helper.getNode('gw-auto-on').receive({});
+      rig.printer.scriptGadget('good');
+      await step(rig, flow, 30_000);
+      rig.printer.scriptGadget('warn');
+      await step(rig, flow, 60_000, () => mqtt.length > 1);
+      await eventually('the pause', () => rig.printer.state === 'paused');
+    });
+  });
+
+  describe('bed-cooldown-smart-plug', () => {
+    beforeEach(async function () {
+      await needBroker(this);
+    });
+
+    it('switches the plug off after bed-cooldown-complete, not at print-complete', async () => {
+      const { flow } = await load('bed-cooldown-smart-plug.json', mqttTap('bc-broker', 'home/#'));
+      const mqtt = received('t-mqtt');
+      const log = received('bc-log');
+      await eventually('the MQTT subscription', () => (helper.getNode('bc-broker') as unknown as { connected: boolean }).connected);
+
+      rig.printer.startPrint('benchy.gcode', { durationSec: 600 });
+      await step(rig, flow, 700_000, () => log.length > 0);
+      assert.equal(log.length, 1, 'print-complete was seen');
+      assert.equal(rig.printer.state, 'complete');
+      assert.equal(mqtt.length, 0, 'the plug stays on while the bed is hot');
+
+      await step(rig, flow, 3_600_000, () => mqtt.length > 0);
+      await eventually('the plug command', () => mqtt.length > 0);
+      assert.equal(mqtt[0].topic, 'home/printer-plug/set');
+      assert.equal(mqtt[0].payload, 'OFF');
+    });
+  });
+
+  describe('progress-notifications', () => {
+    it('sends a notification with a snapshot and the time left at each 10 %', async () => {
+      const { flow } = await load('progress-notifications.json');
+      rig.printer.startPrint('benchy.gcode', { durationSec: 1000 });
+      await step(rig, flow, 1_100_000, () => rig.printer.state === 'complete');
+      await settle(flow);
+      await eventually('nine notifications', () => capture.requests.length >= 9);
+      // One per 10 % step, in order; the title carries the progress at the poll that saw the step.
+      capture.requests.forEach((r, i) => {
+        const match = /^benchy\.gcode: (\d+) %$/.exec(String(r.headers.title));
+        assert.ok(match, String(r.headers.title));
+        assert.equal(Math.floor(Number(match[1]) / 10), i + 1, String(r.headers.title));
+        assert.equal(r.method, 'PUT');
+        assert.ok(isJpeg(r.body));
+        assert.match(String(r.headers.message), /^\d+ min left$/);
+      });
+    });
+  });
+
+  describe('printer-dashboard', () => {
+    it('feeds the widgets and runs the buttons (dashboard nodes stubbed)', async () => {
+      rig.printer.startPrint('benchy.gcode', { durationSec: 3600 });
+      const { flow } = await load('printer-dashboard.json');
+      const state = received('db-state');
+      const progress = received('db-progress');
+      const chart = received('db-chart');
+      const webcam = received('db-webcam');
+      // The inject node fires its first snapshot after 2 s of real time.
+      await eventually('the webcam image', () => webcam.length > 0, 5000);
+      assert.match(String(webcam[0].payload), /^data:image\/jpeg;base64,\/9j\//);
+      await step(rig, flow, 300_000, () => state.some((m) => m.payload === 'printing'));
+      assert.ok(state.some((m) => m.payload === 'printing'), JSON.stringify(state.map((m) => m.payload)));
+      assert.match(String(progress.at(-1)?.payload), /^\d+ % {2}\d+ min left$/);
+      assert.deepEqual(new Set(chart.map((m) => m.topic)), new Set(['bed', 'hotend']));
+
+      helper.getNode('db-pause').receive({});
+      await eventually('the pause', () => rig.printer.state === 'paused');
+      helper.getNode('db-resume').receive({});
+      await eventually('the resume', () => rig.printer.state !== 'paused');
+    });
+  });
+});

@@ -1,0 +1,331 @@
+// Shared set-up of the example-flow tests: reading the shipped flows, pointing them at local stand-ins
+// (the simulator for OctoEverywhere, a capture server for the push service, a real mosquitto for the
+// MQTT broker), the core nodes and Dashboard 2 stubs they need, and a manual clock for the pollers.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import type { NodeInitializer } from 'node-red';
+import { helper, nodeModule } from '../helpers/nodes';
+import { freePort, tempDir } from '../helpers/node-red-process';
+import { watchSecret } from '../helpers/secrets';
+import { createClock, type ManagedClock, type Simulator, type SimTimer, startSimulator } from '../../src/simulator';
+import type { SimulatedPrinter } from '../../src/simulator/printers';
+import { pollerFor, setClockForTests } from '../../src/nodes/shared/poller';
+import type { AppConnectionNode } from '../../src/nodes/shared/types';
+import { generateWebhookToken } from '../../src/client/webhook-intake';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const EXAMPLES_DIR = path.join(ROOT, 'examples');
+export const DEMO_FLOW = path.join(ROOT, 'scripts', 'demo-flow.json');
+
+export interface FlowNode {
+  id: string;
+  type: string;
+  z?: string;
+  wires?: string[][];
+  [key: string]: unknown;
+}
+
+export type Credentials = Record<string, Record<string, string>>;
+
+/** Our node types, as package.json registers them. */
+export function ourTypes(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
+  return Object.keys(pkg['node-red'].nodes);
+}
+
+export function exampleFiles(): string[] {
+  return fs
+    .readdirSync(EXAMPLES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+}
+
+export function readFlow(file: string): FlowNode[] {
+  const flow: unknown = JSON.parse(fs.readFileSync(path.isAbsolute(file) ? file : path.join(EXAMPLES_DIR, file), 'utf8'));
+  if (!Array.isArray(flow)) throw new Error(`${file} is not a JSON array of nodes`);
+  return flow as FlowNode[];
+}
+
+// ---- the nodes a flow needs in node-red-node-test-helper ------------------------------------------
+
+const CORE = path.dirname(require.resolve('@node-red/nodes/package.json'));
+/** Core node files by the types they register (those the examples use). */
+const CORE_FILES: Record<string, string> = {
+  inject: 'common/20-inject.js',
+  debug: 'common/21-debug.js',
+  catch: 'common/25-catch.js',
+  comment: 'common/90-comment.js',
+  function: 'function/10-function.js',
+  switch: 'function/10-switch.js',
+  change: 'function/15-change.js',
+  template: 'function/80-template.js',
+  rbe: 'function/rbe.js',
+  'mqtt in': 'network/10-mqtt.js',
+  'mqtt out': 'network/10-mqtt.js',
+  'mqtt-broker': 'network/10-mqtt.js',
+  'http in': 'network/21-httpin.js',
+  'http response': 'network/21-httpin.js',
+  'http request': 'network/21-httprequest.js',
+};
+
+export const DASHBOARD_CONFIG_TYPES = ['ui-base', 'ui-theme', 'ui-page', 'ui-group'];
+export const DASHBOARD_WIDGET_TYPES = ['ui-text', 'ui-chart', 'ui-template', 'ui-button'];
+
+/**
+ * Stand-ins for @flowfuse/node-red-dashboard (not a dependency of ours): the same type names, so the
+ * example deploys as it would with the real package. Widgets accept messages (tests listen with
+ * `on('input')`); a button sends its configured payload when it receives a message, as a click would.
+ */
+export const dashboardStubs: NodeInitializer = (RED) => {
+  for (const type of DASHBOARD_CONFIG_TYPES) {
+    RED.nodes.registerType(type, function (this: unknown, def: object) {
+      RED.nodes.createNode(this as never, def as never);
+    } as never);
+  }
+  for (const type of DASHBOARD_WIDGET_TYPES) {
+    RED.nodes.registerType(type, function (this: { on: (e: string, f: (...a: never[]) => void) => void; send: (m: object) => void }, def: { payload?: string }) {
+      RED.nodes.createNode(this as never, def as never);
+      const node = this;
+      node.on('input', (_msg: never, _send: never, done: () => void) => {
+        if (type === 'ui-button') node.send({ payload: def.payload, topic: 'topic' });
+        done();
+      });
+    } as never);
+  }
+};
+
+/** Everything a flow's node types need: ours (from src), the core nodes and the dashboard stubs. */
+export function modulesFor(flow: FlowNode[]): NodeInitializer[] {
+  // The config node first, so that user nodes find it registered.
+  const modules = new Set<NodeInitializer>([nodeModule('octoeverywhere-app-connection') as NodeInitializer]);
+  const ours = new Set(ourTypes());
+  for (const n of flow) {
+    if (ours.has(n.type)) modules.add(nodeModule(n.type) as NodeInitializer);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    else if (CORE_FILES[n.type]) modules.add(require(path.join(CORE, 'core', CORE_FILES[n.type])) as NodeInitializer);
+    else if (n.type.startsWith('ui-')) modules.add(dashboardStubs);
+  }
+  return [...modules];
+}
+
+// ---- pointing a flow at local stand-ins ---------------------------------------------------------
+
+export interface Targets {
+  sim: Simulator;
+  /** Push-service requests (http request nodes) go here instead of ntfy.sh. */
+  captureUrl: string;
+  brokerPort?: number;
+  /** App Connection webhooks register this instead of the placeholder public URL. */
+  publicUrl?: string;
+}
+
+/**
+ * A copy of the flow ready for the test: every App Connection filled from a new simulator App
+ * Connection, MQTT at the local broker, push requests at the capture server, webhooks with a known
+ * token. Returns the flow and the credentials to load it with.
+ */
+export function prepare(flow: FlowNode[], t: Targets): { flow: FlowNode[]; credentials: Credentials; tokens: Record<string, string> } {
+  const credentials: Credentials = {};
+  const tokens: Record<string, string> = {};
+  const out = flow.map((original) => {
+    const n: FlowNode = { ...original };
+    switch (n.type) {
+      case 'octoeverywhere-app-connection': {
+        const k = t.sim.createAppConnection(0);
+        for (const secret of [k.authbasichttppassword, k.authBearerToken, k.appApiToken]) watchSecret(secret);
+        Object.assign(n, { serviceUrl: t.sim.serviceUrl, printerName: k.printername, connectionId: k.id });
+        credentials[n.id] = {
+          url: k.url,
+          authBasicHttpUser: k.authbasichttpuser,
+          authBasicHttpPassword: k.authbasichttppassword,
+          authBearerToken: k.authBearerToken,
+          appApiToken: k.appApiToken,
+        };
+        break;
+      }
+      case 'mqtt-broker':
+        Object.assign(n, { broker: '127.0.0.1', port: String(t.brokerPort ?? 1) });
+        break;
+      case 'http request':
+        n.url = `${t.captureUrl}/${n.id}`;
+        break;
+      case 'octoeverywhere-notification-webhook':
+        tokens[n.id] = generateWebhookToken();
+        credentials[n.id] = { token: tokens[n.id] };
+        if (n.mode !== 'user' && t.publicUrl) n.publicUrl = t.publicUrl;
+        break;
+      default:
+    }
+    return n;
+  });
+  return { flow: out, credentials, tokens };
+}
+
+// ---- the capture server: the push service (ntfy) stand-in ---------------------------------------
+
+export interface Captured {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface CaptureServer {
+  url: string;
+  requests: Captured[];
+  close(): Promise<void>;
+}
+
+export async function startCapture(): Promise<CaptureServer> {
+  const requests: Captured[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"captured"}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// ---- mosquitto -------------------------------------------------------------------------------------
+
+/** CI (and OE_REQUIRE_BROKER=1) must run the MQTT tests; elsewhere they skip without mosquitto. */
+export const BROKER_REQUIRED = process.env.OE_REQUIRE_BROKER === '1' || process.env.CI === 'true';
+
+export function mosquittoPath(): string | undefined {
+  for (const candidate of ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/opt/homebrew/sbin/mosquitto']) {
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  try {
+    return execFileSync('sh', ['-c', 'command -v mosquitto'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Broker {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A real mosquitto on 127.0.0.1 and a free port, with a throw-away config and no persistence. */
+export async function startMosquitto(binary: string): Promise<Broker> {
+  const port = await freePort();
+  const dir = tempDir('oe-mosquitto-');
+  const conf = path.join(dir, 'mosquitto.conf');
+  fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  let output = '';
+  const child: ChildProcess = spawn(binary, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 10_000;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`mosquitto did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, stop };
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+// ---- the simulator on a manual clock that also drives the pollers --------------------------------
+
+export interface Rig {
+  clock: ManagedClock;
+  sim: Simulator;
+  printer: SimulatedPrinter;
+  close(): Promise<void>;
+}
+
+/** One Klipper printer behind the simulator; status pollers created from now on use its manual clock. */
+export async function startRig(): Promise<Rig> {
+  const clock = createClock({ mode: 'manual' });
+  const sim = await startSimulator({ clock, printers: [{ kind: 'moonraker', name: 'Voron 2.4' }] });
+  setClockForTests({
+    now: () => clock.now(),
+    setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+    clearTimeout: (timer) => clock.clearTimer(timer as SimTimer | undefined),
+  });
+  return {
+    clock,
+    sim,
+    printer: sim.printers[0] as SimulatedPrinter,
+    async close() {
+      setClockForTests(undefined);
+      await sim.close();
+      clock.dispose();
+    },
+  };
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Lets every poll in flight finish (the flow's config nodes' pollers) and their messages travel. */
+export async function settle(flow: FlowNode[]): Promise<void> {
+  for (const n of flow) {
+    if (n.type !== 'octoeverywhere-app-connection') continue;
+    const config = helper.getNode(n.id) as unknown as AppConnectionNode | null;
+    if (config) await pollerFor(config).settled();
+  }
+  for (let i = 0; i < 3; i++) await turn();
+}
+
+/** Moves simulated time in 1 s steps, each poll finishing before time moves on; stops early once `until()`. */
+export async function step(rig: Rig, flow: FlowNode[], ms: number, until?: () => boolean): Promise<void> {
+  for (let done = 0; done < ms; done += 1000) {
+    await rig.clock.advance(Math.min(1000, ms - done));
+    await settle(flow);
+    if (until?.()) return;
+  }
+}
+
+/**
+ * Waits for real I/O that the simulated clock does not drive (a snapshot fetched, an MQTT message
+ * delivered, a push request received); fails with `what` after `timeoutMs`.
+ */
+export async function eventually(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export function isJpeg(body: Buffer): boolean {
+  return body.length > 100 && body[0] === 0xff && body[1] === 0xd8 && body[body.length - 2] === 0xff && body[body.length - 1] === 0xd9;
+}
+
+export { helper };
