@@ -5,7 +5,7 @@ import { CommandApi, OctoEverywhereClient, OctoEverywhereError, parseCompletion 
 import { startRecorder, type Recorder } from '../helpers/recorder';
 import { SECRETS } from '../helpers/secrets';
 import { figure } from '../reliability/rig';
-import { prng, prototypeKeys, type Rng, SEED } from './gen';
+import { prng, prototypeKeys, type Rng, safeEncode, SEED } from './gen';
 
 const COMPLETION_CASES = 4000;
 const COMMAND_CASES = 3000;
@@ -28,6 +28,7 @@ function completion(rng: Rng, markers: string[]): string {
     if (key.toLowerCase() === 'success') value = rng.pick(['true', 'false', 'TRUE', '', mark()]);
     else if (key === 'url') value = rng.pick([`https://app-${'a'.repeat(32)}.octoeverywhere.com`, `http://evil.example/${mark()}`, `javascript:${mark()}`, `https://${mark()}:${mark()}@x.com`, `http://127.0.0.1:1/${mark()}`, mark(), '']);
     else value = r < 0.7 ? mark() : rng.hostileString().slice(0, 200);
+    // Mostly encoded; sometimes raw, lone surrogates and all.
     const enc = rng.bool(0.8) ? safeEncode : (s: string) => s;
     pairs.push(`${enc(key)}=${enc(value)}`);
   }
@@ -38,15 +39,6 @@ function completion(rng: Rng, markers: string[]): string {
   if (r < 0.7) return `myapp://done?${query}`;
   if (r < 0.85) return rng.hostileString();
   return `${rng.string(20)}?${query}`;
-}
-
-/** encodeURIComponent, except that a lone surrogate (which it refuses) goes in raw. */
-function safeEncode(s: string): string {
-  try {
-    return encodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 describe('fuzz: client', function () {

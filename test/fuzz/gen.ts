@@ -114,3 +114,13 @@ export class Rng {
 export function prototypeKeys(): string {
   return JSON.stringify([Object.getOwnPropertyNames(Object.prototype).sort(), (({}) as Record<string, unknown>).polluted]);
 }
+
+/** encodeURIComponent, with lone surrogates (which it refuses) replaced by U+FFFD first. */
+export function safeEncode(s: string): string {
+  return encodeURIComponent(s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));
+}
+
+/** JSON text for any generated value (BigInt as a string; what JSON cannot hold becomes null). */
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) ?? 'null';
+}
