@@ -9,6 +9,7 @@ import {
   type CaptureServer,
   type Credentials,
   type FlowNode,
+  type NodeServer,
   eventually,
   exampleFiles,
   helper,
@@ -22,6 +23,7 @@ import {
   settle,
   startCapture,
   startMosquitto,
+  startNodeServer,
   startRig,
   step,
 } from './support';
@@ -34,6 +36,7 @@ interface Loaded {
 let rig: Rig;
 let capture: CaptureServer;
 let broker: Broker | undefined;
+let nodeServer: NodeServer;
 
 /** Loads an example (plus test-only nodes) pointed at the simulator, the capture server and the broker. */
 async function load(file: string, extra: FlowNode[] = []): Promise<Loaded> {
@@ -41,10 +44,10 @@ async function load(file: string, extra: FlowNode[] = []): Promise<Loaded> {
     sim: rig.sim,
     captureUrl: capture.url,
     brokerPort: broker?.port,
-    publicUrl: helper.url(),
+    publicUrl: nodeServer.url,
   });
   const all = [...flow, ...extra];
-  await helper.load(modulesFor(all), all as never, credentials as Credentials as never);
+  await helper.load([nodeServer.attach, ...modulesFor(all)], all as never, credentials as Credentials as never);
   for (const n of all) assert.ok(n.type === 'tab' || helper.getNode(n.id), `${file}: node ${n.id} (${n.type}) did not start`);
   await settle(all);
   return { flow: all, tokens };
@@ -82,12 +85,14 @@ describe('example flows', function () {
   beforeEach(async () => {
     rig = await startRig();
     capture = await startCapture();
+    nodeServer = await startNodeServer();
     await helper.startServer();
   });
 
   afterEach(async () => {
     await helper.unload();
     await helper.stopServer();
+    await nodeServer.close();
     await capture.close();
     await rig.close();
     await broker?.stop();
@@ -212,6 +217,121 @@ describe('example flows', function () {
       await eventually('the pause', () => rig.printer.state === 'paused');
       helper.getNode('db-resume').receive({});
       await eventually('the resume', () => rig.printer.state !== 'paused');
+    });
+  });
+
+  describe('home-assistant-mqtt-discovery', () => {
+    beforeEach(async function () {
+      await needBroker(this);
+    });
+
+    it('publishes valid retained discovery configs and the state, and runs the buttons', async () => {
+      rig.printer.startPrint('benchy.gcode', { durationSec: 3600 });
+      const { flow } = await load('home-assistant-mqtt-discovery.json', [
+        ...mqttTap('ha-broker'),
+        { id: 't-mqtt-out', type: 'mqtt out', z: 't-tab', name: '', topic: '', qos: '1', retain: 'false', broker: 'ha-broker', wires: [] },
+        // Subscribes when told to (a dynamic subscription), to see what the broker retained.
+        { id: 't-late-in', type: 'mqtt in', z: 't-tab', name: '', topic: '', qos: '1', datatype: 'utf8', broker: 'ha-broker', nl: false, rap: true, rh: 0, inputs: 1, wires: [['t-late']] },
+        { id: 't-late', type: 'helper', z: 't-tab' },
+      ]);
+      const mqtt = received('t-mqtt');
+      const configs = (): NodeMessage[] => mqtt.filter((m) => String(m.topic).startsWith('homeassistant/') && String(m.topic).endsWith('/config'));
+      const states = (): Array<Record<string, unknown>> =>
+        mqtt.filter((m) => m.topic === 'octoeverywhere/octoeverywhere_printer/state').map((m) => JSON.parse(String(m.payload)) as Record<string, unknown>);
+      await step(rig, flow, 60_000, () => configs().length >= 11 && states().some((s) => s.state === 'printing'));
+      await eventually('discovery and a printing state', () => configs().length >= 11 && states().some((s) => s.state === 'printing'));
+
+      const state = states().find((s) => s.state === 'printing') ?? {};
+      assert.equal(state.online, true);
+      assert.equal(typeof state.progress, 'number');
+      assert.equal(typeof state.bed_temperature, 'number');
+      const bridge = mqtt.find((m) => m.topic === 'octoeverywhere/octoeverywhere_printer/bridge');
+      assert.equal(bridge?.payload, 'online', 'the broker node announces the bridge (availability)');
+
+      const seen = new Map<string, Record<string, unknown>>();
+      for (const m of configs()) {
+        const match = /^homeassistant\/(sensor|binary_sensor|button)\/octoeverywhere_printer\/([a-z_]+)\/config$/.exec(String(m.topic));
+        assert.ok(match, String(m.topic));
+        const config = JSON.parse(String(m.payload)) as Record<string, unknown>;
+        seen.set(`${match[1]}/${match[2]}`, config);
+        assert.equal(config.unique_id, `octoeverywhere_printer_${match[2]}`);
+        assert.equal(typeof config.name, 'string');
+        assert.deepEqual(config.device, { identifiers: ['octoeverywhere_printer'], name: 'Voron 2.4', manufacturer: 'OctoEverywhere', model: 'App Connection' });
+        assert.deepEqual(config.availability, [
+          { topic: 'octoeverywhere/octoeverywhere_printer/bridge', payload_available: 'online', payload_not_available: 'offline' },
+        ]);
+        if (match[1] === 'button') {
+          assert.equal(config.command_topic, 'octoeverywhere/octoeverywhere_printer/command');
+          assert.equal(config.payload_press, match[2]);
+        } else {
+          assert.equal(config.state_topic, 'octoeverywhere/octoeverywhere_printer/state');
+          // Each template reads a key the state message has.
+          const key = /value_json\.([a-z_]+)/.exec(String(config.value_template))?.[1];
+          assert.ok(key && key in state, `${m.topic}: ${String(config.value_template)}`);
+        }
+      }
+      assert.deepEqual([...seen.keys()].sort(), [
+        'binary_sensor/online',
+        'binary_sensor/printing',
+        'button/cancel',
+        'button/pause',
+        'button/resume',
+        'sensor/bed_temperature',
+        'sensor/gadget_rating',
+        'sensor/hotend_temperature',
+        'sensor/progress',
+        'sensor/state',
+        'sensor/time_left',
+      ]);
+      assert.equal(seen.get('sensor/bed_temperature')?.device_class, 'temperature');
+      assert.equal(seen.get('binary_sensor/online')?.device_class, 'connectivity');
+
+      // Retained: a subscriber that comes later (Home Assistant starting) still gets every config.
+      const late = received('t-late');
+      helper.getNode('t-late-in').receive({ action: 'subscribe', topic: 'homeassistant/+/octoeverywhere_printer/+/config' });
+      await eventually('the retained configs', () => late.length >= 11);
+      assert.ok(late.every((m) => (m as NodeMessage & { retain?: boolean }).retain === true));
+      assert.deepEqual(new Set(late.map((m) => m.topic)), new Set(configs().map((m) => m.topic)));
+
+      // A button press in Home Assistant comes back on the command topic.
+      helper.getNode('t-mqtt-out').receive({ topic: 'octoeverywhere/octoeverywhere_printer/command', payload: 'pause' });
+      await eventually('the pause', () => rig.printer.state === 'paused');
+
+      // Home Assistant restarted: the discovery is sent again.
+      const before = configs().length;
+      helper.getNode('t-mqtt-out').receive({ topic: 'homeassistant/status', payload: 'online' });
+      await eventually('discovery sent again', () => configs().length >= before + 11);
+    });
+  });
+
+  describe('webhook-receiver', () => {
+    it('receives LAN webhook events and shares a Live Link once per print', async () => {
+      const { tokens } = await load('webhook-receiver.json');
+      const lan = received('wh-lan-debug');
+      const app = received('wh-app-debug');
+      rig.sim.addUserWebhook(0, `${nodeServer.url}/octoeverywhere/webhook/lan?token=${tokens['wh-lan']}`);
+      rig.printer.startPrint('benchy.gcode', { durationSec: 3600 });
+      await rig.sim.flushWebhooks();
+      await eventually('the LAN event and the App Connection event', () => lan.length > 0 && app.length > 0);
+      assert.equal(lan[0].topic, 'print-started');
+      assert.equal(app[0].topic, 'print-started');
+      await eventually('the Live Link notification', () => capture.requests.length > 0);
+      const push = capture.requests[0];
+      assert.equal(push.method, 'POST');
+      assert.match(push.body.toString(), /^Watch it live: http/);
+      assert.match(String(push.headers.click), /^http/);
+      assert.equal(capture.requests.length, 1, 'one Live Link per print although both webhooks delivered');
+    });
+  });
+
+  describe('printer-api-request', () => {
+    it("asks the printer's own API through OctoEverywhere", async () => {
+      await load('printer-api-request.json');
+      const answers = received('pr-result');
+      helper.getNode('pr-klipper').receive({});
+      await eventually('the answer', () => answers.length > 0);
+      assert.equal(answers[0].statusCode, 200);
+      assert.ok((answers[0].payload as { result?: { status?: object } }).result?.status, 'a Moonraker objects query result');
     });
   });
 });

@@ -202,6 +202,38 @@ export async function startCapture(): Promise<CaptureServer> {
   };
 }
 
+// ---- Node-RED's httpNode on a real port ------------------------------------------------------------
+
+export interface NodeServer {
+  /** Where http in and webhook routes answer, known before the flow loads (App Connection webhooks register it). */
+  url: string;
+  /** A node initializer that hands this server the runtime's RED.httpNode. */
+  attach: NodeInitializer;
+  close(): Promise<void>;
+}
+
+/** The helper serves only the admin app; this serves RED.httpNode (where http in and webhook routes live). */
+export async function startNodeServer(): Promise<NodeServer> {
+  let app: http.RequestListener | undefined;
+  const server = http.createServer((req, res) => {
+    if (app) app(req, res);
+    else res.writeHead(503).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    attach: (RED) => {
+      app = RED.httpNode as unknown as http.RequestListener;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 // ---- mosquitto -------------------------------------------------------------------------------------
 
 /** CI (and OE_REQUIRE_BROKER=1) must run the MQTT tests; elsewhere they skip without mosquitto. */
