@@ -36,7 +36,7 @@ function hostileMsg(rng: Rng, node: string): Record<string, unknown> {
   if (node === 'req' && typeof msg.filename !== 'undefined' && typeof msg.filename === 'string' && msg.filename.startsWith('/')) delete msg.filename;
   if (node === 'live' && rng.bool(0.5)) msg.payload = { expirationHours: rng.value(0), endWhenCurrentPrintIsComplete: rng.value(0) };
   if (rng.bool(0.2)) Object.defineProperty(msg, '__proto__', { value: { polluted: 'yes' }, enumerable: true, configurable: true, writable: true });
-  if (rng.bool(0.1)) msg.constructor = { prototype: { polluted: 'yes' } };
+  if (rng.bool(0.1)) Object.defineProperty(msg, 'constructor', { value: { prototype: { polluted: 'yes' } }, enumerable: true, configurable: true, writable: true });
   return msg;
 }
 
