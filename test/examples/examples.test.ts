@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { NodeMessage } from 'node-red';
 import {
   BROKER_REQUIRED,
+  DEMO_FLOW,
   type Broker,
   type CaptureServer,
   type Credentials,
@@ -332,6 +333,36 @@ describe('example flows', function () {
       await eventually('the answer', () => answers.length > 0);
       assert.equal(answers[0].statusCode, 200);
       assert.ok((answers[0].payload as { result?: { status?: object } }).result?.status, 'a Moonraker objects query result');
+    });
+  });
+
+  describe('the npm start demo flow', () => {
+    it('serves the live page, the latest status and events as JSON, and a webcam JPEG', async () => {
+      rig.printer.startPrint('benchy.gcode', { durationSec: 1000 });
+      const { flow } = await load(DEMO_FLOW);
+      const events = received('oe-demo-debug-events');
+      await step(rig, flow, 300_000, () => events.some((m) => m.topic === 'print-progress'));
+      assert.ok(events.some((m) => m.topic === 'print-progress'), 'events reach the debug sidebar');
+
+      const page = await fetch(`${nodeServer.url}/octoeverywhere-demo`);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+      const html = await page.text();
+      assert.match(html, /status\.json/);
+      assert.match(html, /webcam\.jpg/);
+
+      const status = (await (await fetch(`${nodeServer.url}/octoeverywhere-demo/status.json`)).json()) as {
+        status: { state: string; printerName: string } | null;
+        events: Array<{ event: string }>;
+      };
+      assert.equal(status.status?.state, 'printing');
+      assert.equal(status.status?.printerName, 'Voron 2.4');
+      assert.ok(status.events.some((e) => e.event === 'print-progress'));
+
+      const webcam = await fetch(`${nodeServer.url}/octoeverywhere-demo/webcam.jpg`);
+      assert.equal(webcam.status, 200);
+      assert.equal(webcam.headers.get('content-type'), 'image/jpeg');
+      assert.ok(isJpeg(Buffer.from(await webcam.arrayBuffer())));
     });
   });
 });
