@@ -8,6 +8,7 @@ export * from './errors';
 export * from './connection';
 export * from './appApi';
 export * from './commandApi';
+export * from './mjpeg';
 export * from './portal';
 export * from './events';
 export * from './status';
