@@ -89,6 +89,8 @@ export interface MjpegStreamResponse {
   contentType: string;
   /** From the Content-Type; undefined when the server named none. */
   boundary?: string;
+  /** From `x-oe-webcam-transform` when the stream carries it (the plugin's does; camera streams may not). */
+  transform?: WebcamTransform;
 }
 
 /** Per-call options of the command API's JSON commands. */
@@ -136,8 +138,8 @@ export class CommandApi {
     return this.send('ping', undefined, undefined, options);
   }
 
-  async webcamList(): Promise<WebcamList> {
-    const r = await this.send('webcam/list');
+  async webcamList(options: CallOptions = {}): Promise<WebcamList> {
+    const r = await this.send('webcam/list', undefined, undefined, options);
     const list = Array.isArray(r.Webcams) ? r.Webcams : [];
     return {
       defaultIndex: toInt(r.DefaultIndex) ?? 0,
@@ -182,7 +184,8 @@ export class CommandApi {
       const body = await readAll(res.body, 64 * 1024);
       throw rawEndpointError({ ...res, body }, 'webcam stream');
     }
-    return { stream: res.body, contentType, boundary: boundaryOf(contentType) };
+    const transform = res.headers['x-oe-webcam-transform'];
+    return { stream: res.body, contentType, boundary: boundaryOf(contentType), transform: transform === undefined ? undefined : parseTransform(transform) };
   }
 
   async pause(options: PauseOptions = {}, call: CallOptions = {}): Promise<Record<string, unknown>> {
