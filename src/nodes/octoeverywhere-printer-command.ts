@@ -153,7 +153,9 @@ export = function register(RED: NodeAPI): void {
   RED.nodes.registerType(TYPE, PrinterCommand as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 
   // The editor asks which actions the deployed printer supports. Never a secret: features and action names only.
-  RED.httpAdmin.get('/octoeverywhere/features/:connectionId', RED.auth.needsPermission(`${TYPE}.read`), (req: Request, res: Response) => {
+  // Write permission: answering spends the owner's connection (a request through the relay), which a
+  // read-only editor user must not be able to trigger.
+  RED.httpAdmin.get('/octoeverywhere/features/:connectionId', RED.auth.needsPermission(`${TYPE}.write`), (req: Request, res: Response) => {
     void answerFeatures(RED, req, res);
   });
 };

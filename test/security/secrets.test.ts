@@ -1,0 +1,186 @@
+// Issue 10, item 6: secrets. A flow with every node type against the simulator, driven through success
+// and failure (faults, a revoked connection): every log line, every message that reached a debug-able
+// output or a Catch node, every status text and the answers of every admin route are searched for the
+// credentials — 0 hits. Then a real Node-RED process with adminAuth: the exported flow (GET /flows)
+// holds no credential, and a read-only user can neither start the portal, read a portal result, list
+// webcams, read features nor send a webhook test. Last, the secret comparisons are constant-time.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { NodeAPI } from 'node-red';
+import { helper } from '../helpers/nodes';
+import { secretsIn, watchSecret } from '../helpers/secrets';
+import type { NodeRedProcess } from '../helpers/node-red-process';
+import { ADMIN, login, startNodeRedWithPackage, VIEWER } from '../e2e/support';
+import { type Simulator, startSimulator } from '../../src/simulator';
+import { allNodesFlow, credentialsOf, figure, INPUT_NODES, ledger, modules, statusesOf } from '../reliability/rig';
+
+const HOOK_TOKEN = 'secrets-hook-token-Sentinel-abcdef0123';
+const HOOK_SECRET = 'secrets-hook-secretkey-Sentinel-42';
+watchSecret(HOOK_TOKEN);
+watchSecret(HOOK_SECRET);
+
+describe('security: no secret leaks anywhere', function () {
+  this.timeout(90_000);
+  let sim: Simulator;
+
+  before(async () => {
+    sim = await startSimulator();
+  });
+  after(async () => {
+    await sim.close();
+  });
+
+  it('logs, messages, errors, statuses and admin answers of a flow with every node type: 0 secret hits', async () => {
+    const keys = sim.createAppConnection(0, { appId: 'nodered', octoPrintApiKeyAppName: 'Node-RED' });
+    const creds = credentialsOf(keys);
+    let red: NodeAPI | undefined;
+    await helper.load(modules((r) => (red = r)) as Parameters<typeof helper.load>[0], allNodesFlow({ serviceUrl: sim.serviceUrl, webhookPath: '/oe/secrets-hook' }), {
+      c1: creds,
+      hook: { token: HOOK_TOKEN, secretKey: HOOK_SECRET },
+    });
+    assert.ok(red);
+    const seen: unknown[] = [];
+    for (const id of ['out', 'errs', 'done']) (helper.getNode(id) as unknown as { on(e: 'input', fn: (m: unknown) => void): void }).on('input', (m) => seen.push(m));
+    const l = ledger();
+    const drive = async (): Promise<void> => {
+      await Promise.all(INPUT_NODES.map((n) => l.send(n)));
+      await Promise.all(INPUT_NODES.map((n) => l.send(n, { path: '/api/../x', headers: { 'X-A': 'a\r\nb' }, action: 'nope', webcam: 99, payload: { expirationHours: -1 } })));
+    };
+    await drive();
+    Object.assign(sim.chaos, { errorRate: 1, errorStatus: 600 });
+    await drive();
+    Object.assign(sim.chaos, { errorRate: 0, dropRate: 1 });
+    await drive();
+    Object.assign(sim.chaos, { dropRate: 0 });
+    sim.revoke(keys.id);
+    await drive();
+    // Admin routes: each asked about the deployed nodes.
+    const answers: string[] = [];
+    const asks: Array<[string, string, unknown?]> = [
+      ['get', '/octoeverywhere/features/c1'],
+      ['get', '/octoeverywhere/webcams/c1'],
+      ['get', '/octoeverywhere-notification-webhook/events'],
+      ['post', '/octoeverywhere-notification-webhook/hook/test', {}],
+      ['post', '/octoeverywhere/app-connection/test', { id: 'c1', credentials: { authBearerToken: '__PWRD__', appApiToken: '__PWRD__', authBasicHttpPassword: '__PWRD__' }, serviceUrl: sim.serviceUrl }],
+      ['post', '/octoeverywhere/portal/start', { editorUrl: 'http://127.0.0.1:1880/', serviceUrl: sim.serviceUrl }],
+      ['post', '/octoeverywhere/portal/parse', { completion: 'success=false' }],
+    ];
+    for (const [method, route, body] of asks) {
+      const req = helper.request()[method as 'get' | 'post'](route);
+      const res = await (body === undefined ? req : req.send(body as object));
+      answers.push(`${res.status} ${res.text} ${JSON.stringify(res.headers)}`);
+    }
+    const statusTexts = ['c1', ...INPUT_NODES, 'hook'].flatMap((id) => statusesOf(id).map((s) => s.text ?? ''));
+    const log = JSON.stringify(helper.log().args);
+    const haystacks: Record<string, string> = {
+      log,
+      messages: JSON.stringify(seen),
+      statuses: JSON.stringify(statusTexts),
+      admin: answers.join('\n'),
+    };
+    const hits = Object.fromEntries(Object.entries(haystacks).map(([k, v]) => [`${k}Hits`, secretsIn(v).length]));
+    const s = l.summary();
+    figure('secrets/in-process', { inputs: s.in, messagesSeen: seen.length, logLines: helper.log().args.length, statusTexts: statusTexts.length, adminAnswers: answers.length, ...hits });
+    assert.ok(s.errors > 0 && s.out > 0, 'both outcomes were exercised');
+    assert.ok(helper.log().args.length > 0);
+    assert.deepEqual(hits, { logHits: 0, messagesHits: 0, statusesHits: 0, adminHits: 0 });
+    await helper.unload();
+  });
+
+  describe('real Node-RED with adminAuth', () => {
+    let nodeRed: NodeRedProcess;
+    let adminToken: string;
+    let viewerToken: string;
+    let keys: ReturnType<Simulator['createAppConnection']>;
+
+    before(async () => {
+      nodeRed = await startNodeRedWithPackage({ users: [ADMIN, VIEWER] });
+      adminToken = await login(nodeRed, ADMIN);
+      viewerToken = await login(nodeRed, VIEWER);
+      keys = sim.createAppConnection(0, { appId: 'nodered' });
+      const creds = credentialsOf(keys);
+      const flow = allNodesFlow({ serviceUrl: sim.serviceUrl, webhookPath: '/oe/secrets-real' })
+        .filter((n) => !['helper', 'catch', 'complete'].includes(n.type))
+        .map((n) => ({ ...n, wires: Array.isArray(n.wires) ? n.wires.map(() => []) : undefined }));
+      const withCreds = flow.map((n) =>
+        n.id === 'c1' ? { ...n, credentials: creds } : n.id === 'hook' ? { ...n, credentials: { token: HOOK_TOKEN, secretKey: HOOK_SECRET } } : n,
+      );
+      const res = await fetch(`${nodeRed.url}/flows`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+        body: JSON.stringify(withCreds),
+      });
+      assert.ok(res.status === 200 || res.status === 204, await res.text());
+    });
+    after(async () => {
+      await nodeRed?.stop();
+    });
+
+    const call = (route: string, token: string | undefined, body?: unknown): Promise<Response> =>
+      fetch(`${nodeRed.url}${route}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+
+    it('the exported flow, the credentials view, the saved files and the process output hold no secret', async () => {
+      const flows = await (await call('/flows', adminToken)).text();
+      assert.match(flows, /octoeverywhere-app-connection/);
+      const credsView = await (await call('/credentials/octoeverywhere-app-connection/c1', adminToken)).text();
+      const hookView = await (await call('/credentials/octoeverywhere-notification-webhook/hook', adminToken)).text();
+      const saved = ['flows.json', 'flows_cred.json'].map((f) => {
+        const file = path.join(nodeRed.userDir, f);
+        return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      });
+      const hits = {
+        flows: secretsIn(flows).length,
+        credentialsView: secretsIn(credsView).length,
+        webhookCredentialsView: secretsIn(hookView.replace(HOOK_TOKEN, '')).length,
+        savedFiles: secretsIn(saved.join('\n')).length,
+        output: secretsIn(nodeRed.output()).length,
+      };
+      figure('secrets/real-node-red', hits);
+      assert.deepEqual(hits, { flows: 0, credentialsView: 0, webhookCredentialsView: 0, savedFiles: 0, output: 0 });
+    });
+
+    it('a read-only user cannot start the portal, read a result, list webcams, read features or send a webhook test', async () => {
+      const routes: Array<[string, unknown?]> = [
+        ['/octoeverywhere/portal/start', { editorUrl: `${nodeRed.url}/`, serviceUrl: sim.serviceUrl }],
+        ['/octoeverywhere/portal/result?state=x'],
+        ['/octoeverywhere/webcams/c1'],
+        ['/octoeverywhere/features/c1'],
+        ['/octoeverywhere-notification-webhook/hook/test', {}],
+      ];
+      const outcome: string[] = [];
+      for (const [route, body] of routes) {
+        const anonymous = await call(route, undefined, body);
+        const viewer = await call(route, viewerToken, body);
+        const admin = await call(route, adminToken, body);
+        outcome.push(`${route}: anonymous ${anonymous.status}, viewer ${viewer.status}, admin ${admin.status}`);
+        assert.equal(anonymous.status, 401, `${route} without a token`);
+        assert.ok(viewer.status === 401 || viewer.status === 403, `${route} as a read-only user: ${viewer.status}`);
+        assert.ok(admin.status !== 401 && admin.status !== 403, `${route} as admin: ${admin.status}`);
+        for (const r of [anonymous, viewer, admin]) assert.deepEqual(secretsIn(await r.text()), []);
+      }
+      figure('secrets/permissions', { routes: routes.length, viewerRefused: routes.length });
+    });
+  });
+
+  it('webhook tokens and SecretKeys are compared in constant time (timingSafeEqual on equal-length digests)', () => {
+    const source = fs.readFileSync(path.resolve(__dirname, '..', '..', 'src', 'client', 'webhook-intake.ts'), 'utf8');
+    const fn = source.slice(source.indexOf('export function secretsEqual'), source.indexOf('\n}\n', source.indexOf('export function secretsEqual')));
+    assert.match(fn, /timingSafeEqual\(/, 'uses crypto.timingSafeEqual');
+    assert.match(fn, /createHash\('sha256'\)[\s\S]*createHash\('sha256'\)/, 'on two digests of the same length');
+    assert.doesNotMatch(fn, /expected\s*[!=]==\s*(given|presented)\b|(given|presented)\s*[!=]==\s*expected|\.length\s*[!=<>]==?/, 'no early exit on content or length');
+    for (const f of ['checkToken', 'checkSecretKey']) {
+      const body = source.slice(source.indexOf(`export function ${f}`), source.indexOf('\n}\n', source.indexOf(`export function ${f}`)));
+      assert.match(body, /secretsEqual\(/, `${f} compares through secretsEqual`);
+    }
+    // And nothing else in the package compares a credential with === (the relay's secrets are the simulator's).
+    const nodesDir = path.resolve(__dirname, '..', '..', 'src', 'nodes');
+    for (const file of fs.readdirSync(nodesDir).filter((f) => f.endsWith('.ts'))) {
+      assert.doesNotMatch(fs.readFileSync(path.join(nodesDir, file), 'utf8'), /(token|secretKey)\s*[!=]==\s*(req|body|presented)/i, file);
+    }
+  });
+});
