@@ -1,0 +1,89 @@
+// `npm run bench`: every benchmark, each in a fresh process, then one table and bench/results.json.
+// `npm run bench -- relay mjpeg` runs only the ones named. Never part of `npm test`.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { forkTs, Peer } from './lib/proc';
+import type { Figure, Section } from './lib/report';
+import { ROUNDS, ROUND_MS, WARMUP_MS } from './lib/stats';
+
+const BENCHES = ['relay', 'printer-request', 'webcam-snapshot', 'mjpeg', 'webhook', 'farm'];
+
+function show(v: Figure | undefined): string {
+  if (v === null || v === undefined) return '–';
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+/** A section as Markdown (readable in a terminal too; docs/benchmarks.md takes it as is). */
+export function markdown(s: Section): string {
+  const keys = [...new Set(s.rows.flatMap((r) => Object.keys(r.figures)))];
+  const lines = [`### ${s.title}`, '', `| | ${keys.join(' | ')} |`, `|---|${keys.map(() => '---:').join('|')}|`];
+  for (const r of s.rows) lines.push(`| ${r.peer}${r.note ? ` — ${r.note}` : ''} | ${keys.map((k) => show(r.figures[k])).join(' | ')} |`);
+  const ratios = Object.entries(s.ratios);
+  if (ratios.length) lines.push('', ...ratios.map(([k, v]) => `- ${k}: **${v === null ? 'not available yet' : `${show(v)}×`}**`));
+  lines.push('', ...s.goals.map((g) => `- ${g.met === null ? '– not judged' : g.met ? '✅ met' : '❌ missed'}: ${g.text} — ${g.detail}`));
+  if (s.notes.length) lines.push('', ...s.notes.map((n) => `> ${n}`));
+  return lines.join('\n');
+}
+
+async function runOne(bench: string): Promise<Section> {
+  const peer = new Peer(forkTs('worker.ts'));
+  try {
+    return await peer.call<Section>('run', { bench });
+  } catch (err) {
+    return {
+      id: bench,
+      title: bench,
+      rows: [],
+      ratios: {},
+      goals: [],
+      notes: [`failed: ${(err as Error).message.split('\n')[0]}`],
+    };
+  } finally {
+    await peer.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const unknown = wanted.filter((w) => !BENCHES.includes(w));
+  if (unknown.length) throw new Error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${BENCHES.join(', ')}`);
+  const list = wanted.length ? wanted : BENCHES;
+  const started = performance.now();
+  const sections: Section[] = [];
+  for (const bench of list) {
+    const t0 = performance.now();
+    process.stderr.write(`bench: ${bench} …\n`);
+    const section = await runOne(bench);
+    sections.push(section);
+    console.log(`${markdown(section)}\n\n_(${((performance.now() - t0) / 1000).toFixed(0)} s)_\n`);
+  }
+  const nodeRed = (JSON.parse(fs.readFileSync(require.resolve('node-red/package.json'), 'utf8')) as { version: string }).version;
+  const cpus = os.cpus();
+  const results = {
+    date: new Date().toISOString(),
+    machine: { cpuModel: cpus[0]?.model ?? 'unknown', cpuCount: cpus.length, platform: `${os.platform()} ${os.release()}`, memoryGB: Math.round(os.totalmem() / 2 ** 30) },
+    node: process.version,
+    nodeRed,
+    method: { rounds: ROUNDS, roundMs: ROUND_MS, warmupMs: WARMUP_MS, statistic: 'median of rounds' },
+    durationSec: Math.round((performance.now() - started) / 1000),
+    sections,
+  };
+  const file = path.join(__dirname, 'results.json');
+  fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(
+    `Machine: ${results.machine.cpuModel} × ${results.machine.cpuCount}, Node ${results.node}, Node-RED ${nodeRed}; ` +
+      `${results.durationSec} s in all. Results: ${path.relative(process.cwd(), file)}`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
