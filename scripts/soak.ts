@@ -6,7 +6,7 @@
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import helper from 'node-red-node-test-helper';
+import { coreNode, helper } from '../test/helpers/nodes';
 import { startSimulator, type PrinterSpec } from '../src/simulator';
 
 helper.init(require.resolve('node-red'));
@@ -27,8 +27,7 @@ const SAMPLE_MS = 60_000;
 type Module = (RED: unknown) => void;
 const SRC = path.resolve(__dirname, '..', 'src', 'nodes');
 const ours = (type: string): Module => require(path.join(SRC, `${type}.ts`)) as Module;
-const CORE = path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'common');
-const CATCH = require(path.join(CORE, '25-catch.js')) as Module;
+const CATCH = coreNode('common/25-catch.js') as unknown as Module;
 
 interface Sample {
   minute: number;

@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { NodeInitializer } from 'node-red';
-import { helper, nodeModule } from '../helpers/nodes';
+import { coreNode, helper, nodeModule } from '../helpers/nodes';
 import { freePort, tempDir } from '../helpers/node-red-process';
 import { watchSecret } from '../helpers/secrets';
 import { createClock, type ManagedClock, type Simulator, type SimTimer, startSimulator } from '../../src/simulator';
@@ -51,7 +51,6 @@ export function readFlow(file: string): FlowNode[] {
 
 // ---- the nodes a flow needs in node-red-node-test-helper ------------------------------------------
 
-const CORE = path.dirname(require.resolve('@node-red/nodes/package.json'));
 /** Core node files by the types they register (those the examples use). */
 const CORE_FILES: Record<string, string> = {
   inject: 'common/20-inject.js',
@@ -105,7 +104,7 @@ export function modulesFor(flow: FlowNode[]): NodeInitializer[] {
   for (const n of flow) {
     if (ours.has(n.type)) modules.add(nodeModule(n.type) as NodeInitializer);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    else if (CORE_FILES[n.type]) modules.add(require(path.join(CORE, 'core', CORE_FILES[n.type])) as NodeInitializer);
+    else if (CORE_FILES[n.type]) modules.add(coreNode(CORE_FILES[n.type]) as unknown as NodeInitializer);
     else if (n.type.startsWith('ui-')) modules.add(dashboardStubs);
   }
   return [...modules];

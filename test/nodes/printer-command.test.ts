@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { NodeInitializer, NodeMessage } from 'node-red';
-import { helper, nodeModule } from '../helpers/nodes';
+import { coreNode, helper, nodeModule } from '../helpers/nodes';
 import { secretsIn, watchSecret } from '../helpers/secrets';
 import { createClock, startSimulator, type ManagedClock, type Simulator } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
@@ -15,7 +15,7 @@ const configModule = nodeModule('octoeverywhere-app-connection') as NodeInitiali
 const commandModule = nodeModule('octoeverywhere-printer-command') as NodeInitializer;
 // Node-RED's own Catch node, so failures are seen exactly as a flow sees them (msg.error.code).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const catchModule = require('@node-red/nodes/core/common/25-catch.js') as NodeInitializer;
+const catchModule = coreNode('common/25-catch.js') as unknown as NodeInitializer;
 const NODES_DIR = path.resolve(__dirname, '../../nodes');
 const catalog = JSON.parse(fs.readFileSync(path.join(NODES_DIR, 'locales/en-US/octoeverywhere-printer-command.json'), 'utf8')) as {
   errors: Record<string, string>;

@@ -2,14 +2,13 @@
 // helper node, with a Catch node for its errors. Every message sent is awaited until it comes out of
 // one of the two, so tests can count messages in against messages out plus errors.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import type { Node } from 'node-red';
-import { helper, nodeModule } from '../helpers/nodes';
+import { coreNode, helper, nodeModule } from '../helpers/nodes';
 import { secretsIn, watchSecret } from '../helpers/secrets';
 import type { CompletionKeys, SharedConnectionValues, Simulator } from '../../src/simulator';
 import type { AppConnectionCredentials } from '../../src/nodes/shared/types';
 
-const CATCH = require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'common', '25-catch.js')) as unknown;
+const CATCH = coreNode('common/25-catch.js') as unknown;
 
 export interface ErrorLike {
   code?: string;

@@ -7,7 +7,7 @@ import { MjpegParser, type OctoEverywhereError } from '../../src/client';
 import { createClock, startSimulator, type ManagedClock, type Simulator } from '../../src/simulator';
 import { startPrinter } from '../../src/simulator/printers';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
-import { helper, nodeModule } from '../helpers/nodes';
+import { coreNode, helper, nodeModule } from '../helpers/nodes';
 import { SECRETS, secretsIn, watchSecret } from '../helpers/secrets';
 
 const TYPE = 'octoeverywhere-webcam-snapshot';
@@ -15,8 +15,8 @@ const TYPE = 'octoeverywhere-webcam-snapshot';
 const modules = [
   nodeModule('octoeverywhere-app-connection'),
   nodeModule(TYPE),
-  require('@node-red/nodes/core/common/25-catch.js') as unknown,
-  require('@node-red/nodes/core/common/24-complete.js') as unknown,
+  coreNode('common/25-catch.js') as unknown,
+  coreNode('common/24-complete.js') as unknown,
 ] as Parameters<typeof helper.load>[0];
 const COOLDOWN_STATUS = 'node-red-contrib-octoeverywhere/octoeverywhere-app-connection:status.cooldown';
 const FRAME_MS = 100;

@@ -5,20 +5,18 @@
 // uncaught exceptions) and every status a node shows.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { NodeAPI } from 'node-red';
-import { helper, nodeModule } from '../helpers/nodes';
+import { coreNode, helper, nodeModule } from '../helpers/nodes';
 import { watchSecret } from '../helpers/secrets';
 import type { CompletionKeys, SharedConnectionValues } from '../../src/simulator';
 import type { AppConnectionCredentials } from '../../src/nodes/shared/types';
 
 type Module = (RED: NodeAPI) => void | Promise<void>;
 
-const CORE = path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'common');
-const CATCH = require(path.join(CORE, '25-catch.js')) as Module;
-const COMPLETE = require(path.join(CORE, '24-complete.js')) as Module;
+const CATCH = coreNode('common/25-catch.js') as unknown as Module;
+const COMPLETE = coreNode('common/24-complete.js') as unknown as Module;
 
 /** Every node type of the package, config node first. */
 export const NODE_TYPES = [
