@@ -130,7 +130,9 @@ export class MjpegParser {
   #resumeHead(chunk: Buffer): number {
     const carry = this.#carry as Buffer;
     this.#carry = undefined;
-    const window = Math.min(chunk.length, MAX_LINE_BYTES + (this.#marker?.length ?? 0) + NEWLINE_DASHES.length);
+    // Only as much of the chunk as can finish the step: the rest of a boundary, or of the line.
+    const lf = this.#phase === Phase.Boundary ? -1 : chunk.indexOf(LF);
+    const window = Math.min(chunk.length, lf >= 0 && lf < MAX_LINE_BYTES ? lf + 1 : this.#phase === Phase.Boundary ? (this.#marker ?? NEWLINE_DASHES).length : MAX_LINE_BYTES + 1);
     const joined = Buffer.concat([carry, chunk.subarray(0, window)]);
     const next = this.#headStep(joined, 0);
     if (next >= carry.length) return next - carry.length;
@@ -186,7 +188,7 @@ export class MjpegParser {
     if (marker) {
       const at = b.indexOf(marker, p);
       if (at < 0) {
-        this.#keepFrom = Math.max(p, b.length - (marker.length - 1));
+        this.#keepFrom = b.length - partialMatch(b, Math.max(p, b.length - (marker.length - 1)), marker);
         return -1;
       }
       this.#phase = Phase.BoundaryLine;
@@ -345,6 +347,15 @@ export class MjpegParser {
     if (end > this.#maxFrameBytes) throw tooLarge(this.#maxFrameBytes);
     if (end > 0) onFrame({ data: end === data.length ? data : data.subarray(0, end), headers: this.#headers });
   }
+}
+
+/** The length of the longest end of `b` (from `from` on) that `marker` starts with: what a boundary split by a chunk edge left. */
+function partialMatch(b: Buffer, from: number, marker: Buffer): number {
+  for (let start = from; start < b.length; start++) {
+    const n = b.length - start;
+    if (b[start] === marker[0] && b.compare(marker, 0, n, start) === 0) return n;
+  }
+  return 0;
 }
 
 /** The frames of an MJPEG byte stream (an HTTP response body), as an async iterator. */
