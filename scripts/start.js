@@ -81,6 +81,8 @@ function prepareUserDir() {
   flowFile: 'flows.json',
   credentialSecret: 'octoeverywhere-local-demo',
   editorTheme: { tours: false },
+  // A local demo: no update checks or usage reports leave this machine, and no consent prompt.
+  telemetry: { enabled: false },
 };
 `,
   );

@@ -58,7 +58,7 @@ export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedP
   fs.writeFileSync(
     path.join(userDir, 'settings.js'),
     `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'test-only-secret',
-      logging: { console: { level: 'info' } }, editorTheme: { tours: false }, ${options.settings ?? ''} };\n`,
+      logging: { console: { level: 'info' } }, editorTheme: { tours: false }, telemetry: { enabled: false }, ${options.settings ?? ''} };\n`,
   );
   if (options.flows) fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(options.flows));
   let out = '';
