@@ -4,6 +4,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import {
   AppConnectionRequiredError,
+  type Clock,
+  type ClockTimer,
   EVENT_NAMES,
   OctoEverywhereClient,
   OctoEverywhereError,
@@ -27,9 +29,9 @@ import {
   type Delivery,
 } from '../client/webhook-intake';
 import { COMMON, useConnection } from './shared/adapter';
+import { clockFor, Timers } from './shared/clock';
 import { asOctoEverywhereError } from './shared/failure';
 import type { AppConnectionNode, Node, NodeAPI, NodeDef } from './shared/types';
-import { clockFor, Timers } from './shared/webhook-clock';
 import { addPostRoute, routeExists } from './shared/webhook-route';
 import { type RegistrationRecord, type RegistrationStore, WebhookRegistration } from './shared/webhook-registration';
 
@@ -75,7 +77,7 @@ export = function register(RED: NodeAPI): void {
     const mode: WebhookMode = def.mode === 'user' ? 'user' : 'app-connection';
     let closed = false;
     let base: Status = {};
-    let flash: ReturnType<Timers['after']> | undefined;
+    let flash: ClockTimer | undefined;
 
     const setBase = (status: Status): void => {
       base = status;
@@ -210,7 +212,7 @@ export = function register(RED: NodeAPI): void {
   interface AppConnectionSetup {
     url: () => string;
     eventTypes: number[];
-    clock: ReturnType<typeof clockFor>;
+    clock: Clock;
     setBase: (status: Status) => void;
     broken: (err: OctoEverywhereError) => void;
   }

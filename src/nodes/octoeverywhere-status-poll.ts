@@ -12,6 +12,7 @@ import {
   sameSnapshot,
 } from '../client';
 import { COMMON, onInput, useConnection } from './shared/adapter';
+import { clockFor } from './shared/clock';
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS, pollerFor } from './shared/poller';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './shared/types';
 
@@ -49,7 +50,7 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const appApi = connection.hasAppApi();
-    const poller = pollerFor(connection);
+    const poller = pollerFor(connection, clockFor(RED));
 
     const show = (status: NodeStatus): void => node.status(status);
 

@@ -12,6 +12,8 @@ import {
   OctoEverywhereError,
   ServiceError,
   accountLimits,
+  type Clock,
+  type ClockTimer,
   isObject,
   type MjpegFrame,
   type OctoEverywhereClient,
@@ -20,9 +22,9 @@ import {
   type WebcamTransform,
 } from '../client';
 import { COMMON, onInput, useConnection, type InputContext } from './shared/adapter';
+import { clockFor, Timers } from './shared/clock';
 import { asOctoEverywhereError } from './shared/failure';
 import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, Send } from './shared/types';
-import { clockFor, type NodeClock, Timers } from './shared/webhook-clock';
 
 const TYPE = 'octoeverywhere-webcam-snapshot';
 const CONFIG_TYPE = 'octoeverywhere-app-connection';
@@ -81,7 +83,7 @@ interface ActiveStream {
 }
 
 export = function register(RED: NodeAPI): void {
-  const clock = (): NodeClock => clockFor(RED);
+  const clock = (): Clock => clockFor(RED);
 
   function coolDownMs(): number {
     const value: unknown = (RED.settings as unknown as Record<string, unknown>).octoeverywhereWebcamCooldown;
@@ -95,7 +97,7 @@ export = function register(RED: NodeAPI): void {
     const connection = useConnection(RED, node, def.connection);
     let active: ActiveStream | undefined;
     let statusAfterFailure: NodeJS.Immediate | undefined;
-    let coolDownTimer: ReturnType<Timers['after']> | undefined;
+    let coolDownTimer: ClockTimer | undefined;
 
     let settings: { mode: 'snapshot' | 'stream'; webcam: Selector; maxFps: number; maxFrames: number } | undefined;
     let configError: OctoEverywhereError | undefined;
@@ -258,7 +260,7 @@ export = function register(RED: NodeAPI): void {
 
       return new Promise<void>((resolve, reject) => {
         let finished = false;
-        let limitTimer: ReturnType<Timers['after']> | undefined;
+        let limitTimer: ClockTimer | undefined;
         const finish = (err?: OctoEverywhereError): void => {
           if (finished) return;
           finished = true;

@@ -2,6 +2,7 @@
 // OctoEverywhere service (src/simulator/service/): the service relays to a printer's LAN URL and
 // reads its print simulation for Gadget status and webhook deliveries.
 import type { EventEmitter } from 'node:events';
+import type { Clock } from '../client/clock';
 
 export type PrinterKind = 'octoprint' | 'moonraker' | 'bambu';
 
@@ -43,8 +44,11 @@ export interface SimPrinterEvent {
   PlatformErrorCode?: string;
 }
 
-/** A time source the whole simulator shares, so tests can jump time instead of sleeping. */
-export interface SimClock {
+/**
+ * A time source the whole simulator shares, so tests can jump time instead of sleeping. It is a
+ * client Clock too, so one manual clock can drive the simulator and the nodes' timers together.
+ */
+export interface SimClock extends Clock {
   /** Simulated milliseconds since the epoch. */
   now(): number;
   /** Moves simulated time forward, firing every timer that falls due, in order. */

@@ -50,7 +50,7 @@ async function load(file: string, extra: FlowNode[] = []): Promise<Loaded> {
   const all = [...flow, ...extra];
   await helper.load([nodeServer.attach, ...modulesFor(all)], all as never, credentials as Credentials as never);
   for (const n of all) assert.ok(n.type === 'tab' || helper.getNode(n.id), `${file}: node ${n.id} (${n.type}) did not start`);
-  await settle(all);
+  await settle(rig, all);
   return { flow: all, tokens };
 }
 
@@ -184,7 +184,7 @@ describe('example flows', function () {
       const { flow } = await load('progress-notifications.json');
       rig.printer.startPrint('benchy.gcode', { durationSec: 1000 });
       await step(rig, flow, 1_100_000, () => rig.printer.state === 'complete');
-      await settle(flow);
+      await settle(rig, flow);
       await eventually('nine notifications', () => capture.requests.length >= 9);
       // One per 10 % step, in order; the title carries the progress at the poll that saw the step.
       capture.requests.forEach((r, i) => {

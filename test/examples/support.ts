@@ -10,9 +10,9 @@ import type { NodeInitializer } from 'node-red';
 import { coreNode, helper, nodeModule } from '../helpers/nodes';
 import { freePort, tempDir } from '../helpers/node-red-process';
 import { watchSecret } from '../helpers/secrets';
-import { createClock, type ManagedClock, type Simulator, type SimTimer, startSimulator } from '../../src/simulator';
+import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
-import { pollerFor, setClockForTests } from '../../src/nodes/shared/poller';
+import { pollerFor } from '../../src/nodes/shared/poller';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
 import { generateWebhookToken } from '../../src/client/webhook-intake';
 
@@ -301,21 +301,17 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-/** One Klipper printer behind the simulator; status pollers created from now on use its manual clock. */
+/** One Klipper printer behind the simulator; nodes loaded from now on use its manual clock. */
 export async function startRig(): Promise<Rig> {
   const clock = createClock({ mode: 'manual' });
   const sim = await startSimulator({ clock, printers: [{ kind: 'moonraker', name: 'Voron 2.4' }] });
-  setClockForTests({
-    now: () => clock.now(),
-    setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
-    clearTimeout: (timer) => clock.clearTimer(timer as SimTimer | undefined),
-  });
+  helper.settings({ octoeverywhereClock: clock } as Parameters<typeof helper.settings>[0]);
   return {
     clock,
     sim,
     printer: sim.printers[0] as SimulatedPrinter,
     async close() {
-      setClockForTests(undefined);
+      helper.settings({});
       await sim.close();
       clock.dispose();
     },
@@ -325,11 +321,11 @@ export async function startRig(): Promise<Rig> {
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Lets every poll in flight finish (the flow's config nodes' pollers) and their messages travel. */
-export async function settle(flow: FlowNode[]): Promise<void> {
+export async function settle(rig: Rig, flow: FlowNode[]): Promise<void> {
   for (const n of flow) {
     if (n.type !== 'octoeverywhere-app-connection') continue;
     const config = helper.getNode(n.id) as unknown as AppConnectionNode | null;
-    if (config) await pollerFor(config).settled();
+    if (config) await pollerFor(config, rig.clock).settled();
   }
   for (let i = 0; i < 3; i++) await turn();
 }
@@ -338,7 +334,7 @@ export async function settle(flow: FlowNode[]): Promise<void> {
 export async function step(rig: Rig, flow: FlowNode[], ms: number, until?: () => boolean): Promise<void> {
   for (let done = 0; done < ms; done += 1000) {
     await rig.clock.advance(Math.min(1000, ms - done));
-    await settle(flow);
+    await settle(rig, flow);
     if (until?.()) return;
   }
 }

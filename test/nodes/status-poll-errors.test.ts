@@ -18,8 +18,8 @@ import {
   step,
 } from './status-poll.fixture';
 import { startSimulator } from '../../src/simulator';
-import { serviceError } from '../../src/client';
-import { BACKOFF_MAX_MS, setClockForTests } from '../../src/nodes/shared/poller';
+import { realClock, serviceError } from '../../src/client';
+import { BACKOFF_MAX_MS } from '../../src/nodes/shared/poller';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
 
 /**
@@ -46,7 +46,7 @@ describe('node: octoeverywhere-status-poll (errors and cleanup)', () => {
     async function load() {
       const { creds, id } = credentials(rig.sim);
       await helper.load([configModule, pollModule], flow(rig.sim), { c1: creds });
-      const poller = pollerOf();
+      const poller = pollerOf(rig.clock);
       await settle(poller);
       const client = (helper.getNode('c1') as unknown as AppConnectionNode).client();
       return { poller, id, rec: record('p1'), status: countCalls(client.commands, 'status', rig.clock) };
@@ -143,7 +143,7 @@ describe('node: octoeverywhere-status-poll (errors and cleanup)', () => {
     it('606: wrong credentials stop polling too', async () => {
       const { creds } = credentials(rig.sim);
       await helper.load([configModule, pollModule], flow(rig.sim), { c1: { ...creds, authBearerToken: 'wrong', authBasicHttpPassword: 'wrong' } });
-      const poller = pollerOf();
+      const poller = pollerOf(rig.clock);
       await settle(poller);
       assert.equal(poller.stopped, true);
       assert.equal(poller.pendingTimers, 0);
@@ -156,14 +156,13 @@ describe('node: octoeverywhere-status-poll (errors and cleanup)', () => {
     });
 
     it('leaves no timer, socket or server behind after close', async () => {
-      setClockForTests(undefined);
       const sim = await startSimulator({ printers: [{ kind: 'moonraker', name: 'Voron 2.4' }] });
       try {
         const count = (type: string) => process.getActiveResourcesInfo().filter((r) => r === type).length;
         const before = { timers: count('Timeout') };
         const { creds } = credentials(sim);
         await helper.load([configModule, pollModule], flow(sim), { c1: creds });
-        const poller = pollerOf();
+        const poller = pollerOf(realClock);
         const first = helper.getNode('p1-status');
         await once(first, 'input');
         await settle(poller);

@@ -1,13 +1,13 @@
 // Shared set-up of the status-poll tests: the simulator on a manual clock that also drives the
-// pollers (setClockForTests), the flow, and stepping time so that every poll has finished before
+// nodes (settings octoeverywhereClock), the flow, and stepping time so that every poll has finished before
 // simulated time moves on (polls are real HTTP; only time is simulated).
 import type { NodeMessage, NodeInitializer } from 'node-red';
 import type { TestFlows } from 'node-red-node-test-helper';
 import { helper, nodeModule } from '../helpers/nodes';
 import { watchSecret } from '../helpers/secrets';
-import { createClock, type ManagedClock, type Simulator, type SimTimer, startSimulator } from '../../src/simulator';
+import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
-import { pollerFor, setClockForTests, type StatusPoller } from '../../src/nodes/shared/poller';
+import { pollerFor, type StatusPoller } from '../../src/nodes/shared/poller';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
 import type { Clock, PrinterEvent } from '../../src/client';
 
@@ -23,22 +23,17 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-/** A manual-clock simulator with one Moonraker printer; pollers created from now on use its clock. */
+/** A manual-clock simulator with one Moonraker printer; nodes loaded from now on use its clock. */
 export async function startRig(): Promise<Rig> {
   const clock = createClock({ mode: 'manual' });
   const sim = await startSimulator({ clock, printers: [{ kind: 'moonraker', name: 'Voron 2.4' }] });
-  const adapter: Clock = {
-    now: () => clock.now(),
-    setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
-    clearTimeout: (timer) => clock.clearTimer(timer as SimTimer | undefined),
-  };
-  setClockForTests(adapter);
+  helper.settings({ octoeverywhereClock: clock } as Parameters<typeof helper.settings>[0]);
   return {
     clock,
     sim,
     printer: sim.printers[0] as SimulatedPrinter,
     async close() {
-      setClockForTests(undefined);
+      helper.settings({});
       await sim.close();
       clock.dispose();
     },
@@ -116,8 +111,9 @@ export function record(id: string): Recorded {
   return rec;
 }
 
-export function pollerOf(): StatusPoller {
-  return pollerFor(helper.getNode('c1') as unknown as AppConnectionNode);
+/** The poller of config node c1, which the flow's status-poll nodes created on `clock`. */
+export function pollerOf(clock: Clock): StatusPoller {
+  return pollerFor(helper.getNode('c1') as unknown as AppConnectionNode, clock);
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -34,7 +34,7 @@ describe('node: octoeverywhere-status-poll (simulated prints)', () => {
   async function load(nodes?: Parameters<typeof flow>[1], shared = false) {
     const { creds } = credentials(rig.sim, shared);
     await helper.load([configModule, pollModule], flow(rig.sim, nodes), { c1: creds });
-    const poller = pollerOf();
+    const poller = pollerOf(rig.clock);
     await settle(poller);
     return poller;
   }
@@ -197,7 +197,7 @@ describe('node: octoeverywhere-status-poll (simulated prints)', () => {
   it('shares one poller between nodes on one connection, at the shortest interval', async () => {
     const { creds } = credentials(rig.sim);
     await helper.load([configModule, pollModule], flow(rig.sim, [{ id: 'p1', interval: 30 }, { id: 'p2', interval: 15 }]), { c1: creds });
-    const poller = pollerOf();
+    const poller = pollerOf(rig.clock);
     const client = (helper.getNode('c1') as unknown as AppConnectionNode).client();
     const status = countCalls(client.commands, 'status', rig.clock);
     const info = countCalls(client.app, 'info', rig.clock);
@@ -218,7 +218,7 @@ describe('node: octoeverywhere-status-poll (simulated prints)', () => {
     const { creds } = credentials(rig.sim);
     const flows = flow(rig.sim);
     await helper.load([configModule, pollModule], flows, { c1: creds });
-    let poller = pollerOf();
+    let poller = pollerOf(rig.clock);
     await settle(poller);
     assert.equal(poller.pendingTimers, 1, 'the next poll is armed');
 
@@ -231,7 +231,7 @@ describe('node: octoeverywhere-status-poll (simulated prints)', () => {
     // A full redeploy: the old config node closes, and its poller with it.
     await helper.setFlows(changed, 'full', { c1: creds });
     assert.equal(poller.pendingTimers, 0);
-    poller = pollerOf();
+    poller = pollerOf(rig.clock);
     await settle(poller);
     await helper.unload();
     assert.equal(poller.pendingTimers, 0);

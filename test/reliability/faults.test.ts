@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import type { NodeAPI } from 'node-red';
 import { helper } from '../helpers/nodes';
 import { secretsIn } from '../helpers/secrets';
-import { createClock, type ManagedClock, type Simulator, type SimTimer, startSimulator } from '../../src/simulator';
-import { BACKOFF_MAX_MS, pollerFor, setClockForTests } from '../../src/nodes/shared/poller';
+import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
+import { BACKOFF_MAX_MS, pollerFor } from '../../src/nodes/shared/poller';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
-import type { Clock } from '../../src/client';
 import {
   allNodesFlow,
   credentialsOf,
@@ -65,18 +64,11 @@ describe('reliability: faults end every message exactly once and heal by themsel
 
   before(async () => {
     clock = createClock({ mode: 'manual' });
-    const adapter: Clock = {
-      now: () => clock.now(),
-      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
-      clearTimeout: (timer) => clock.clearTimer(timer as SimTimer | undefined),
-    };
-    setClockForTests(adapter);
     sim = await startSimulator({ clock });
     // The webcam's 609 window is simulated time, which barely moves here.
     sim.webcamViewLimit.maxViews = 100_000;
   });
   after(async () => {
-    setClockForTests(undefined);
     helper.settings({});
     await sim?.close();
     clock?.dispose();
@@ -117,7 +109,7 @@ describe('reliability: faults end every message exactly once and heal by themsel
   it('latency, drops, 5xx, temporary 6xx, offline, plugin timeout and an outage: 0 lost, 0 duplicates, 0 crashes; statuses and the poller heal', async () => {
     const l = await load(sim.serviceUrl, sim.createAppConnection(0, { appId: 'nodered' }));
     const connection = helper.getNode('c1') as unknown as AppConnectionNode;
-    const poller = pollerFor(connection);
+    const poller = pollerFor(connection, clock);
     let polls = 0;
     (helper.getNode('out') as unknown as { on(e: 'input', fn: (m: Record<string, unknown>) => void): void }).on('input', (m) => {
       if (m.topic === 'status' && !String(m._msgid).startsWith('rel-')) polls += 1;

@@ -14,7 +14,6 @@ import {
   offlineJobStatus,
   parseJobStatus,
   type PrinterSnapshot,
-  realClock,
 } from '../../client';
 import { asOctoEverywhereError } from './failure';
 import type { AppConnectionNode } from './types';
@@ -38,7 +37,7 @@ export interface PollSubscriber {
 }
 
 export interface StatusPollerOptions {
-  clock?: Clock;
+  clock: Clock;
   /** App API access (an App Connection): Info and Gadget are polled only then. */
   hasAppApi: boolean;
   /** The config node's printer name, until the Info API says otherwise. */
@@ -72,7 +71,7 @@ export class StatusPoller {
     private readonly client: () => OctoEverywhereClient,
     private readonly options: StatusPollerOptions,
   ) {
-    this.clock = options.clock ?? realClock;
+    this.clock = options.clock;
   }
 
   /** Timers this poller holds (0 or 1): lets tests check that nothing is left behind. */
@@ -139,12 +138,12 @@ export class StatusPoller {
     this.closed = true;
     this.abort.abort();
     this.subscribers.clear();
-    this.clock.clearTimeout(this.timer);
+    this.clock.clearTimer(this.timer);
     this.timer = undefined;
   }
 
   private start(): Promise<PrinterSnapshot> {
-    this.clock.clearTimeout(this.timer);
+    this.clock.clearTimer(this.timer);
     this.timer = undefined;
     const poll = this.poll();
     this.running = poll;
@@ -224,7 +223,7 @@ export class StatusPoller {
 
   /** The one timer: the next poll at the interval (or the back-off), counted from the last attempt. */
   private schedule(): void {
-    this.clock.clearTimeout(this.timer);
+    this.clock.clearTimer(this.timer);
     this.timer = undefined;
     if (this.closed || this.stoppedBy || this.running || this.subscribers.size === 0) return;
     const delay = Math.max(0, this.untilNextPoll());
@@ -258,22 +257,16 @@ async function optional<T>(call: () => Promise<T>): Promise<T | undefined> {
 }
 
 const pollers = new WeakMap<AppConnectionNode, StatusPoller>();
-let clockForTests: Clock | undefined;
 
 /**
- * TEST-ONLY: the clock that pollers created from now on use (undefined: the real clock). Lets tests
- * run hour-long prints on the simulator's manual clock. Not part of the package's public API.
+ * The shared poller of a config node, created on first use (on `clock`, the nodes' clock from
+ * clockFor) and closed when the config node closes.
  */
-export function setClockForTests(clock: Clock | undefined): void {
-  clockForTests = clock;
-}
-
-/** The shared poller of a config node, created on first use and closed when the config node closes. */
-export function pollerFor(connection: AppConnectionNode): StatusPoller {
+export function pollerFor(connection: AppConnectionNode, clock: Clock): StatusPoller {
   let poller = pollers.get(connection);
   if (!poller) {
     const created = new StatusPoller(() => connection.client(), {
-      clock: clockForTests ?? realClock,
+      clock,
       hasAppApi: connection.hasAppApi(),
       printerName: connection.printerName || null,
     });

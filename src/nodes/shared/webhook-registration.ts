@@ -2,10 +2,9 @@
 // the service forgets it (180 days after the last Set), retry with back-off on temporary failures,
 // a stop on permanent ones, and DeleteNotificationWebhook only when the node is removed.
 import { createHash } from 'node:crypto';
-import type { OctoEverywhereClient } from '../../client';
-import type { OctoEverywhereError } from '../../client';
+import type { Clock, OctoEverywhereClient, OctoEverywhereError } from '../../client';
+import { Timers } from './clock';
 import { asOctoEverywhereError } from './failure';
-import { type NodeClock, Timers } from './webhook-clock';
 
 const DAY_MS = 24 * 3600_000;
 /** Renew every 30 days: six chances before the 180-day lifetime runs out. */
@@ -37,7 +36,7 @@ export interface RegistrationOptions {
   client: () => OctoEverywhereClient;
   url: string;
   eventTypes: readonly number[];
-  clock: NodeClock;
+  clock: Clock;
   /** Absent: no persistent store, so every start registers again (cheap, and it renews too). */
   store?: RegistrationStore;
   onChange: (state: RegistrationState) => void;
