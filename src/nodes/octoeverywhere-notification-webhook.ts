@@ -31,7 +31,7 @@ import {
 import { COMMON, useConnection } from './shared/adapter';
 import { clockFor, Timers } from './shared/clock';
 import { asOctoEverywhereError } from './shared/failure';
-import type { AppConnectionNode, Node, NodeAPI, NodeDef } from './shared/types';
+import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeStatus } from './shared/types';
 import { addPostRoute, routeExists } from './shared/webhook-route';
 import { type RegistrationRecord, type RegistrationStore, WebhookRegistration } from './shared/webhook-registration';
 
@@ -60,8 +60,6 @@ interface WebhookCredentials {
   secretKey?: string;
 }
 
-type Status = Parameters<Node['status']>[0];
-
 export = function register(RED: NodeAPI): void {
   // Per runtime (not per module load): which node holds which path and which App Connection's webhook.
   const pathOwners = new Map<string, string>();
@@ -76,14 +74,14 @@ export = function register(RED: NodeAPI): void {
     const inFlight = new Set<AbortController>();
     const mode: WebhookMode = def.mode === 'user' ? 'user' : 'app-connection';
     let closed = false;
-    let base: Status = {};
+    let base: NodeStatus = {};
     let flash: ClockTimer | undefined;
 
-    const setBase = (status: Status): void => {
+    const setBase = (status: NodeStatus): void => {
       base = status;
       if (!flash) node.status(status);
     };
-    const flashStatus = (status: Status): void => {
+    const flashStatus = (status: NodeStatus): void => {
       timers.cancel(flash);
       node.status(status);
       flash = timers.after(FLASH_MS, () => {
@@ -213,7 +211,7 @@ export = function register(RED: NodeAPI): void {
     url: () => string;
     eventTypes: number[];
     clock: Clock;
-    setBase: (status: Status) => void;
+    setBase: (status: NodeStatus) => void;
     broken: (err: OctoEverywhereError) => void;
   }
 

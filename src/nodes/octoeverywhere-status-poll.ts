@@ -14,7 +14,7 @@ import {
 import { COMMON, onInput, useConnection } from './shared/adapter';
 import { clockFor } from './shared/clock';
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS, pollerFor } from './shared/poller';
-import type { Node, NodeAPI, NodeDef, NodeMessage } from './shared/types';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
 
 const TYPE = 'octoeverywhere-status-poll';
 const OWN = `node-red-contrib-octoeverywhere/${TYPE}:`;
@@ -27,8 +27,6 @@ interface StatusPollDef extends NodeDef {
   output?: 'change' | 'always';
   bedCooldownC?: number | string;
 }
-
-type NodeStatus = Parameters<Node['status']>[0];
 
 export = function register(RED: NodeAPI): void {
   function StatusPoll(this: Node, def: StatusPollDef): void {

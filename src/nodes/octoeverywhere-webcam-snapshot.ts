@@ -23,8 +23,8 @@ import {
 } from '../client';
 import { COMMON, onInput, useConnection, type InputContext } from './shared/adapter';
 import { clockFor, Timers } from './shared/clock';
-import { asOctoEverywhereError } from './shared/failure';
-import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, Send } from './shared/types';
+import { asOctoEverywhereError, errorStatus, FailureWithStatus } from './shared/failure';
+import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus, Send } from './shared/types';
 
 const TYPE = 'octoeverywhere-webcam-snapshot';
 const CONFIG_TYPE = 'octoeverywhere-app-connection';
@@ -96,7 +96,6 @@ export = function register(RED: NodeAPI): void {
     const timers = new Timers(clock());
     const connection = useConnection(RED, node, def.connection);
     let active: ActiveStream | undefined;
-    let statusAfterFailure: NodeJS.Immediate | undefined;
     let coolDownTimer: ClockTimer | undefined;
 
     let settings: { mode: 'snapshot' | 'stream'; webcam: Selector; maxFps: number; maxFrames: number } | undefined;
@@ -110,29 +109,27 @@ export = function register(RED: NodeAPI): void {
       };
     } catch (err) {
       configError = asOctoEverywhereError(err);
-      node.status({ fill: 'red', shape: 'ring', text: configError.code });
+      errorStatus(node, configError);
     }
 
-    /** The yellow cool-down status, shown once the failure of the current message has set its red one. */
-    function showCoolDown(until: number): void {
-      if (statusAfterFailure) clearImmediate(statusAfterFailure);
-      statusAfterFailure = setImmediate(() => {
-        statusAfterFailure = undefined;
-        const seconds = Math.max(1, Math.ceil((until - clock().now()) / 1000));
-        node.status({ fill: 'yellow', shape: 'ring', text: RED._(`${COMMON}status.cooldown`, { seconds }) });
-      });
+    /**
+     * The yellow cool-down status a 609 failure shows instead of the red ring (a waiting state, not a
+     * fault), cleared when the printer's cool-down ends.
+     */
+    function coolDownStatus(until: number): NodeStatus {
       timers.cancel(coolDownTimer);
       coolDownTimer = timers.after(Math.max(0, until - clock().now()), () => {
         coolDownTimer = undefined;
         if (!active) node.status({});
       });
+      const seconds = Math.max(1, Math.ceil((until - clock().now()) / 1000));
+      return { fill: 'yellow', shape: 'ring', text: RED._(`${COMMON}status.cooldown`, { seconds }) };
     }
 
     /** Throws OE_609 while the printer's webcam is cooling down, without asking the service. */
     function checkCoolDown(state: PrinterWebcams): void {
       const left = state.coolDownUntil - clock().now();
       if (left <= 0) return;
-      showCoolDown(state.coolDownUntil);
       throw coolDownError(Math.ceil(left / 1000));
     }
 
@@ -144,7 +141,6 @@ export = function register(RED: NodeAPI): void {
         if (err instanceof OctoEverywhereError && err.code === 'OE_609') {
           const ms = coolDownMs();
           state.coolDownUntil = clock().now() + ms;
-          showCoolDown(state.coolDownUntil);
           throw coolDownError(Math.ceil(ms / 1000));
         }
         if (err instanceof OctoEverywhereError && err.code === 'OE_754') throw noWebcamError();
@@ -326,14 +322,20 @@ export = function register(RED: NodeAPI): void {
       }
       if (configError || !settings) throw configError ?? new OctoEverywhereError('OE_INTERNAL', RED._('errors.invalid-config'));
       const selector = msg.webcam === undefined || msg.webcam === null || msg.webcam === '' ? settings.webcam : parseSelector(msg.webcam, 'msg.webcam');
-      if (settings.mode === 'stream') await stream(msg, send, ctx, selector, settings);
-      else await snapshot(msg, send, ctx, selector);
+      try {
+        if (settings.mode === 'stream') await stream(msg, send, ctx, selector, settings);
+        else await snapshot(msg, send, ctx, selector);
+      } catch (err) {
+        // A 609 while the printer's cool-down runs (this node's or another's) shows the cool-down.
+        const until = printerWebcams(ctx.client).coolDownUntil;
+        if (err instanceof OctoEverywhereError && err.code === 'OE_609' && until > clock().now()) throw new FailureWithStatus(err, coolDownStatus(until));
+        throw err;
+      }
     });
 
     node.on('close', () => {
       active?.stop();
       timers.cancelAll();
-      if (statusAfterFailure) clearImmediate(statusAfterFailure);
     });
   }
 

@@ -215,10 +215,12 @@ describe('node: octoeverywhere-webcam-snapshot', () => {
       sim.webcamViewLimit.maxViews = 2;
       assert.ok((await run(node, {})).out);
       assert.ok((await run(node, {})).out);
+      const shown = statuses.length;
       const refused = await run(node, {});
       assert.equal(refused.error?.code, 'OE_609');
       await settle();
       assert.deepEqual(statuses.at(-1), { fill: 'yellow', shape: 'ring', text: COOLDOWN_STATUS });
+      assert.deepEqual(statuses.slice(shown).filter((st) => st.fill === 'red'), [], 'a cool-down is not shown as a fault first');
 
       // The service would answer again now: only the cool-down stops the request.
       sim.webcamViewLimit.maxViews = 1000;

@@ -1,7 +1,8 @@
 // How every node reports a failure: one error per message to Catch nodes (with a stable code), and a
-// red status with the code. Errors we did not make are wrapped so nothing unexpected reaches a user.
+// red status with the code unless the node chose another. Errors we did not make are wrapped so
+// nothing unexpected reaches a user.
 import { OctoEverywhereError } from '../../client';
-import type { Done, Node } from './types';
+import type { Done, Node, NodeStatus } from './types';
 
 /** Any thrown value as an OctoEverywhereError; unknown errors keep no text that could hold data. */
 export function asOctoEverywhereError(err: unknown): OctoEverywhereError {
@@ -10,15 +11,35 @@ export function asOctoEverywhereError(err: unknown): OctoEverywhereError {
   return new OctoEverywhereError('OE_INTERNAL', `An unexpected ${name} happened in the OctoEverywhere node; please report it.`, { kind: 'temporary' });
 }
 
+/**
+ * Thrown by an input handler (see adapter.ts onInput) to end the message with `error` while the node
+ * shows `status` instead of the red ring: a failure that is an expected, passing state, such as the
+ * webcam's yellow "cooling down" after a 609. Catch nodes get `error` as usual.
+ */
+export class FailureWithStatus extends Error {
+  constructor(
+    readonly error: unknown,
+    readonly status: NodeStatus,
+  ) {
+    super('A failure with its own node status.');
+    this.name = 'FailureWithStatus';
+  }
+}
+
 /** Red ring with the code: enough to see at a glance what failed without opening the debug tab. */
 export function errorStatus(node: Node, err: OctoEverywhereError): void {
   node.status({ fill: 'red', shape: 'ring', text: err.code });
 }
 
-/** Ends a message with a failure: status, then done(err), which hands err and msg to Catch nodes. */
-export function fail(node: Node, err: unknown, done: Done): OctoEverywhereError {
+/**
+ * Ends a message with a failure: status (`status`, else the one a FailureWithStatus carries, else the
+ * red ring with the code), then done(err), which hands err and msg to Catch nodes.
+ */
+export function fail(node: Node, err: unknown, done: Done, status?: NodeStatus): OctoEverywhereError {
+  if (err instanceof FailureWithStatus) return fail(node, err.error, done, status ?? err.status);
   const e = asOctoEverywhereError(err);
-  errorStatus(node, e);
+  if (status) node.status(status);
+  else errorStatus(node, e);
   done(e);
   return e;
 }

@@ -7,6 +7,8 @@ export type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow };
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 export type Done = (err?: Error) => void;
+/** What node.status() takes: fill, shape and text. */
+export type NodeStatus = Parameters<Node['status']>[0];
 
 export interface AppConnectionCredentials {
   url?: string;
