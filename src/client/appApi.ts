@@ -1,7 +1,6 @@
 // OctoEverywhere's App APIs (facts §4): connection info, Gadget status, Live Links and notification
 // webhooks. The wire's field names stop here; callers get our own types.
-import type { AppConnection } from './connection';
-import type { CallOptions } from './commandApi';
+import type { AppConnection, CallOptions } from './connection';
 import { InvalidArgumentError, OctoEverywhereError, serviceError } from './errors';
 import { checkString } from './validate';
 

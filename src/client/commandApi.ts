@@ -2,7 +2,7 @@
 // /octoeverywhere-command-api/. Arguments are checked here, before anything is sent, and always go in
 // a JSON body: the query-string form would turn booleans and numbers into strings.
 import type { Readable } from 'node:stream';
-import type { AppConnection, PrinterResponse } from './connection';
+import type { AppConnection, CallOptions, PrinterResponse } from './connection';
 import { commandError, InvalidArgumentError, OctoEverywhereError } from './errors';
 import { isObject, toInt } from './appApi';
 import { checkBoolean, checkNumber, checkString } from './validate';
@@ -93,14 +93,6 @@ export interface MjpegStreamResponse {
   transform?: WebcamTransform;
 }
 
-/** Per-call options of the command API's JSON commands. */
-export interface CallOptions {
-  /** Cancels the request (e.g. when the Node-RED node using it closes). */
-  signal?: AbortSignal;
-  /** Overrides the connection's request timeout. */
-  timeoutMs?: number;
-}
-
 /** The status command's Result as the wire has it; see status.ts for the normalised form. */
 export type StatusWire = Record<string, unknown>;
 
@@ -157,7 +149,7 @@ export class CommandApi {
   }
 
   /** A JPEG from the webcam at `index` (the plugin falls back to webcam 0 when out of range). */
-  async snapshot(index?: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Snapshot> {
+  async snapshot(index?: number, options: CallOptions = {}): Promise<Snapshot> {
     const res = await this.connection.request<Buffer>({
       path: `${COMMAND_API_PATH}/webcam/snapshot${webcamQuery(index)}`,
       responseType: 'buffer',
@@ -171,7 +163,7 @@ export class CommandApi {
   }
 
   /** The webcam's MJPEG stream; the caller owns the stream and must destroy it. */
-  async stream(index?: number, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<MjpegStreamResponse> {
+  async stream(index?: number, options: CallOptions = {}): Promise<MjpegStreamResponse> {
     const res = await this.connection.request<Readable>({
       path: `${COMMAND_API_PATH}/webcam/stream${webcamQuery(index)}`,
       responseType: 'stream',

@@ -50,7 +50,15 @@ export interface AppConnectionOptions {
   timeoutMs?: number;
 }
 
-export interface PrinterRequest {
+/** Per-call options of every request through a connection (relay, command API, App APIs). */
+export interface CallOptions {
+  /** Cancels the request (e.g. when the Node-RED node using it closes). */
+  signal?: AbortSignal;
+  /** Overrides the connection's request timeout. */
+  timeoutMs?: number;
+}
+
+export interface PrinterRequest extends CallOptions {
   method?: HttpMethod;
   /** Path on the printer, from its root: `/api/job`, `/printer/objects/query?print_stats`. */
   path: string;
@@ -60,8 +68,6 @@ export interface PrinterRequest {
   /** Length of a Readable body when known: sent as Content-Length instead of chunking, so the relay can refuse an oversized upload (608) before reading it. */
   bodyLength?: number;
   responseType?: ResponseType;
-  timeoutMs?: number;
-  signal?: AbortSignal;
   /** `auto` (default): the LAN URL when configured and answering, else the relay. */
   via?: 'auto' | Route;
   maxResponseBytes?: number;
@@ -164,7 +170,7 @@ export class AppConnection {
   }
 
   /** A request to one of OctoEverywhere's App APIs, with the App API token. Returns the parsed JSON body. */
-  async appApi(feature: string, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<unknown> {
+  async appApi(feature: string, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>, options: CallOptions = {}): Promise<unknown> {
     this.#assertOpen();
     const token = this.appApiToken(feature);
     let res: AxiosResponse<Buffer>;
