@@ -18,6 +18,7 @@ export * from './clock';
 export * from './localPlugin';
 export * from './limits';
 export * from './transfer';
+export * from './webhook-intake';
 export { isLoopbackHost, loopbackAwareLookup } from './urls';
 export { checkPrinterPath, checkHeaders } from './validate';
 

@@ -6,15 +6,12 @@ import {
   AppConnectionRequiredError,
   type Clock,
   type ClockTimer,
+  DEFAULT_WEBHOOK_MAX_BYTES,
+  type Delivery,
+  DeliveryDeduper,
   EVENT_NAMES,
   OctoEverywhereClient,
   OctoEverywhereError,
-  isObject,
-  type WebhookTestResult,
-} from '../client';
-import {
-  DEFAULT_WEBHOOK_MAX_BYTES,
-  DeliveryDeduper,
   WebhookRejection,
   checkContentType,
   checkSecretKey,
@@ -22,12 +19,13 @@ import {
   checkWebhookPath,
   eventTypesFromNames,
   generateWebhookToken,
+  isObject,
   isStrongWebhookToken,
   parseDelivery,
   readBoundedBody,
   webhookUrl,
-  type Delivery,
-} from '../client/webhook-intake';
+  type WebhookTestResult,
+} from '../client';
 import { COMMON, useConnection } from './shared/adapter';
 import { clockFor, Timers } from './shared/clock';
 import { asOctoEverywhereError } from './shared/failure';

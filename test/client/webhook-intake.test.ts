@@ -12,7 +12,7 @@ import {
   secretsEqual,
   tokenFromUrl,
   webhookUrl,
-} from '../../src/client/webhook-intake';
+} from '../../src/client';
 
 function stream(headers: Record<string, string> = {}): PassThrough & { headers: Record<string, string> } {
   return Object.assign(new PassThrough(), { headers });

@@ -14,7 +14,7 @@ import { createClock, type ManagedClock, type Simulator, startSimulator } from '
 import type { SimulatedPrinter } from '../../src/simulator/printers';
 import { pollerFor } from '../../src/nodes/shared/poller';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
-import { generateWebhookToken } from '../../src/client/webhook-intake';
+import { generateWebhookToken } from '../../src/client';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const EXAMPLES_DIR = path.join(ROOT, 'examples');
