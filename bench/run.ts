@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${BENCHES.join(', ')}`);
   const list = wanted.length ? wanted : BENCHES;
   const started = performance.now();
-  const sections: Section[] = [];
+  const sections: Array<Section & { date?: string }> = [];
   for (const bench of list) {
     const t0 = performance.now();
     process.stderr.write(`bench: ${bench} …\n`);
@@ -76,6 +76,12 @@ async function main(): Promise<void> {
     sections,
   };
   const file = path.join(__dirname, 'results.json');
+  if (wanted.length && fs.existsSync(file)) {
+    // A partial run replaces its own sections and keeps the others of the last run, marked by date.
+    const previous = JSON.parse(fs.readFileSync(file, 'utf8')) as { date?: string; sections?: Array<Section & { date?: string }> };
+    const kept = (previous.sections ?? []).filter((s) => !list.includes(s.id)).map((s) => ({ ...s, date: s.date ?? previous.date }));
+    results.sections = [...kept, ...sections].sort((a, b) => BENCHES.indexOf(a.id) - BENCHES.indexOf(b.id));
+  }
   fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(
     `Machine: ${results.machine.cpuModel} × ${results.machine.cpuCount}, Node ${results.node}, Node-RED ${nodeRed}; ` +

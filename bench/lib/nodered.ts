@@ -1,6 +1,6 @@
 // Node-RED flows in the real runtime (node-red-node-test-helper's load: the runtime's own flow
-// engine, message routing and node API), with the helper's per-call spies removed so that the
-// figures are Node-RED's and not sinon's.
+// engine, message routing and node API), with the helper's per-call spies removed (from
+// Node.prototype and from the nodes that copied `send`) so that the figures are Node-RED's, not sinon's.
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -53,9 +53,19 @@ export async function deploy(modules: NodeModule[], flow: FlowNode[], credential
   const proto = (helper as unknown as HelperInternals)._NodePrototype;
   const originals = PROXIED.map((name) => proto[name]);
   await helper.load(modules as never, flow as never, credentials as never);
+  const proxied = PROXIED.map((name) => proto[name]);
   PROXIED.forEach((name, i) => {
     proto[name] = originals[i];
   });
+  // Node-RED copies `send` onto each node when it wires it (Node.js updateWires), so the nodes
+  // just started hold the spied one themselves.
+  for (const { id } of flow) {
+    const node = helper.getNode(id) as unknown as Proto | null;
+    if (!node) continue;
+    PROXIED.forEach((name, i) => {
+      if (Object.prototype.hasOwnProperty.call(node, name) && node[name] === proxied[i]) node[name] = originals[i];
+    });
+  }
   // The runtime logs a node that failed to start and carries on; a benchmark must not.
   const absent = flow.filter((n) => n.type !== 'tab' && !helper.getNode(n.id)).map((n) => `${n.id} (${n.type})`);
   if (absent.length) throw new Error(`these nodes did not start: ${absent.join(', ')}`);
