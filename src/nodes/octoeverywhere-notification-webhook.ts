@@ -26,7 +26,7 @@ import {
   webhookUrl,
   type WebhookTestResult,
 } from '../client';
-import { COMMON, useConnection } from './shared/adapter';
+import { ADMIN_ROUTES, COMMON, useConnection } from './shared/adapter';
 import { clockFor, Timers } from './shared/clock';
 import { asOctoEverywhereError } from './shared/failure';
 import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeStatus } from './shared/types';
@@ -285,12 +285,12 @@ export = function register(RED: NodeAPI): void {
   });
 
   // The editor's event checkboxes come from the one event table.
-  RED.httpAdmin.get(`/${TYPE}/events`, RED.auth.needsPermission(`${TYPE}.read`), (_req, res) => {
+  RED.httpAdmin.get(`${ADMIN_ROUTES}/notification-webhook/events`, RED.auth.needsPermission(`${TYPE}.read`), (_req, res) => {
     res.json(Object.entries(EVENT_NAMES).map(([type, name]) => ({ type: Number(type), name })));
   });
 
   // Send test: asks the service to call the deployed node's registered URL and reports the status it got.
-  RED.httpAdmin.post(`/${TYPE}/:id/test`, RED.auth.needsPermission(`${TYPE}.write`), (req, res) => {
+  RED.httpAdmin.post(`${ADMIN_ROUTES}/notification-webhook/:id/test`, RED.auth.needsPermission(`${TYPE}.write`), (req, res) => {
     const tester = testers.get(String(req.params.id));
     if (!tester) {
       res.status(404).json({ code: 'OE_NOT_DEPLOYED', message: RED._('errors.not-deployed') });

@@ -17,7 +17,7 @@ import {
   type SetTempOptions,
   type StartOptions,
 } from '../client';
-import { onInput, useConnection } from './shared/adapter';
+import { ADMIN_ROUTES, onInput, useConnection } from './shared/adapter';
 import { asOctoEverywhereError } from './shared/failure';
 import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
 
@@ -155,7 +155,7 @@ export = function register(RED: NodeAPI): void {
   // The editor asks which actions the deployed printer supports. Never a secret: features and action names only.
   // Write permission: answering spends the owner's connection (a request through the relay), which a
   // read-only editor user must not be able to trigger.
-  RED.httpAdmin.get('/octoeverywhere/features/:connectionId', RED.auth.needsPermission(`${TYPE}.write`), (req: Request, res: Response) => {
+  RED.httpAdmin.get(`${ADMIN_ROUTES}/features/:connectionId`, RED.auth.needsPermission(`${TYPE}.write`), (req: Request, res: Response) => {
     void answerFeatures(RED, req, res);
   });
 };

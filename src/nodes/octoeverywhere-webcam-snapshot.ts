@@ -21,7 +21,7 @@ import {
   type WebcamList,
   type WebcamTransform,
 } from '../client';
-import { COMMON, onInput, useConnection, type InputContext } from './shared/adapter';
+import { ADMIN_ROUTES, COMMON, onInput, useConnection, type InputContext } from './shared/adapter';
 import { clockFor, Timers } from './shared/clock';
 import { asOctoEverywhereError, errorStatus, FailureWithStatus } from './shared/failure';
 import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus, Send } from './shared/types';
@@ -343,7 +343,7 @@ export = function register(RED: NodeAPI): void {
 
   // The editor's webcam picker. The config node may not be deployed yet: then there is nothing to ask.
   // Write permission: it asks the printer through the relay on the owner's connection, which a read-only user must not trigger.
-  RED.httpAdmin.get('/octoeverywhere/webcams/:connectionId', RED.auth.needsPermission(`${TYPE}.write`), (req: Request, res: Response) => {
+  RED.httpAdmin.get(`${ADMIN_ROUTES}/webcams/:connectionId`, RED.auth.needsPermission(`${TYPE}.write`), (req: Request, res: Response) => {
     void answerWebcams(RED, req, res);
   });
 

@@ -189,8 +189,8 @@ describe('fuzz: nodes in the runtime', function () {
       () => ({ method: 'post', path: '/octoeverywhere/app-connection/test', body: body() }),
       () => ({ method: 'get', path: `/octoeverywhere/features/${safeEncode(id())}` }),
       () => ({ method: 'get', path: `/octoeverywhere/webcams/${safeEncode(id())}` }),
-      () => ({ method: 'get', path: '/octoeverywhere-notification-webhook/events' }),
-      () => ({ method: 'post', path: `/octoeverywhere-notification-webhook/${safeEncode(id())}/test`, body: body() }),
+      () => ({ method: 'get', path: '/octoeverywhere/notification-webhook/events' }),
+      () => ({ method: 'post', path: `/octoeverywhere/notification-webhook/${safeEncode(id())}/test`, body: body() }),
     ];
     const deployed = (helper.getNode('c1') as unknown as { credentials: Record<string, string | undefined> }).credentials;
     const savedSecrets = [deployed.authBasicHttpPassword, deployed.authBearerToken, deployed.appApiToken, TOKEN, SECRET_KEY].filter((s): s is string => typeof s === 'string');

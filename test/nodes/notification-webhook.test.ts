@@ -449,13 +449,13 @@ describe('node: octoeverywhere-notification-webhook', function () {
 
     it('Send test (admin route) asks the service to call the webhook and reports the status, with no secret', async () => {
       await loadApp();
-      const res = await helper.request().post(`/${TYPE}/w1/test`).expect(200);
+      const res = await helper.request().post('/octoeverywhere/notification-webhook/w1/test').expect(200);
       assert.deepEqual(res.body, { statusCode: 200, ok: true });
       assert.deepEqual(secretsIn(JSON.stringify(res.body)), []);
       await until('the test message', () => messages.some((m) => m.topic === 'test'));
-      const missing = await helper.request().post(`/${TYPE}/nope/test`).expect(404);
+      const missing = await helper.request().post('/octoeverywhere/notification-webhook/nope/test').expect(404);
       assert.equal(missing.body.code, 'OE_NOT_DEPLOYED');
-      const events = await helper.request().get(`/${TYPE}/events`).expect(200);
+      const events = await helper.request().get('/octoeverywhere/notification-webhook/events').expect(200);
       assert.equal(events.body.length, 16);
       assert.deepEqual(events.body[0], { type: 1, name: 'print-started' });
     });

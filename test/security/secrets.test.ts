@@ -60,8 +60,8 @@ describe('security: no secret leaks anywhere', function () {
     const asks: Array<[string, string, unknown?]> = [
       ['get', '/octoeverywhere/features/c1'],
       ['get', '/octoeverywhere/webcams/c1'],
-      ['get', '/octoeverywhere-notification-webhook/events'],
-      ['post', '/octoeverywhere-notification-webhook/hook/test', {}],
+      ['get', '/octoeverywhere/notification-webhook/events'],
+      ['post', '/octoeverywhere/notification-webhook/hook/test', {}],
       ['post', '/octoeverywhere/app-connection/test', { id: 'c1', credentials: { authBearerToken: '__PWRD__', appApiToken: '__PWRD__', authBasicHttpPassword: '__PWRD__' }, serviceUrl: sim.serviceUrl }],
       ['post', '/octoeverywhere/portal/start', { editorUrl: 'http://127.0.0.1:1880/', serviceUrl: sim.serviceUrl }],
       ['post', '/octoeverywhere/portal/parse', { completion: 'success=false' }],
@@ -150,7 +150,7 @@ describe('security: no secret leaks anywhere', function () {
         ['/octoeverywhere/portal/result?state=x'],
         ['/octoeverywhere/webcams/c1'],
         ['/octoeverywhere/features/c1'],
-        ['/octoeverywhere-notification-webhook/hook/test', {}],
+        ['/octoeverywhere/notification-webhook/hook/test', {}],
       ];
       const outcome: string[] = [];
       for (const [route, body] of routes) {

@@ -7,6 +7,9 @@ import type { AppConnectionNode, Done, Node, NodeAPI, NodeMessageInFlow, Send } 
 /** Catalog keys shared by all nodes live in the config node's catalog. */
 export const COMMON = 'node-red-contrib-octoeverywhere/octoeverywhere-app-connection:';
 
+/** Every admin route of the package lives under this, as `/octoeverywhere/<area>/…` (RED.httpAdmin). */
+export const ADMIN_ROUTES = '/octoeverywhere';
+
 export interface InputContext {
   client: OctoEverywhereClient;
   connection: AppConnectionNode;

@@ -15,12 +15,13 @@ import {
   type AppConnectionOptions,
   type CompletionResult,
 } from '../../client';
+import { ADMIN_ROUTES } from './adapter';
 import { PortalStates, type PortalOutcome, type PortalStatesOptions } from './portal-states';
 import type { AppConnectionCredentials, NodeAPI } from './types';
 
-export const ROUTE_PREFIX = '/octoeverywhere';
-export const CALLBACK_PATH = 'octoeverywhere/portal/callback';
-export const LOGO_PATH = 'octoeverywhere/portal/logo.svg';
+/** Relative to the editor's URL, for the portal's return and logo addresses. */
+export const CALLBACK_PATH = `${ADMIN_ROUTES.slice(1)}/portal/callback`;
+export const LOGO_PATH = `${ADMIN_ROUTES.slice(1)}/portal/logo.svg`;
 const PERMISSION = 'octoeverywhere-app-connection.write';
 /** Node-RED shows a saved password credential in the editor as this placeholder. */
 export const SAVED_PASSWORD = '__PWRD__';
@@ -45,7 +46,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
   const admin = RED.httpAdmin;
   const canWrite = RED.auth.needsPermission(PERMISSION) as RequestHandler;
 
-  admin.post(`${ROUTE_PREFIX}/portal/start`, canWrite, handle((req, res) => {
+  admin.post(`${ADMIN_ROUTES}/portal/start`, canWrite, handle((req, res) => {
     const body = bodyOf(req);
     const editor = editorBase(str(body.editorUrl));
     if (!editor) {
@@ -71,7 +72,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
     }
   }));
 
-  admin.get(`${ROUTE_PREFIX}/portal/callback`, handle((req, res) => {
+  admin.get(`${ADMIN_ROUTES}/portal/callback`, handle((req, res) => {
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
     const state = new URLSearchParams(query).get('state') ?? '';
     let outcome: PortalOutcome;
@@ -94,7 +95,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
     }
   }));
 
-  admin.get(`${ROUTE_PREFIX}/portal/result`, canWrite, handle((req, res) => {
+  admin.get(`${ADMIN_ROUTES}/portal/result`, canWrite, handle((req, res) => {
     res.set('Cache-Control', 'no-store');
     const outcome = states.read(typeof req.query.state === 'string' ? req.query.state : '');
     if (outcome === undefined) res.status(404).json({ status: 'unknown' });
@@ -103,7 +104,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
     else res.json({ status: 'failed', code: outcome.code, message: outcome.message });
   }));
 
-  admin.post(`${ROUTE_PREFIX}/portal/parse`, canWrite, handle((req, res) => {
+  admin.post(`${ADMIN_ROUTES}/portal/parse`, canWrite, handle((req, res) => {
     res.set('Cache-Control', 'no-store');
     try {
       const connection: CompletionResult = parseCompletion(str(bodyOf(req).completion));
@@ -119,7 +120,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
     res.set({ 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=86400' }).send(logoSvg());
   }));
 
-  admin.post(`${ROUTE_PREFIX}/app-connection/printer-id`, canWrite, handle(async (req, res) => {
+  admin.post(`${ADMIN_ROUTES}/app-connection/printer-id`, canWrite, handle(async (req, res) => {
     try {
       res.json(await findPrinterId(str(bodyOf(req).localUrl)));
     } catch (err) {
@@ -127,7 +128,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
     }
   }));
 
-  admin.post(`${ROUTE_PREFIX}/app-connection/test`, canWrite, handle(async (req, res) => {
+  admin.post(`${ADMIN_ROUTES}/app-connection/test`, canWrite, handle(async (req, res) => {
     const body = bodyOf(req);
     const id = str(body.id);
     const saved = id ? ((RED.nodes.getCredentials(id) as AppConnectionCredentials | undefined) ?? {}) : {};
