@@ -20,21 +20,20 @@ import {
   ourTypes,
   prepare,
   readFlow,
-  type Rig,
   settle,
   startCapture,
   startMosquitto,
   startNodeServer,
-  startRig,
   step,
 } from './support';
+import { type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
 
 interface Loaded {
   flow: FlowNode[];
   tokens: Record<string, string>;
 }
 
-let rig: Rig;
+let rig: ClockedSimulator;
 let capture: CaptureServer;
 let broker: Broker | undefined;
 let nodeServer: NodeServer;
@@ -84,7 +83,7 @@ describe('example flows', function () {
   this.timeout(60_000);
 
   beforeEach(async () => {
-    rig = await startRig();
+    rig = await startClockedSimulator();
     capture = await startCapture();
     nodeServer = await startNodeServer();
     await helper.startServer();

@@ -9,11 +9,10 @@ import path from 'node:path';
 import type { NodeInitializer } from 'node-red';
 import { coreNode, helper, nodeModule } from '../helpers/nodes';
 import { freePort, tempDir } from '../helpers/node-red-process';
-import { watchSecret } from '../helpers/secrets';
-import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
-import type { SimulatedPrinter } from '../../src/simulator/printers';
+import { advanceInSteps, type ClockedSimulator, credentialsOf } from '../helpers/simulator';
+import type { Simulator } from '../../src/simulator';
 import { pollerFor } from '../../src/nodes/shared/poller';
-import type { AppConnectionNode } from '../../src/nodes/shared/types';
+import type { AppConnectionCredentials, AppConnectionNode } from '../../src/nodes/shared/types';
 import { generateWebhookToken } from '../../src/client';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -28,7 +27,8 @@ export interface FlowNode {
   [key: string]: unknown;
 }
 
-export type Credentials = Record<string, Record<string, string>>;
+/** Per node id: the config nodes' connection credentials, the webhook nodes' tokens. */
+export type Credentials = Record<string, AppConnectionCredentials | { token: string }>;
 
 /** Our node types, as package.json registers them. */
 export function ourTypes(): string[] {
@@ -134,15 +134,8 @@ export function prepare(flow: FlowNode[], t: Targets): { flow: FlowNode[]; crede
     switch (n.type) {
       case 'octoeverywhere-app-connection': {
         const k = t.sim.createAppConnection(0);
-        for (const secret of [k.authbasichttppassword, k.authBearerToken, k.appApiToken]) watchSecret(secret);
         Object.assign(n, { serviceUrl: t.sim.serviceUrl, printerName: k.printername, connectionId: k.id });
-        credentials[n.id] = {
-          url: k.url,
-          authBasicHttpUser: k.authbasichttpuser,
-          authBasicHttpPassword: k.authbasichttppassword,
-          authBearerToken: k.authBearerToken,
-          appApiToken: k.appApiToken,
-        };
+        credentials[n.id] = credentialsOf(k);
         break;
       }
       case 'mqtt-broker':
@@ -292,36 +285,12 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-// ---- the simulator on a manual clock that also drives the pollers --------------------------------
-
-export interface Rig {
-  clock: ManagedClock;
-  sim: Simulator;
-  printer: SimulatedPrinter;
-  close(): Promise<void>;
-}
-
-/** One Klipper printer behind the simulator; nodes loaded from now on use its manual clock. */
-export async function startRig(): Promise<Rig> {
-  const clock = createClock({ mode: 'manual' });
-  const sim = await startSimulator({ clock, printers: [{ kind: 'moonraker', name: 'Voron 2.4' }] });
-  helper.settings({ octoeverywhereClock: clock } as Parameters<typeof helper.settings>[0]);
-  return {
-    clock,
-    sim,
-    printer: sim.printers[0] as SimulatedPrinter,
-    async close() {
-      helper.settings({});
-      await sim.close();
-      clock.dispose();
-    },
-  };
-}
+// ---- stepping the manual clock (test/helpers/simulator.ts) with the flow's pollers ------------------
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Lets every poll in flight finish (the flow's config nodes' pollers) and their messages travel. */
-export async function settle(rig: Rig, flow: FlowNode[]): Promise<void> {
+export async function settle(rig: ClockedSimulator, flow: FlowNode[]): Promise<void> {
   for (const n of flow) {
     if (n.type !== 'octoeverywhere-app-connection') continue;
     const config = helper.getNode(n.id) as unknown as AppConnectionNode | null;
@@ -331,12 +300,8 @@ export async function settle(rig: Rig, flow: FlowNode[]): Promise<void> {
 }
 
 /** Moves simulated time in 1 s steps, each poll finishing before time moves on; stops early once `until()`. */
-export async function step(rig: Rig, flow: FlowNode[], ms: number, until?: () => boolean): Promise<void> {
-  for (let done = 0; done < ms; done += 1000) {
-    await rig.clock.advance(Math.min(1000, ms - done));
-    await settle(rig, flow);
-    if (until?.()) return;
-  }
+export function step(rig: ClockedSimulator, flow: FlowNode[], ms: number, until?: () => boolean): Promise<void> {
+  return advanceInSteps(rig.clock, ms, () => settle(rig, flow), until);
 }
 
 /**

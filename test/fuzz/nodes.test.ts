@@ -8,8 +8,9 @@ import type { AddressInfo } from 'node:net';
 import type { NodeAPI } from 'node-red';
 import { helper } from '../helpers/nodes';
 import { secretsIn, watchSecret } from '../helpers/secrets';
+import { credentialsOf } from '../helpers/simulator';
 import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
-import { allNodesFlow, credentialsOf, figure, INPUT_NODES, ledger, modules, rawRequest, recordProcessFaults } from '../reliability/rig';
+import { allNodesFlow, figure, INPUT_NODES, ledger, modules, rawRequest, recordProcessFaults } from '../reliability/rig';
 import { prng, prototypeKeys, type Rng, safeEncode, safeJson, SEED } from './gen';
 
 const MSG_CASES_PER_NODE = 300;

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { ADMIN, login, startNodeRedWithPackage, VIEWER } from '../e2e/support';
 import type { NodeRedProcess } from '../helpers/node-red-process';
-import { secretsIn, watchSecret } from '../helpers/secrets';
+import { secretsIn } from '../helpers/secrets';
+import { watchConnectionSecrets } from '../helpers/simulator';
 import { type Simulator, startSimulator } from '../../src/simulator';
 
 describe('node: octoeverywhere-app-connection admin routes under adminAuth (real Node-RED)', function () {
@@ -58,7 +59,7 @@ describe('node: octoeverywhere-app-connection admin routes under adminAuth (real
     assert.equal(new URL(portalUrl).searchParams.get('returnUrl'), `${nodeRed.url}/octoeverywhere/portal/callback?state=${state}`);
 
     const keys = sim.createAppConnection(0, { appId: 'nodered' });
-    for (const v of [keys.appApiToken, keys.authBearerToken, keys.authbasichttppassword]) watchSecret(v);
+    watchConnectionSecrets(keys);
     const completion = new URLSearchParams(Object.entries(keys).filter((e): e is [string, string] => typeof e[1] === 'string')).toString();
 
     const forged = await fetch(`${nodeRed.url}/octoeverywhere/portal/callback?state=forged&${completion}`);

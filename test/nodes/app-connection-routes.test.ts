@@ -3,7 +3,8 @@
 // Permissions are tested with a real Node-RED and adminAuth in app-connection-permissions.test.ts.
 import assert from 'node:assert/strict';
 import { helper, nodeModule } from '../helpers/nodes';
-import { secretsIn, watchSecret } from '../helpers/secrets';
+import { secretsIn } from '../helpers/secrets';
+import { credentialsOf, sharedConnectionCredentials, watchConnectionSecrets } from '../helpers/simulator';
 import { type CompletionKeys, type Simulator, startSimulator } from '../../src/simulator';
 import { registerPortalRoutes } from '../../src/nodes/shared/portal-routes';
 import type { NodeAPI } from '../../src/nodes/shared/types';
@@ -15,14 +16,6 @@ type Body = Record<string, unknown>;
 
 function completionQuery(keys: CompletionKeys | Record<string, string>): string {
   return new URLSearchParams(Object.entries(keys).filter((e): e is [string, string] => typeof e[1] === 'string')).toString();
-}
-
-function watchKeys(completion: object): void {
-  const keys = completion as Record<string, unknown>;
-  for (const k of ['appApiToken', 'authbasichttppassword', 'authBearerToken', 'octoPrintApiKey', 'authBasicHttpPassword']) {
-    const v = keys[k];
-    if (typeof v === 'string') watchSecret(v);
-  }
 }
 
 /** Everything the runtime logged during the test, as one string. */
@@ -82,7 +75,7 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       const { state } = await start();
       assert.deepEqual((await helper.request().get('/octoeverywhere/portal/result').query({ state })).body, { status: 'pending' });
       const keys = sim.createAppConnection(0, { appId: 'nodered' });
-      watchKeys(keys);
+      watchConnectionSecrets(keys);
       const page = await helper.request().get(`/octoeverywhere/portal/callback?state=${state}&${completionQuery(keys)}`);
       assert.equal(page.status, 200);
       assert.match(String(page.headers['content-type']), /text\/html/);
@@ -114,7 +107,7 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
 
     it('answers 400 to an unknown, missing or reused state, and a replay changes nothing', async () => {
       const keys = sim.createAppConnection(1);
-      watchKeys(keys);
+      watchConnectionSecrets(keys);
       const query = completionQuery(keys);
       const unknown = await helper.request().get(`/octoeverywhere/portal/callback?state=made-up-state&${query}`);
       assert.equal(unknown.status, 400);
@@ -125,7 +118,7 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       const { state } = await start();
       assert.equal((await helper.request().get(`/octoeverywhere/portal/callback?state=${state}&${query}`)).status, 200);
       const other = sim.createAppConnection(0);
-      watchKeys(other);
+      watchConnectionSecrets(other);
       const replay = await helper.request().get(`/octoeverywhere/portal/callback?state=${state}&${completionQuery(other)}`);
       assert.equal(replay.status, 400, 'a state is used once');
       const result = await helper.request().get('/octoeverywhere/portal/result').query({ state });
@@ -145,7 +138,7 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
     it('escapes what the portal sent when it shows it', async () => {
       const { state } = await start();
       const keys = { ...sim.createAppConnection(0), printername: '<img src=x onerror=alert(1)>' };
-      watchKeys(keys);
+      watchConnectionSecrets(keys);
       // The helper's RED._ returns the key, so check the escaping on the failure path, which shows the client's message.
       const page = await helper.request().get(`/octoeverywhere/portal/callback?state=${state}&${completionQuery({ success: 'true', id: '<b>x</b>' })}`);
       assert.equal(page.status, 200);
@@ -162,7 +155,7 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
 
     it('parses a pasted completion URL with the client\'s rules, and says what is wrong with a bad one', async () => {
       const keys = sim.createAppConnection(2);
-      watchKeys(keys);
+      watchConnectionSecrets(keys);
       const ok = await helper.request().post('/octoeverywhere/portal/parse').send({ completion: `https://example.invalid/done?${completionQuery(keys)}` });
       assert.equal(ok.status, 200);
       assert.equal(ok.body.connection.printerName, 'P1S');
@@ -198,7 +191,7 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       const { state } = await start();
       now += 10 * 60_000;
       const keys = sim.createAppConnection(0);
-      watchKeys(keys);
+      watchConnectionSecrets(keys);
       const late = await helper.request().get(`/octoeverywhere/portal/callback?state=${state}&${completionQuery(keys)}`);
       assert.equal(late.status, 400);
       assert.equal((await helper.request().get('/octoeverywhere/portal/result').query({ state })).status, 404);
@@ -208,7 +201,7 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       const { state } = await start();
       now += 9 * 60_000;
       const keys = sim.createAppConnection(0);
-      watchKeys(keys);
+      watchConnectionSecrets(keys);
       assert.equal((await helper.request().get(`/octoeverywhere/portal/callback?state=${state}&${completionQuery(keys)}`)).status, 200);
       now += 2 * 60_000;
       assert.equal((await helper.request().get('/octoeverywhere/portal/result').query({ state })).status, 404);
@@ -219,11 +212,8 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
     const configNode = { id: 'c1', type: 'octoeverywhere-app-connection', name: 'Voron', appId: 'nodered' };
 
     async function loadWith(keys: CompletionKeys): Promise<void> {
-      watchKeys(keys);
       const node: { id: string; type: string } = { ...configNode, serviceUrl: sim.serviceUrl } as typeof configNode;
-      await helper.load(configModule, [node], {
-        c1: { url: keys.url, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken, authBasicHttpUser: keys.authbasichttpuser, authBasicHttpPassword: keys.authbasichttppassword },
-      });
+      await helper.load(configModule, [node], { c1: credentialsOf(keys) });
     }
 
     function test(body: Body) {
@@ -246,7 +236,7 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
 
     it('tests unsaved dialog values, and an emptied field counts as empty', async () => {
       const keys = sim.createAppConnection(1, { appId: 'nodered' });
-      watchKeys(keys);
+      watchConnectionSecrets(keys);
       await helper.load(configModule, []);
       const res = await test({ credentials: { url: keys.url, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken } });
       assert.deepEqual(res.body, { state: 'online', printerName: 'Prusa MK3S' });
@@ -272,10 +262,8 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       assert.equal(gone.body.state, 'reconnect');
       assert.equal(gone.body.code, 'OE_604');
 
-      const shared = sim.sharedConnection(0);
-      watchSecret(shared.authBasicHttpPassword);
-      watchSecret(shared.authBearerToken);
-      const ping = await test({ authType: 'basic', credentials: { url: shared.url, authBasicHttpUser: shared.authBasicHttpUser, authBasicHttpPassword: shared.authBasicHttpPassword } });
+      const { url, authBasicHttpUser, authBasicHttpPassword } = sharedConnectionCredentials(sim);
+      const ping = await test({ authType: 'basic', credentials: { url, authBasicHttpUser, authBasicHttpPassword } });
       assert.deepEqual(ping.body, { state: 'shared' });
       assert.deepEqual(secretsIn(logged()), []);
     });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { helper } from '../helpers/nodes';
 import { secretsIn } from '../helpers/secrets';
+import { appConnectionCredentials, sharedConnectionCredentials } from '../helpers/simulator';
 import { startSimulator, type Simulator } from '../../src/simulator';
-import { assertNothingLostOrLeaked, credentialsOf, type Harness, loadFlow, type Outcome } from './printer-request-harness';
+import { assertNothingLostOrLeaked, type ErrorCase, type Harness, loadFlow, type Outcome, serviceErrorCases } from './printer-request-harness';
 
 const TYPE = 'octoeverywhere-live-link';
 
@@ -25,7 +26,7 @@ describe('node: octoeverywhere-live-link', () => {
     if (sim.printers[0].state !== 'idle') sim.printers[0].cancel();
   });
 
-  const load = async (node: Record<string, unknown> = {}, credentials = credentialsOf(sim.createAppConnection(0))): Promise<Harness> => {
+  const load = async (node: Record<string, unknown> = {}, credentials = appConnectionCredentials(sim)): Promise<Harness> => {
     const h = await loadFlow({ type: TYPE, sim, credentials, node: { expiration: '24', expirationType: 'num', ...node } });
     harnesses.push(h);
     return h;
@@ -65,7 +66,7 @@ describe('node: octoeverywhere-live-link', () => {
   });
 
   it('needs an App Connection: a Shared Connection says so at deploy time and fails with OE_APP_CONNECTION_REQUIRED', async () => {
-    const h = await load({}, credentialsOf(sim.sharedConnection(0)));
+    const h = await load({}, sharedConnectionCredentials(sim));
     assert.deepEqual(h.statuses[0], { fill: 'red', shape: 'ring', text: 'status.needs-app-connection' });
     const e = errorOf(await h.send({}));
     assert.equal(e.code, 'OE_APP_CONNECTION_REQUIRED');
@@ -73,12 +74,8 @@ describe('node: octoeverywhere-live-link', () => {
   });
 
   describe('OctoEverywhere errors', () => {
-    const cases: Array<[string, () => Promise<Harness>, string]> = [
-      ['601 printer offline', async () => { sim.printers[0].online = false; return load(); }, 'OE_601'],
-      ['602 plugin timed out', async () => { Object.assign(sim.chaos, { errorRate: 1, errorStatus: 602 }); return load(); }, 'OE_602'],
-      ['603 connection removed', async () => { const k = sim.createAppConnection(0); sim.remove(k.id); return load({}, credentialsOf(k)); }, 'OE_603'],
-      ['604 connection revoked', async () => { const k = sim.createAppConnection(0); sim.revoke(k.id); return load({}, credentialsOf(k)); }, 'OE_604'],
-      ['605 no Supporter Perks', async () => { sim.setSupporter(false); return load(); }, 'OE_605'],
+    const cases: ErrorCase[] = [
+      ...serviceErrorCases(() => sim, (credentials) => load({}, credentials)),
       ['606 invalid credentials', async () => { Object.assign(sim.chaos, { errorRate: 1, errorStatus: 606 }); return load(); }, 'OE_606'],
     ];
     for (const [what, setup, code] of cases) {

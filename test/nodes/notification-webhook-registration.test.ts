@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { OctoEverywhereClient } from '../../src/client';
 import { RENEW_EVERY_MS, WebhookRegistration, type RegistrationRecord, type RegistrationState } from '../../src/nodes/shared/webhook-registration';
 import { createClock, startSimulator, type ManagedClock, type Simulator } from '../../src/simulator';
-import { watchSecret } from '../helpers/secrets';
+import { watchConnectionSecrets } from '../helpers/simulator';
 
 const DAY = 24 * 3600_000;
 
@@ -37,9 +37,8 @@ describe('notification webhook: registration schedule', () => {
     clock = createClock({ mode: 'manual' });
     sim = await startSimulator({ clock, printers: [{ kind: 'moonraker', name: 'Voron 2.4' }] });
     const keys = sim.createAppConnection(0);
-    watchSecret(keys.appApiToken);
+    watchConnectionSecrets(keys);
     appToken = keys.appApiToken;
-    watchSecret(keys.authBearerToken);
     client = new OctoEverywhereClient({ url: keys.url, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken, serviceUrl: sim.serviceUrl });
     saved = undefined;
     states = [];

@@ -10,6 +10,8 @@ import { routesOn } from '../../src/nodes/shared/webhook-route';
 import { RENEW_EVERY_MS } from '../../src/nodes/shared/webhook-registration';
 import { helper, nodeModule } from '../helpers/nodes';
 import { secretsIn, watchSecret } from '../helpers/secrets';
+import { credentialsOf, sharedConnectionCredentials, watchConnectionSecrets } from '../helpers/simulator';
+import type { AppConnectionCredentials } from '../../src/nodes/shared/types';
 
 const TYPE = 'octoeverywhere-notification-webhook';
 const DAY = 24 * 3600_000;
@@ -100,13 +102,7 @@ describe('node: octoeverywhere-notification-webhook', function () {
   };
 
   const configNode = (): Record<string, unknown> => ({ id: 'c1', type: 'octoeverywhere-app-connection', serviceUrl: sim.serviceUrl, appId: 'nodered' });
-  const configCreds = (): Record<string, string> => ({
-    url: conn.url,
-    authBasicHttpUser: conn.authbasichttpuser,
-    authBasicHttpPassword: conn.authbasichttppassword,
-    authBearerToken: conn.authBearerToken,
-    appApiToken: conn.appApiToken,
-  });
+  const configCreds = (): AppConnectionCredentials => credentialsOf(conn);
   const hookNode = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     id: 'w1',
     type: TYPE,
@@ -142,7 +138,7 @@ describe('node: octoeverywhere-notification-webhook', function () {
     settings({ octoeverywhereClock: clock });
     sim = await startSimulator({ clock, printers: [{ kind: 'moonraker', name: 'Voron 2.4' }] });
     conn = sim.createAppConnection(0);
-    for (const s of [conn.appApiToken, conn.authBearerToken, conn.authbasichttppassword]) watchSecret(s);
+    watchConnectionSecrets(conn);
     messages = [];
     red = undefined;
   });
@@ -407,11 +403,9 @@ describe('node: octoeverywhere-notification-webhook', function () {
     });
 
     it('refuses a Shared Connection with OE_APP_CONNECTION_REQUIRED', async () => {
-      const shared = sim.sharedConnection(0);
-      watchSecret(shared.authBearerToken);
-      watchSecret(shared.authBasicHttpPassword);
+      const { url, authBearerToken } = sharedConnectionCredentials(sim);
       await helper.load([configModule, capture], flow(hookNode({ mode: 'app-connection', connection: 'c1', publicUrl: 'https://nr.example.com' })), {
-        c1: { url: shared.url, authBearerToken: shared.authBearerToken },
+        c1: { url, authBearerToken },
         w1: { token: TOKEN },
       });
       const errors = helper.log().args.map((a: Array<{ level: number; msg: unknown }>) => a[0]).filter((e: { level: number }) => e.level === 20);

@@ -6,10 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { NodeInitializer, NodeMessage } from 'node-red';
 import { coreNode, helper, nodeModule } from '../helpers/nodes';
-import { secretsIn, watchSecret } from '../helpers/secrets';
+import { secretsIn } from '../helpers/secrets';
+import { appConnectionCredentials } from '../helpers/simulator';
 import { createClock, startSimulator, type ManagedClock, type Simulator } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
-import type { AppConnectionNode, Node } from '../../src/nodes/shared/types';
+import type { AppConnectionCredentials, AppConnectionNode, Node } from '../../src/nodes/shared/types';
 
 const configModule = nodeModule('octoeverywhere-app-connection') as NodeInitializer;
 const commandModule = nodeModule('octoeverywhere-printer-command') as NodeInitializer;
@@ -61,12 +62,10 @@ describe('node: octoeverywhere-printer-command', () => {
     clock.dispose();
   });
 
-  function credentials(printerIndex: number, bearer?: string): Record<string, string> {
-    const keys = sim.createAppConnection(printerIndex);
-    watchSecret(keys.authBearerToken);
-    watchSecret(keys.authbasichttppassword);
-    watchSecret(keys.appApiToken);
-    return { url: keys.url, authBearerToken: bearer ?? keys.authBearerToken, appApiToken: keys.appApiToken };
+  /** Bearer and App API token only, so that `bearer` (a wrong token) is the one credential sent. */
+  function credentials(printerIndex: number, bearer?: string): AppConnectionCredentials {
+    const { url, authBearerToken, appApiToken } = appConnectionCredentials(sim, printerIndex);
+    return { url, authBearerToken: bearer ?? authBearerToken, appApiToken };
   }
 
   async function load(printerIndex: number, props: Record<string, unknown> = {}, opts: { bearer?: string; connection?: string } = {}): Promise<Harness> {

@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict';
 import type { Node } from 'node-red';
 import { coreNode, helper, nodeModule } from '../helpers/nodes';
-import { secretsIn, watchSecret } from '../helpers/secrets';
-import type { CompletionKeys, SharedConnectionValues, Simulator } from '../../src/simulator';
+import { secretsIn } from '../helpers/secrets';
+import { credentialsOf } from '../helpers/simulator';
+import type { Simulator } from '../../src/simulator';
 import type { AppConnectionCredentials } from '../../src/nodes/shared/types';
 
 const CATCH = coreNode('common/25-catch.js') as unknown;
@@ -29,26 +30,6 @@ export interface Harness {
   send(msg: Record<string, unknown>): Promise<Outcome>;
   /** Messages sent / ended on the output / ended as errors. */
   counts: { in: number; out: number; errors: number };
-}
-
-/** The config node credentials for an App Connection (portal completion) or a Shared Connection; secrets watched. */
-export function credentialsOf(keys: CompletionKeys | SharedConnectionValues): AppConnectionCredentials {
-  const creds: AppConnectionCredentials =
-    'authbasichttpuser' in keys
-      ? {
-          url: keys.url,
-          authBasicHttpUser: keys.authbasichttpuser,
-          authBasicHttpPassword: keys.authbasichttppassword,
-          authBearerToken: keys.authBearerToken,
-          appApiToken: keys.appApiToken,
-          octoPrintApiKey: keys.octoPrintApiKey,
-        }
-      : { url: keys.url, authBasicHttpUser: keys.authBasicHttpUser, authBasicHttpPassword: keys.authBasicHttpPassword, authBearerToken: keys.authBearerToken };
-  for (const value of [creds.authBasicHttpPassword, creds.authBearerToken, creds.appApiToken, creds.octoPrintApiKey]) watchSecret(value);
-  if (creds.authBasicHttpUser && creds.authBasicHttpPassword) {
-    watchSecret(Buffer.from(`${creds.authBasicHttpUser}:${creds.authBasicHttpPassword}`).toString('base64'));
-  }
-  return creds;
 }
 
 export interface LoadOptions {
@@ -125,4 +106,22 @@ export function assertNothingLostOrLeaked(harnesses: Harness[]): void {
     assert.deepEqual(secretsIn(JSON.stringify([h.statuses, h.warnings])), []);
   }
   assert.deepEqual(secretsIn(JSON.stringify(helper.log().args)), [], 'no secret in the log');
+}
+
+export type ErrorCase = [what: string, setup: () => Promise<Harness>, code: string];
+
+/**
+ * The OctoEverywhere failures (601 to 605) a node that calls the service must end a message with,
+ * each as [what, set-up that loads the node, code]. Built when the suite is declared, so the
+ * simulator comes from `simulator()` at set-up time; `load(credentials?)` loads the node (default:
+ * a fresh App Connection). The 606 case differs per node, so each test adds its own.
+ */
+export function serviceErrorCases(simulator: () => Simulator, load: (credentials?: AppConnectionCredentials) => Promise<Harness>): ErrorCase[] {
+  return [
+    ['601 printer offline', async () => { simulator().printers[0].online = false; return load(); }, 'OE_601'],
+    ['602 plugin timed out', async () => { Object.assign(simulator().chaos, { errorRate: 1, errorStatus: 602 }); return load(); }, 'OE_602'],
+    ['603 connection removed', async () => { const k = simulator().createAppConnection(0); simulator().remove(k.id); return load(credentialsOf(k)); }, 'OE_603'],
+    ['604 connection revoked', async () => { const k = simulator().createAppConnection(0); simulator().revoke(k.id); return load(credentialsOf(k)); }, 'OE_604'],
+    ['605 no Supporter Perks', async () => { simulator().setSupporter(false); return load(); }, 'OE_605'],
+  ];
 }

@@ -5,9 +5,10 @@ import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { helper } from '../helpers/nodes';
+import { credentialsOf } from '../helpers/simulator';
 import { startSimulator } from '../../src/simulator';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
-import { credentialsOf, loadFlow } from './printer-request-harness';
+import { loadFlow } from './printer-request-harness';
 
 const REQUESTS = 10_000;
 const IN_FLIGHT = 16;

@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { helper } from '../helpers/nodes';
 import { secretsIn } from '../helpers/secrets';
+import { appConnectionCredentials, sharedConnectionCredentials } from '../helpers/simulator';
 import { startSimulator, type Simulator } from '../../src/simulator';
-import { assertNothingLostOrLeaked, credentialsOf, type Harness, loadFlow, type Outcome } from './printer-request-harness';
+import { assertNothingLostOrLeaked, type ErrorCase, type Harness, loadFlow, type Outcome, serviceErrorCases } from './printer-request-harness';
 
 const TYPE = 'octoeverywhere-printer-request';
 const MiB = 1024 * 1024;
@@ -34,7 +35,7 @@ describe('node: octoeverywhere-printer-request', function () {
     Object.assign(sim.limits, { MaxDownloadFileSizeBytes: 100 * MiB, MaxUploadFileSizeBytes: 100 * MiB });
   });
 
-  const load = async (node: Record<string, unknown> = {}, credentials = credentialsOf(sim.createAppConnection(0))): Promise<Harness> => {
+  const load = async (node: Record<string, unknown> = {}, credentials = appConnectionCredentials(sim)): Promise<Harness> => {
     const h = await loadFlow({ type: TYPE, sim, credentials, node: { method: 'GET', path: '', ret: 'obj', ...node } });
     harnesses.push(h);
     return h;
@@ -96,20 +97,16 @@ describe('node: octoeverywhere-printer-request', function () {
     });
 
     it('works over a Shared Connection (no App API) as well', async () => {
-      const h = await load({ path: '/printer/info' }, credentialsOf(sim.sharedConnection(0)));
+      const h = await load({ path: '/printer/info' }, sharedConnectionCredentials(sim));
       const { msg } = await h.send({});
       assert.equal(msg.statusCode, 200);
     });
   });
 
   describe('OctoEverywhere errors: done(err) with the code, red status, no message lost', () => {
-    const cases: Array<[string, () => Promise<Harness>, string]> = [
-      ['601 printer offline', async () => { sim.printers[0].online = false; return load(); }, 'OE_601'],
-      ['602 plugin timed out', async () => { Object.assign(sim.chaos, { errorRate: 1, errorStatus: 602 }); return load(); }, 'OE_602'],
-      ['603 connection removed', async () => { const k = sim.createAppConnection(0); sim.remove(k.id); return load({}, credentialsOf(k)); }, 'OE_603'],
-      ['604 connection revoked', async () => { const k = sim.createAppConnection(0); sim.revoke(k.id); return load({}, credentialsOf(k)); }, 'OE_604'],
-      ['605 no Supporter Perks', async () => { sim.setSupporter(false); return load(); }, 'OE_605'],
-      ['606 wrong credentials', async () => load({}, { ...credentialsOf(sim.createAppConnection(0)), authBearerToken: 'not-the-token-at-all' }), 'OE_606'],
+    const cases: ErrorCase[] = [
+      ...serviceErrorCases(() => sim, (credentials) => load({}, credentials)),
+      ['606 wrong credentials', async () => load({}, { ...appConnectionCredentials(sim), authBearerToken: 'not-the-token-at-all' }), 'OE_606'],
     ];
     for (const [what, setup, code] of cases) {
       it(what, async () => {
@@ -146,7 +143,7 @@ describe('node: octoeverywhere-printer-request', function () {
 
     it('a Shared Connection has no Info API: the relay answers 608 itself', async () => {
       sim.limits.MaxUploadFileSizeBytes = 1.5 * MiB;
-      const h = await load({ method: 'PUT' }, credentialsOf(sim.sharedConnection(0)));
+      const h = await load({ method: 'PUT' }, sharedConnectionCredentials(sim));
       const e = errorOf(await h.send({ path: `${CMD}/files/upload?path=gcode/x.gcode`, payload: Buffer.alloc(2 * MiB) }));
       assert.equal(e.code, 'OE_608');
       assert.doesNotMatch(e.message, /\(the account allows/, 'no pre-check without the Info API');
@@ -167,7 +164,7 @@ describe('node: octoeverywhere-printer-request', function () {
       assert.match(own.message, /download of 2\.0 MiB .*the account allows 1\.5 MiB/);
       sim.limits.MaxDownloadFileSizeBytes = 1.5 * MiB;
       await helper.unload();
-      const shared = await load({ ret: 'bin' }, credentialsOf(sim.sharedConnection(0)));
+      const shared = await load({ ret: 'bin' }, sharedConnectionCredentials(sim));
       assert.equal(errorOf(await shared.send({ path: `${CMD}/files/download?path=gcode/dl.gcode` })).code, 'OE_607');
     });
   });
@@ -222,7 +219,7 @@ describe('node: octoeverywhere-printer-request', function () {
     });
 
     it('reports an unusable connection (no credentials) with its code', async () => {
-      const h = await load({ path: '/printer/info' }, { url: credentialsOf(sim.createAppConnection(0)).url });
+      const h = await load({ path: '/printer/info' }, { url: appConnectionCredentials(sim).url });
       assert.equal(errorOf(await h.send({})).code, 'OE_MISSING_CREDENTIALS');
     });
   });

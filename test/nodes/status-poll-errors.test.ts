@@ -9,14 +9,14 @@ import {
   credentials,
   flow,
   helper,
+  loadPolls,
   pollerOf,
   pollModule,
   record,
-  type Rig,
   settle,
-  startRig,
   step,
 } from './status-poll.fixture';
+import { type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
 import { startSimulator } from '../../src/simulator';
 import { realClock, serviceError } from '../../src/client';
 import { BACKOFF_MAX_MS } from '../../src/nodes/shared/poller';
@@ -34,9 +34,9 @@ function serviceSockets(port: number): string[] {
 
 describe('node: octoeverywhere-status-poll (errors and cleanup)', () => {
   describe('on the simulated clock', () => {
-    let rig: Rig;
+    let rig: ClockedSimulator;
     beforeEach(async () => {
-      rig = await startRig();
+      rig = await startClockedSimulator();
     });
     afterEach(async () => {
       await helper.unload();
@@ -44,10 +44,7 @@ describe('node: octoeverywhere-status-poll (errors and cleanup)', () => {
     });
 
     async function load() {
-      const { creds, id } = credentials(rig.sim);
-      await helper.load([configModule, pollModule], flow(rig.sim), { c1: creds });
-      const poller = pollerOf(rig.clock);
-      await settle(poller);
+      const { poller, id } = await loadPolls(rig);
       const client = (helper.getNode('c1') as unknown as AppConnectionNode).client();
       return { poller, id, rec: record('p1'), status: countCalls(client.commands, 'status', rig.clock) };
     }
@@ -122,8 +119,8 @@ describe('node: octoeverywhere-status-poll (errors and cleanup)', () => {
     });
 
     for (const [what, code, act] of [
-      ['revoked (604)', 'OE_604', (r: Rig, id: string) => r.sim.revoke(id)],
-      ['removed (603)', 'OE_603', (r: Rig, id: string) => r.sim.remove(id)],
+      ['revoked (604)', 'OE_604', (r: ClockedSimulator, id: string) => r.sim.revoke(id)],
+      ['removed (603)', 'OE_603', (r: ClockedSimulator, id: string) => r.sim.remove(id)],
     ] as const) {
       it(`stops polling when the App Connection is ${what}, with one error to Catch`, async () => {
         const { poller, rec, status, id } = await load();

@@ -1,14 +1,13 @@
-// Shared set-up of the status-poll tests: the simulator on a manual clock that also drives the
-// nodes (settings octoeverywhereClock), the flow, and stepping time so that every poll has finished before
-// simulated time moves on (polls are real HTTP; only time is simulated).
+// Shared set-up of the status-poll tests (on test/helpers/simulator.ts's manual-clock simulator): the
+// flow, recording both outputs, and stepping time so that every poll has finished before simulated
+// time moves on (polls are real HTTP; only time is simulated).
 import type { NodeMessage, NodeInitializer } from 'node-red';
 import type { TestFlows } from 'node-red-node-test-helper';
 import { helper, nodeModule } from '../helpers/nodes';
-import { watchSecret } from '../helpers/secrets';
-import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
-import type { SimulatedPrinter } from '../../src/simulator/printers';
+import { advanceInSteps, type ClockedSimulator, credentialsOf } from '../helpers/simulator';
+import type { Simulator } from '../../src/simulator';
 import { pollerFor, type StatusPoller } from '../../src/nodes/shared/poller';
-import type { AppConnectionNode } from '../../src/nodes/shared/types';
+import type { AppConnectionCredentials, AppConnectionNode } from '../../src/nodes/shared/types';
 import type { Clock, PrinterEvent } from '../../src/client';
 
 export const configModule = nodeModule('octoeverywhere-app-connection') as NodeInitializer;
@@ -16,45 +15,10 @@ export const pollModule = nodeModule('octoeverywhere-status-poll') as NodeInitia
 export const OWN = 'node-red-contrib-octoeverywhere/octoeverywhere-status-poll:';
 export const COMMON = 'node-red-contrib-octoeverywhere/octoeverywhere-app-connection:';
 
-export interface Rig {
-  clock: ManagedClock;
-  sim: Simulator;
-  printer: SimulatedPrinter;
-  close(): Promise<void>;
-}
-
-/** A manual-clock simulator with one Moonraker printer; nodes loaded from now on use its clock. */
-export async function startRig(): Promise<Rig> {
-  const clock = createClock({ mode: 'manual' });
-  const sim = await startSimulator({ clock, printers: [{ kind: 'moonraker', name: 'Voron 2.4' }] });
-  helper.settings({ octoeverywhereClock: clock } as Parameters<typeof helper.settings>[0]);
-  return {
-    clock,
-    sim,
-    printer: sim.printers[0] as SimulatedPrinter,
-    async close() {
-      helper.settings({});
-      await sim.close();
-      clock.dispose();
-    },
-  };
-}
-
-export type Credentials = Record<string, string | undefined>;
-
-/** Config node credentials from an App Connection's completion keys (or a Shared Connection when `shared`). */
-export function credentials(sim: Simulator, shared = false): { creds: Credentials; id: string } {
-  if (shared) {
-    const s = sim.sharedConnection(0);
-    for (const v of [s.authBasicHttpPassword, s.authBearerToken]) watchSecret(v);
-    return { id: s.id, creds: { url: s.url, authBasicHttpUser: s.authBasicHttpUser, authBasicHttpPassword: s.authBasicHttpPassword, authBearerToken: s.authBearerToken } };
-  }
-  const k = sim.createAppConnection(0);
-  for (const v of [k.authbasichttppassword, k.authBearerToken, k.appApiToken]) watchSecret(v);
-  return {
-    id: k.id,
-    creds: { url: k.url, authBasicHttpUser: k.authbasichttpuser, authBasicHttpPassword: k.authbasichttppassword, authBearerToken: k.authBearerToken, appApiToken: k.appApiToken },
-  };
+/** Config node credentials of a new App Connection (or the Shared Connection when `shared`) to printer 0. */
+export function credentials(sim: Simulator, shared = false): { creds: AppConnectionCredentials; id: string } {
+  const keys = shared ? sim.sharedConnection(0) : sim.createAppConnection(0);
+  return { id: keys.id, creds: credentialsOf(keys) };
 }
 
 export interface PollNodeSpec {
@@ -75,6 +39,15 @@ export function flow(sim: Simulator, nodes: PollNodeSpec[] = [{ id: 'p1' }]): Te
     );
   }
   return out as TestFlows;
+}
+
+/** Loads the config node and the status-poll `nodes` on a new connection, and lets the first poll finish. */
+export async function loadPolls(rig: ClockedSimulator, nodes?: PollNodeSpec[], shared = false): Promise<{ poller: StatusPoller; id: string }> {
+  const { creds, id } = credentials(rig.sim, shared);
+  await helper.load([configModule, pollModule], flow(rig.sim, nodes), { c1: creds });
+  const poller = pollerOf(rig.clock);
+  await settle(poller);
+  return { poller, id };
 }
 
 export interface Recorded {
@@ -125,12 +98,8 @@ export async function settle(poller: StatusPoller): Promise<void> {
 }
 
 /** Moves simulated time in 1 s steps, letting each poll finish before time moves on. */
-export async function step(rig: Rig, poller: StatusPoller, ms: number, until?: () => boolean): Promise<void> {
-  for (let done = 0; done < ms; done += 1000) {
-    await rig.clock.advance(Math.min(1000, ms - done));
-    await settle(poller);
-    if (until?.()) return;
-  }
+export function step(rig: ClockedSimulator, poller: StatusPoller, ms: number, until?: () => boolean): Promise<void> {
+  return advanceInSteps(rig.clock, ms, () => settle(poller), until);
 }
 
 /** Counts calls of a method, with the simulated time of each. */

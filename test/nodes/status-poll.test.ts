@@ -8,36 +8,32 @@ import {
   credentials,
   flow,
   helper,
+  loadPolls,
   OWN,
   pollerOf,
+  type PollNodeSpec,
   pollModule,
   record,
-  type Rig,
   settle,
-  startRig,
   step,
 } from './status-poll.fixture';
+import { type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
 import type { NodeMessage } from 'node-red';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
+import type { StatusPoller } from '../../src/nodes/shared/poller';
 
 describe('node: octoeverywhere-status-poll (simulated prints)', () => {
-  let rig: Rig;
+  let rig: ClockedSimulator;
 
   beforeEach(async () => {
-    rig = await startRig();
+    rig = await startClockedSimulator();
   });
   afterEach(async () => {
     await helper.unload();
     await rig.close();
   });
 
-  async function load(nodes?: Parameters<typeof flow>[1], shared = false) {
-    const { creds } = credentials(rig.sim, shared);
-    await helper.load([configModule, pollModule], flow(rig.sim, nodes), { c1: creds });
-    const poller = pollerOf(rig.clock);
-    await settle(poller);
-    return poller;
-  }
+  const load = async (nodes?: PollNodeSpec[], shared = false): Promise<StatusPoller> => (await loadPolls(rig, nodes, shared)).poller;
 
   it('turns a whole print into the exact event sequence, once each', async () => {
     const poller = await load();

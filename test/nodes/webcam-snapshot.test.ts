@@ -6,9 +6,10 @@ import type { Readable } from 'node:stream';
 import { MjpegParser, type OctoEverywhereError } from '../../src/client';
 import { createClock, startSimulator, type ManagedClock, type Simulator } from '../../src/simulator';
 import { startPrinter } from '../../src/simulator/printers';
-import type { AppConnectionNode } from '../../src/nodes/shared/types';
+import type { AppConnectionCredentials, AppConnectionNode } from '../../src/nodes/shared/types';
 import { coreNode, helper, nodeModule } from '../helpers/nodes';
-import { SECRETS, secretsIn, watchSecret } from '../helpers/secrets';
+import { SECRETS, secretsIn } from '../helpers/secrets';
+import { appConnectionCredentials, sharedConnectionCredentials } from '../helpers/simulator';
 
 const TYPE = 'octoeverywhere-webcam-snapshot';
 // Node-RED's own Catch and Complete nodes: what a user's flow sees of errors and finished messages.
@@ -26,7 +27,6 @@ interface NodeLike {
   receive(msg: Msg): void;
   on(event: string, fn: (arg: never) => void): void;
 }
-type Credentials = Record<string, string | undefined>;
 
 /** A short wait for I/O (bytes crossing the loopback sockets), never for simulated time. */
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -79,26 +79,16 @@ describe('node: octoeverywhere-webcam-snapshot', () => {
     clock.dispose();
   });
 
-  function appConnection(printer = 0): Credentials {
-    const keys = sim.createAppConnection(printer);
-    for (const secret of [keys.authbasichttppassword, keys.authBearerToken, keys.appApiToken]) watchSecret(secret);
-    return {
-      url: keys.url,
-      authBasicHttpUser: keys.authbasichttpuser,
-      authBasicHttpPassword: keys.authbasichttppassword,
-      authBearerToken: keys.authBearerToken,
-      appApiToken: keys.appApiToken,
-    };
-  }
+  const appConnection = (printer = 0): AppConnectionCredentials => appConnectionCredentials(sim, printer);
 
-  function sharedConnection(printer = 0): Credentials {
-    const shared = sim.sharedConnection(printer);
-    for (const secret of [shared.authBasicHttpPassword, shared.authBearerToken]) watchSecret(secret);
-    return { url: shared.url, authBearerToken: shared.authBearerToken };
+  /** Bearer only: the wrong-credentials (606) case replaces just the token. */
+  function sharedConnection(printer = 0): AppConnectionCredentials {
+    const { url, authBearerToken } = sharedConnectionCredentials(sim, printer);
+    return { url, authBearerToken };
   }
 
   /** Loads config + webcam node + output/Catch/Complete collectors; returns the webcam node. */
-  async function load(props: Record<string, unknown> = {}, credentials: Credentials = appConnection(), settings: Record<string, unknown> = {}): Promise<NodeLike> {
+  async function load(props: Record<string, unknown> = {}, credentials: AppConnectionCredentials = appConnection(), settings: Record<string, unknown> = {}): Promise<NodeLike> {
     // The node's clock hook and settings.js values; the helper's typings know only Node-RED's own settings.
     helper.settings({ octoeverywhereClock: clock, ...settings } as Parameters<typeof helper.settings>[0]);
     const at = { z: 'f1', x: 100, y: 100 };

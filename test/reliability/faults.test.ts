@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import type { NodeAPI } from 'node-red';
 import { helper } from '../helpers/nodes';
 import { secretsIn } from '../helpers/secrets';
+import { credentialsOf } from '../helpers/simulator';
 import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
 import { BACKOFF_MAX_MS, pollerFor } from '../../src/nodes/shared/poller';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
 import {
   allNodesFlow,
-  credentialsOf,
   type End,
   figure,
   INPUT_NODES,

@@ -7,9 +7,10 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import type { NodeAPI } from 'node-red';
 import { helper } from '../helpers/nodes';
+import { credentialsOf } from '../helpers/simulator';
 import { type Simulator, startSimulator } from '../../src/simulator';
 import { routesOn } from '../../src/nodes/shared/webhook-route';
-import { allNodesFlow, credentialsOf, figure, heapAfterGc, rawRequest, INPUT_NODES, lastStatus, ledger, modules, recordProcessFaults } from './rig';
+import { allNodesFlow, figure, heapAfterGc, rawRequest, INPUT_NODES, lastStatus, ledger, modules, recordProcessFaults } from './rig';
 
 const REDEPLOYS = 100;
 const HOOK_PATH = '/oe/redeploy-hook';
@@ -94,6 +95,18 @@ describe('reliability: 100 redeploys leave nothing behind', function () {
     await helper.load(modules((r) => (red = r)) as Parameters<typeof helper.load>[0], flow(0), creds);
     assert.ok(red);
     const runtimeEvents = (helper as unknown as { _events: NodeJS.EventEmitter })._events;
+    /** What a leak would grow: handles, routes, listeners, heap. */
+    const measure = () => {
+      assert.ok(red);
+      return {
+        resources: resources(sim),
+        httpNode: stackSize(red.httpNode),
+        httpAdmin: stackSize(red.httpAdmin),
+        events: listenerTotal(runtimeEvents),
+        process: listenerTotal(process),
+        heap: heapAfterGc(),
+      };
+    };
     let messages = 0;
     const exercise = async (): Promise<void> => {
       const l = ledger();
@@ -108,14 +121,7 @@ describe('reliability: 100 redeploys leave nothing behind', function () {
       await exercise();
     }
     await quiesce();
-    const base = {
-      resources: resources(sim),
-      httpNode: stackSize(red.httpNode),
-      httpAdmin: stackSize(red.httpAdmin),
-      events: listenerTotal(runtimeEvents),
-      process: listenerTotal(process),
-      heap: heapAfterGc(),
-    };
+    const base = measure();
 
     const started = Date.now();
     for (let i = 3; i < REDEPLOYS + 3; i++) {
@@ -123,14 +129,7 @@ describe('reliability: 100 redeploys leave nothing behind', function () {
       await exercise();
     }
     await quiesce();
-    const after = {
-      resources: resources(sim),
-      httpNode: stackSize(red.httpNode),
-      httpAdmin: stackSize(red.httpAdmin),
-      events: listenerTotal(runtimeEvents),
-      process: listenerTotal(process),
-      heap: heapAfterGc(),
-    };
+    const after = measure();
 
     figure('redeploy', {
       deploys: REDEPLOYS,

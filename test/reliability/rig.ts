@@ -9,9 +9,6 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { NodeAPI } from 'node-red';
 import { coreNode, helper, nodeModule } from '../helpers/nodes';
-import { watchSecret } from '../helpers/secrets';
-import type { CompletionKeys, SharedConnectionValues } from '../../src/simulator';
-import type { AppConnectionCredentials } from '../../src/nodes/shared/types';
 
 type Module = (RED: NodeAPI) => void | Promise<void>;
 
@@ -34,24 +31,6 @@ export function modules(onRed?: (RED: NodeAPI) => void): Module[] {
   const ours = NODE_TYPES.map((t) => nodeModule(t) as Module);
   const probe: Module = (RED) => onRed?.(RED);
   return [...ours, CATCH, COMPLETE, probe];
-}
-
-/** Config node credentials from completion keys or Shared Connection values; every secret is watched. */
-export function credentialsOf(keys: CompletionKeys | SharedConnectionValues): AppConnectionCredentials {
-  const creds: AppConnectionCredentials =
-    'authbasichttpuser' in keys
-      ? {
-          url: keys.url,
-          authBasicHttpUser: keys.authbasichttpuser,
-          authBasicHttpPassword: keys.authbasichttppassword,
-          authBearerToken: keys.authBearerToken,
-          appApiToken: keys.appApiToken,
-          octoPrintApiKey: keys.octoPrintApiKey,
-        }
-      : { url: keys.url, authBasicHttpUser: keys.authBasicHttpUser, authBasicHttpPassword: keys.authBasicHttpPassword, authBearerToken: keys.authBearerToken };
-  for (const v of [creds.authBasicHttpPassword, creds.authBearerToken, creds.appApiToken, creds.octoPrintApiKey]) watchSecret(v);
-  if (creds.authBasicHttpUser && creds.authBasicHttpPassword) watchSecret(Buffer.from(`${creds.authBasicHttpUser}:${creds.authBasicHttpPassword}`).toString('base64'));
-  return creds;
 }
 
 /** Ids of the nodes that take input messages in the all-nodes flow. */

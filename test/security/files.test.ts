@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { helper } from '../helpers/nodes';
+import { appConnectionCredentials } from '../helpers/simulator';
 import { startSimulator, type Simulator } from '../../src/simulator';
-import { assertNothingLostOrLeaked, credentialsOf, type Harness, loadFlow } from '../nodes/printer-request-harness';
+import { assertNothingLostOrLeaked, type Harness, loadFlow } from '../nodes/printer-request-harness';
 import { figure } from '../reliability/rig';
 
 const TYPE = 'octoeverywhere-printer-request';
@@ -54,7 +55,7 @@ describe('security: file uploads and downloads are validated and bounded', funct
       await helper.unload();
     }
     loaded = true;
-    const h = await loadFlow({ type: TYPE, sim, credentials: credentialsOf(sim.createAppConnection(0)), node: { ret: 'bin', ...node } });
+    const h = await loadFlow({ type: TYPE, sim, credentials: appConnectionCredentials(sim), node: { ret: 'bin', ...node } });
     harnesses.push(h);
     return h;
   };

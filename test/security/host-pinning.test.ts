@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { helper } from '../helpers/nodes';
 import { startRecorder, type Recorder } from '../helpers/recorder';
 import { secretsIn } from '../helpers/secrets';
+import { credentialsOf } from '../helpers/simulator';
 import { startSimulator, type Simulator } from '../../src/simulator';
-import { assertNothingLostOrLeaked, credentialsOf, type Harness, loadFlow } from '../nodes/printer-request-harness';
+import { assertNothingLostOrLeaked, type Harness, loadFlow } from '../nodes/printer-request-harness';
 import { figure } from '../reliability/rig';
 
 const TYPE = 'octoeverywhere-printer-request';

@@ -11,9 +11,10 @@ import type { NodeAPI } from 'node-red';
 import { helper } from '../helpers/nodes';
 import { secretsIn, watchSecret } from '../helpers/secrets';
 import type { NodeRedProcess } from '../helpers/node-red-process';
+import { credentialsOf } from '../helpers/simulator';
 import { ADMIN, login, startNodeRedWithPackage, VIEWER } from '../e2e/support';
 import { type Simulator, startSimulator } from '../../src/simulator';
-import { allNodesFlow, credentialsOf, figure, INPUT_NODES, ledger, modules, statusesOf } from '../reliability/rig';
+import { allNodesFlow, figure, INPUT_NODES, ledger, modules, statusesOf } from '../reliability/rig';
 
 const HOOK_TOKEN = 'secrets-hook-token-Sentinel-abcdef0123';
 const HOOK_SECRET = 'secrets-hook-secretkey-Sentinel-42';
