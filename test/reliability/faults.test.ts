@@ -47,6 +47,8 @@ const PHASES: Phase[] = [
   { name: 'recovered', set: () => undefined },
 ];
 
+const activeTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
 function calm(sim: Simulator): void {
   Object.assign(sim.chaos, { latencyMs: 0, dropRate: 0, errorRate: 0, errorStatus: 0 });
   for (const p of sim.printers) {
@@ -61,8 +63,12 @@ describe('reliability: faults end every message exactly once and heal by themsel
   let sim: Simulator;
   let faults: FaultRecorder;
   let red: NodeAPI | undefined;
+  let timersBefore = 0;
 
   before(async () => {
+    // Counted after a turn, when mocha's own timer for this hook runs, as one will in after().
+    await new Promise((r) => setImmediate(r));
+    timersBefore = activeTimers();
     clock = createClock({ mode: 'manual' });
     sim = await startSimulator({ clock });
     // The webcam's 609 window is simulated time, which barely moves here.
@@ -72,6 +78,9 @@ describe('reliability: faults end every message exactly once and heal by themsel
     helper.settings({});
     await sim?.close();
     clock?.dispose();
+    // Nothing of the suite (its nodes, the simulator, the test's own waits) keeps a timer running.
+    for (let i = 0; i < 20 && activeTimers() > timersBefore; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(activeTimers() <= timersBefore, `${activeTimers()} timers left running, ${timersBefore} before the suite`);
   });
   beforeEach(() => {
     faults = recordProcessFaults();
@@ -100,7 +109,10 @@ describe('reliability: faults end every message exactly once and heal by themsel
         await new Promise((r) => setTimeout(r, 10));
         if (!settled) await clock.advance(5_000);
       }
-      await Promise.race([all, new Promise((r) => setTimeout(r, 8000))]);
+      // A real-time limit for what is still in flight; cleared, so no 8 s timer outlives the round.
+      let limit: NodeJS.Timeout | undefined;
+      await Promise.race([all, new Promise((r) => (limit = setTimeout(r, 8000)))]);
+      clearTimeout(limit);
       assert.equal(settled, true, `messages still pending: ${l.pending().join(', ')}`);
     }
     return ends;
