@@ -99,6 +99,9 @@ export const DEFAULT_PRINTERS: readonly PrinterSpec[] = [
   { kind: 'bambu', name: 'P1S' },
 ];
 
+/** How long the simulated service keeps an idle keep-alive connection open. */
+export const KEEP_ALIVE_TIMEOUT_MS = 75_000;
+
 function listen(server: http.Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -113,6 +116,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   let ownClock: ManagedClock | undefined;
   const clock: SimClock = opts.clock ?? (ownClock = createClock({ mode: 'real', timeScale: opts.timeScale ?? 1 }));
   const server = http.createServer();
+  // Node's default idle keep-alive of 5 s would close a client's socket between two status polls (10 s
+  // apart at the least), so every poll would pay a new connection. Production's idle timeout is not
+  // known (it sits behind a CDN, where a minute or more is usual), so the simulator keeps sockets 75 s.
+  // headersTimeout above it, as Node advises, so a kept socket is not cut by that timer instead.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
