@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { Readable } from 'node:stream';
-import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type Method, type RawAxiosRequestHeaders } from 'axios';
+import axios, { AxiosError, type AxiosResponse, type Method, type RawAxiosRequestHeaders } from 'axios';
 import WebSocket from 'ws';
 import {
   AppConnectionRequiredError,
@@ -24,6 +24,20 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024 * 1024;
 /** How long the LAN URL is left alone after it failed to answer. */
 const LOCAL_RETRY_AFTER_MS = 60_000;
 const LOCAL_CONNECT_TIMEOUT_MS = 1_500;
+
+/**
+ * The one axios instance of every connection (each request brings its connection's agent): an
+ * instance per connection weighed on a 1,000-connection farm and bought nothing.
+ * Every status is an answer to interpret, not an exception; redirects are not followed so that the
+ * auth header can never be replayed to another host.
+ */
+const httpClient = axios.create({
+  validateStatus: () => true,
+  maxRedirects: 0,
+  proxy: false,
+  maxBodyLength: Infinity,
+});
+const AGENT_OPTIONS = { keepAlive: true, scheduling: 'lifo' as const, lookup: loopbackAwareLookup };
 
 export type AuthType = 'bearer' | 'basic';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS';
@@ -95,8 +109,8 @@ export class AppConnection {
   readonly #authorization: string;
   readonly #appApiToken?: string;
   readonly #octoPrintApiKey?: string;
-  readonly #http: AxiosInstance;
-  readonly #agents: { http: http.Agent; https: https.Agent };
+  /** One keep-alive pool per connection, created on first use for the protocol actually used. */
+  #agents: { http?: http.Agent; https?: https.Agent } = {};
   #localDownUntil = 0;
   #localProbe?: Promise<boolean>;
   #closed = false;
@@ -115,19 +129,6 @@ export class AppConnection {
     this.#appApiToken = nonEmpty(options.appApiToken);
     this.#octoPrintApiKey = nonEmpty(options.octoPrintApiKey);
     this.hasAppApi = this.#appApiToken !== undefined;
-
-    const agentOptions = { keepAlive: true, scheduling: 'lifo' as const, lookup: loopbackAwareLookup };
-    this.#agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
-    this.#http = axios.create({
-      httpAgent: this.#agents.http,
-      httpsAgent: this.#agents.https,
-      // Every status is an answer to interpret, not an exception; redirects are not followed so
-      // that the auth header can never be replayed to another host.
-      validateStatus: () => true,
-      maxRedirects: 0,
-      proxy: false,
-      maxBodyLength: Infinity,
-    });
   }
 
   /** The headers a relay request (HTTP or WebSocket handshake) carries for authentication. */
@@ -175,9 +176,11 @@ export class AppConnection {
     const token = this.appApiToken(feature);
     let res: AxiosResponse<Buffer>;
     try {
-      res = await this.#http.request<Buffer>({
+      const url = `${this.serviceUrl}${path}`;
+      res = await httpClient.request<Buffer>({
+        ...this.#agentFor(url),
         method,
-        url: `${this.serviceUrl}${path}`,
+        url,
         headers: { AppToken: token, Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
         data: body ? JSON.stringify(body) : undefined,
         responseType: 'arraybuffer',
@@ -200,7 +203,7 @@ export class AppConnection {
     const secure = url.startsWith('wss:');
     return new WebSocket(url, options.protocols, {
       headers: { ...checkHeaders(options.headers), ...this.relayAuthHeaders() },
-      agent: secure ? this.#agents.https : this.#agents.http,
+      agent: secure ? this.#httpsAgent() : this.#httpAgent(),
       lookup: loopbackAwareLookup,
       handshakeTimeout: this.timeoutMs,
       followRedirects: false,
@@ -217,15 +220,28 @@ export class AppConnection {
     this.#closed = true;
     const sockets = this.#sockets().filter((s) => !s.destroyed);
     const closed = sockets.map((s) => new Promise((resolve) => s.once('close', resolve)));
-    this.#agents.http.destroy();
-    this.#agents.https.destroy();
+    this.#agents.http?.destroy();
+    this.#agents.https?.destroy();
     await Promise.all(closed);
   }
 
   #sockets(): net.Socket[] {
-    const list = (agent: http.Agent): net.Socket[] =>
-      [agent.sockets, agent.freeSockets].flatMap((group) => Object.values(group).flatMap((sockets) => sockets ?? []));
+    const list = (agent: http.Agent | undefined): net.Socket[] =>
+      agent ? [agent.sockets, agent.freeSockets].flatMap((group) => Object.values(group).flatMap((sockets) => sockets ?? [])) : [];
     return [...list(this.#agents.http), ...list(this.#agents.https)];
+  }
+
+  #httpAgent(): http.Agent {
+    return (this.#agents.http ??= new http.Agent(AGENT_OPTIONS));
+  }
+
+  #httpsAgent(): https.Agent {
+    return (this.#agents.https ??= new https.Agent(AGENT_OPTIONS));
+  }
+
+  /** The axios agent option for `url`: only the agent of its protocol, so the other is never created. */
+  #agentFor(url: string): { httpAgent: http.Agent } | { httpsAgent: https.Agent } {
+    return url.startsWith('https:') ? { httpsAgent: this.#httpsAgent() } : { httpAgent: this.#httpAgent() };
   }
 
   async #chooseRoute(via: 'auto' | Route): Promise<Route> {
@@ -257,7 +273,8 @@ export class AppConnection {
     const responseType = req.responseType ?? 'auto';
     let res: AxiosResponse;
     try {
-      res = await this.#http.request({
+      res = await httpClient.request({
+        ...this.#agentFor(url),
         method: (req.method ?? 'GET') as Method,
         url,
         headers,
