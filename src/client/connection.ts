@@ -85,6 +85,19 @@ export interface PrinterRequest extends CallOptions {
   /** `auto` (default): the LAN URL when configured and answering, else the relay. */
   via?: 'auto' | Route;
   maxResponseBytes?: number;
+  /**
+   * Called with the answer's status and headers before its body is read (not for a relay 6xx, which
+   * throws anyway). Throwing or rejecting drops the answer unread, with its socket, and fails the
+   * request with that error.
+   */
+  checkAnswer?: (head: AnswerHead) => void | Promise<void>;
+}
+
+/** An answer's status line and headers, before its body is read. */
+export interface AnswerHead {
+  statusCode: number;
+  headers: http.IncomingHttpHeaders;
+  via: Route;
 }
 
 export interface PrinterResponse<T = unknown> {
@@ -271,10 +284,13 @@ export class AppConnection {
     // The OctoEverywhere credentials go only to OctoEverywhere; the printer's own key goes to both.
     Object.assign(headers, route === 'relay' ? this.relayAuthHeaders() : this.#octoPrintApiKey ? { 'X-Api-Key': this.#octoPrintApiKey } : {});
     const responseType = req.responseType ?? 'auto';
+    // An error thrown by checkAnswer reaches the caller as is, not as a network failure.
+    let refused: { error: unknown } | undefined;
     let res: AxiosResponse;
     try {
       res = await httpClient.request({
         ...this.#agentFor(url),
+        transport: req.checkAnswer ? checkedTransport(url, route, req.checkAnswer, (error) => (refused = { error })) : undefined,
         method: (req.method ?? 'GET') as Method,
         url,
         headers,
@@ -286,6 +302,7 @@ export class AppConnection {
         decompress: true,
       });
     } catch (err) {
+      if (refused) throw refused.error;
       throw networkError(err, route === 'local' ? 'The request to the printer\'s local URL' : 'The request through OctoEverywhere');
     }
     if (route === 'relay' && res.status >= 600 && res.status <= 699) {
@@ -419,6 +436,45 @@ export function networkError(err: unknown, what: string): OctoEverywhereError {
   }
   const known = typeof code === 'string' && /^[A-Z_]+$/.test(code) ? ` (${code})` : '';
   return new NetworkError('OE_NETWORK', `${what} failed on the network${known}.`, { kind: 'temporary' });
+}
+
+/**
+ * An axios transport (Node's http or https `request`) that shows `check` each answer's head before
+ * axios reads its body; an answer it refuses is dropped with its socket (destroying the request
+ * fails axios's promise) and `refused` gets the reason. Axios's own hooks all run after the body.
+ */
+function checkedTransport(
+  url: string,
+  via: Route,
+  check: (head: AnswerHead) => void | Promise<void>,
+  refused: (error: unknown) => void,
+): Pick<typeof http, 'request'> {
+  const transport = url.startsWith('https:') ? https : http;
+  return {
+    request: ((options: http.RequestOptions, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest => {
+      const request = transport.request(options, (res) => {
+        const statusCode = res.statusCode ?? 0;
+        if (via === 'relay' && statusCode >= 600 && statusCode <= 699) {
+          onResponse(res);
+          return;
+        }
+        const refuse = (error: unknown): void => {
+          refused(error);
+          request.destroy(error instanceof Error ? error : new Error(String(error)));
+        };
+        let pending: void | Promise<void>;
+        try {
+          pending = check({ statusCode, headers: res.headers, via });
+        } catch (err) {
+          refuse(err);
+          return;
+        }
+        if (pending) pending.then(() => onResponse(res), refuse);
+        else onResponse(res);
+      });
+      return request;
+    }) as typeof http.request,
+  };
 }
 
 /** Whether something accepts TCP connections at the URL's host and port, within a short time. */

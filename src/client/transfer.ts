@@ -4,15 +4,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import type { PrinterLimits } from './appApi';
 import {
+  type AnswerHead,
   type AppConnection,
   DEFAULT_MAX_RESPONSE_BYTES,
   encodeBody,
   networkError,
   type PrinterRequest,
   type PrinterResponse,
+  type Route,
 } from './connection';
-import { InvalidArgumentError, NetworkError, type OctoEverywhereError } from './errors';
+import { InvalidArgumentError, NetworkError, OctoEverywhereError } from './errors';
 import { type AccountLimits, accountLimits, checkDownloadSize, checkUploadSize, formatBytes, overLimit } from './limits';
 import { checkHeaders, checkPrinterPath } from './validate';
 
@@ -22,7 +25,7 @@ import { checkHeaders, checkPrinterPath } from './validate';
  */
 export const LIMIT_CHECK_FLOOR_BYTES = 1024 * 1024;
 
-export interface TransferRequest extends Omit<PrinterRequest, 'body' | 'bodyLength' | 'responseType' | 'maxResponseBytes'> {
+export interface TransferRequest extends Omit<PrinterRequest, 'body' | 'bodyLength' | 'responseType' | 'maxResponseBytes' | 'checkAnswer'> {
   /** Object → JSON, Buffer → raw, string → text. Ignored when `file` is given. */
   body?: unknown;
   /** A local file sent as the body, streamed; its size is taken with fs.stat and checked before it is opened. */
@@ -51,6 +54,51 @@ export async function transfer(
   checkPrinterPath(req.path);
   const headers = checkHeaders(req.headers);
   const upload = await prepareUpload(req);
+  // The limits are the relay's: a request that may go to the LAN URL is not held to them.
+  const relayOnly = req.via === 'relay' || (req.via !== 'local' && !connection.localUrl);
+  if (upload.size !== undefined && upload.size > LIMIT_CHECK_FLOOR_BYTES && relayOnly) {
+    checkUploadSize(upload.size, await limits.get(), connection.appId);
+  }
+  if (upload.contentType && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = upload.contentType;
+  // The route is known before sending unless the LAN URL may answer; then the bound is chosen once it has.
+  const route: Route | undefined = req.via === 'local' ? 'local' : relayOnly ? 'relay' : undefined;
+  if (req.file === undefined && route !== undefined) return buffered(connection, { ...req, headers, body: upload.data }, route, limits);
+  return streamed(connection, req, headers, upload, limits);
+}
+
+/**
+ * The ordinary request: axios reads the answer into a Buffer itself, bounded by the account's download
+ * limit when already known (else DEFAULT_MAX_RESPONSE_BYTES), and the declared length is checked
+ * from the answer's head, before its body is read. Some 100 µs cheaper per request than a stream.
+ */
+async function buffered(connection: AppConnection, req: PrinterRequest, route: Route, limits: AccountLimits): Promise<PrinterResponse<Buffer>> {
+  const bound = answerBound(route, limits.peek(), connection.appId);
+  let refused: unknown;
+  const checkAnswer = (head: AnswerHead): void | Promise<void> => {
+    const declared = Number(head.headers['content-length'] ?? NaN);
+    const check = (known: PrinterLimits | undefined): void => {
+      try {
+        checkDeclared(declared, head.via, known, connection.appId);
+      } catch (err) {
+        refused = err;
+        throw err;
+      }
+    };
+    // Only an announced large answer is worth an Info request (it never rejects); the relay enforces the limit anyway.
+    if (head.via === 'relay' && declared > LIMIT_CHECK_FLOOR_BYTES) return limits.get().then(check);
+    check(head.via === 'relay' ? limits.peek() : undefined);
+  };
+  try {
+    return await connection.request<Buffer>({ ...req, responseType: 'buffer', maxResponseBytes: bound.max, checkAnswer });
+  } catch (err) {
+    // axios's "maxContentLength exceeded": an answer without a declared length that grew past the bound.
+    if (err !== refused && err instanceof OctoEverywhereError && err.code === 'OE_RESPONSE_TOO_LARGE') throw bound.tooLarge(bound.max + 1);
+    throw err;
+  }
+}
+
+/** File uploads, and answers whose route (and so limit) is known only once they arrive: read from axios's stream. */
+async function streamed(connection: AppConnection, req: TransferRequest, headers: Record<string, string>, upload: Upload, limits: AccountLimits): Promise<PrinterResponse<Buffer>> {
   // Our own abort handle: destroying axios's answer stream alone leaves the socket busy in the pool, so a
   // refused answer is dropped by aborting the request (which destroys its socket).
   const controller = new AbortController();
@@ -58,14 +106,8 @@ export async function transfer(
   if (req.signal?.aborted) controller.abort();
   req.signal?.addEventListener('abort', forwardAbort, { once: true });
   try {
-    // The limits are the relay's: a request that may go to the LAN URL is not held to them.
-    const relayOnly = req.via === 'relay' || (req.via !== 'local' && !connection.localUrl);
-    if (upload.size !== undefined && upload.size > LIMIT_CHECK_FLOOR_BYTES && relayOnly) {
-      checkUploadSize(upload.size, await limits.get(), connection.appId);
-    }
     // Exactly the bytes stat counted: a file that grows meanwhile cannot overrun the announced length.
     if (req.file !== undefined && upload.size) upload.stream = fs.createReadStream(req.file, { start: 0, end: upload.size - 1 });
-    if (upload.contentType && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = upload.contentType;
     const res = await connection.request<Readable>({
       ...req,
       headers,
@@ -107,34 +149,46 @@ async function prepareUpload(req: TransferRequest): Promise<Upload> {
   return { data: stat.size === 0 ? Buffer.alloc(0) : undefined, contentType: 'application/octet-stream', size: stat.size };
 }
 
+interface AnswerBound {
+  /** Bytes an answer may have to be read into memory. */
+  max: number;
+  tooLarge: (bytes: number) => OctoEverywhereError;
+}
+
+/** The bound on an answer read into memory: the account's download limit on the relay when known and smaller, else DEFAULT_MAX_RESPONSE_BYTES. */
+function answerBound(via: Route, known: PrinterLimits | undefined, appId: string): AnswerBound {
+  const limit = via === 'relay' ? known?.maxDownloadFileSizeBytes : undefined;
+  if (limit !== undefined && limit > 0 && limit < DEFAULT_MAX_RESPONSE_BYTES) {
+    return { max: limit, tooLarge: (bytes) => overLimit(607, 'A download', bytes, limit, appId) };
+  }
+  const max = DEFAULT_MAX_RESPONSE_BYTES;
+  return {
+    max,
+    tooLarge: (bytes) =>
+      new NetworkError('OE_RESPONSE_TOO_LARGE', `The printer's answer is larger than ${formatBytes(max)} (${bytes} bytes or more); it is not read into memory.`, { kind: 'permanent' }),
+  };
+}
+
+/** Refuses an answer whose declared length is over the account's limit (OE_607) or the bound, before it is read; returns the bound. */
+function checkDeclared(declared: number, via: Route, known: PrinterLimits | undefined, appId: string): AnswerBound {
+  if (via === 'relay' && Number.isFinite(declared)) checkDownloadSize(declared, known, appId);
+  const bound = answerBound(via, known, appId);
+  if (Number.isFinite(declared) && declared > bound.max) throw bound.tooLarge(declared);
+  return bound;
+}
+
 /** Reads the answer into a Buffer, refusing one larger than the account's download limit before reading it. */
 async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits, appId: string, discard: () => void): Promise<Buffer> {
-  const stream = res.body;
   const declared = Number(res.headers['content-length'] ?? NaN);
-  let max = DEFAULT_MAX_RESPONSE_BYTES;
-  let tooLarge = (bytes: number): OctoEverywhereError =>
-    new NetworkError('OE_RESPONSE_TOO_LARGE', `The printer's answer is larger than ${formatBytes(max)} (${bytes} bytes or more); it is not read into memory.`, { kind: 'permanent' });
-  if (res.via === 'relay') {
-    const known = declared > LIMIT_CHECK_FLOOR_BYTES ? await limits.get() : limits.peek();
-    const limit = known?.maxDownloadFileSizeBytes;
-    if (limit !== undefined && limit > 0) {
-      try {
-        if (Number.isFinite(declared)) checkDownloadSize(declared, known, appId);
-      } catch (err) {
-        discard();
-        throw err;
-      }
-      if (limit < max) {
-        max = limit;
-        tooLarge = (bytes) => overLimit(607, 'A download', bytes, limit, appId);
-      }
-    }
-  }
-  if (Number.isFinite(declared) && declared > max) {
+  let bound: AnswerBound;
+  try {
+    const known = res.via === 'relay' ? (declared > LIMIT_CHECK_FLOOR_BYTES ? await limits.get() : limits.peek()) : undefined;
+    bound = checkDeclared(declared, res.via, known, appId);
+  } catch (err) {
     discard();
-    throw tooLarge(declared);
+    throw err;
   }
-  return readAll(stream, max, tooLarge, discard);
+  return readAll(res.body, bound.max, bound.tooLarge, discard);
 }
 
 function readAll(stream: Readable, max: number, tooLarge: (bytes: number) => OctoEverywhereError, discard: () => void): Promise<Buffer> {
