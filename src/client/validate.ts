@@ -14,6 +14,23 @@ const RESERVED = new Set(['host', 'authorization', 'content-length', 'transfer-e
  * percent-encoded) and control characters. Spaces are encoded for convenience.
  */
 export function checkPrinterPath(path: unknown): string {
+  if (typeof path !== 'string') return checkPath(path);
+  const known = checkedPaths.get(path);
+  if (known !== undefined) return known;
+  const checked = checkPath(path);
+  if (checkedPaths.size >= CHECKED_PATHS_MAX) checkedPaths.clear();
+  checkedPaths.set(path, checked);
+  return checked;
+}
+
+/**
+ * Paths that passed, with their normal form: a node with a fixed path sends the same one with every
+ * message, and each request checks it twice (transfer and request). Bounded, since msg.path may vary.
+ */
+const checkedPaths = new Map<string, string>();
+const CHECKED_PATHS_MAX = 256;
+
+function checkPath(path: unknown): string {
   if (typeof path !== 'string' || path.trim() === '') {
     throw new InvalidArgumentError('The printer path is missing; give one such as /api/job.', 'OE_INVALID_PATH');
   }
