@@ -1,13 +1,16 @@
 // printer-request: any of the printer's own API calls through the App Connection (or the LAN URL while
 // it answers), like the core http request node but with the base URL and auth header supplied.
-import { type HttpMethod, InvalidArgumentError, type TransferRequest, transfer } from '../client';
+import { type ClockTimer, type HttpMethod, InvalidArgumentError, type TransferRequest, transfer } from '../client';
 import { onInput, useConnection } from './shared/adapter';
+import { clockFor, Timers } from './shared/clock';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
 
 const TYPE = 'octoeverywhere-printer-request';
 const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD'];
 /** A day: longer is certainly a unit mistake (msg.timeout is in milliseconds). */
 const MAX_TIMEOUT_MS = 24 * 60 * 60_000;
+/** The in-flight count on the status is refreshed at most this often; starting and ending show at once. */
+const STATUS_REFRESH_MS = 250;
 
 type ReturnType = 'obj' | 'txt' | 'bin';
 
@@ -41,10 +44,32 @@ export = function register(RED: NodeAPI): void {
     const ret: ReturnType = def.ret === 'txt' || def.ret === 'bin' ? def.ret : 'obj';
     const timeoutMs = secondsToMs(def.timeout);
     let inFlight = 0;
+    /** The count the status shows (0: cleared). */
+    let shown = 0;
+    const timers = new Timers(clockFor(RED));
+    let refresh: ClockTimer | undefined;
+    node.on('close', () => timers.cancelAll());
 
+    const show = (): void => {
+      shown = inFlight;
+      node.status({ fill: 'blue', shape: 'dot', text: RED._('status.sending', { count: inFlight }) });
+    };
+    // A status per message costs more than the request at high rates: busy and idle show at once,
+    // the count in between at most every STATUS_REFRESH_MS.
     const showInFlight = (): void => {
-      if (inFlight > 0) node.status({ fill: 'blue', shape: 'dot', text: RED._('status.sending', { count: inFlight }) });
-      else node.status({});
+      if (inFlight === 0) {
+        timers.cancel(refresh);
+        refresh = undefined;
+        shown = 0;
+        node.status({});
+      } else if (shown === 0) {
+        show();
+      } else {
+        refresh ??= timers.after(STATUS_REFRESH_MS, () => {
+          refresh = undefined;
+          if (inFlight > 0 && inFlight !== shown) show();
+        });
+      }
     };
 
     onInput<RequestMessage>(RED, node, connection, async (msg, send, { client, signal }) => {
