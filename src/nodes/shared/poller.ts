@@ -14,7 +14,6 @@ import {
   offlineJobStatus,
   parseJobStatus,
   type PrinterSnapshot,
-  realClock,
 } from '../../client';
 import { asOctoEverywhereError } from './failure';
 import type { AppConnectionNode } from './types';
@@ -43,12 +42,6 @@ export interface StatusPollerOptions {
   hasAppApi: boolean;
   /** The config node's printer name, until the Info API says otherwise. */
   printerName?: string | null;
-  /**
-   * A fraction of the interval in [0, 1): the poll after the first waits that much longer, once, so
-   * that pollers started together (a deploy of many connections) spread over the interval instead of
-   * polling in the same tick forever. None by default (tests keep exact timing).
-   */
-  jitter?: () => number;
 }
 
 export function backoffMs(failures: number): number {
@@ -64,8 +57,6 @@ export class StatusPoller {
   private latest: PrinterSnapshot | undefined;
   private lastAttemptMs: number | undefined;
   private failures = 0;
-  /** Added to the wait before the next poll: the jitter after the first poll, 0 after any other. */
-  private offsetMs = 0;
   private lastError: OctoEverywhereError | undefined;
   private stoppedBy: OctoEverywhereError | undefined;
   private info: ConnectionInfo | undefined;
@@ -154,8 +145,6 @@ export class StatusPoller {
   private start(): Promise<PrinterSnapshot> {
     this.clock.clearTimer(this.timer);
     this.timer = undefined;
-    const jitter = this.lastAttemptMs === undefined ? this.options.jitter?.() ?? 0 : 0;
-    this.offsetMs = Math.floor(Math.min(Math.max(jitter, 0), 1) * this.intervalMs);
     const poll = this.poll();
     this.running = poll;
     // The outcome is handled here for everyone; callers of pollNow() may also await `poll`.
@@ -245,7 +234,7 @@ export class StatusPoller {
   }
 
   private untilNextPoll(): number {
-    const wait = this.lastError ? backoffMs(this.failures) : this.intervalMs + this.offsetMs;
+    const wait = this.lastError ? backoffMs(this.failures) : this.intervalMs;
     return this.lastAttemptMs === undefined ? 0 : this.lastAttemptMs + wait - this.clock.now();
   }
 }
@@ -280,8 +269,6 @@ export function pollerFor(connection: AppConnectionNode, clock: Clock): StatusPo
       clock,
       hasAppApi: connection.hasAppApi(),
       printerName: connection.printerName || null,
-      // Only on the real clock: a test's manual clock keeps every poll where the interval puts it.
-      jitter: clock === realClock ? Math.random : undefined,
     });
     pollers.set(connection, created);
     connection.on('close', () => {
