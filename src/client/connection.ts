@@ -287,23 +287,32 @@ export class AppConnection {
     // An error thrown by checkAnswer reaches the caller as is, not as a network failure.
     let refused: { error: unknown } | undefined;
     let res: AxiosResponse;
-    try {
-      res = await httpClient.request({
-        ...this.#agentFor(url),
-        transport: req.checkAnswer ? checkedTransport(url, route, req.checkAnswer, (error) => (refused = { error })) : undefined,
-        method: (req.method ?? 'GET') as Method,
-        url,
-        headers,
-        data,
-        responseType: responseType === 'stream' ? 'stream' : 'arraybuffer',
-        timeout: positiveOr(req.timeoutMs, this.timeoutMs),
-        signal: req.signal,
-        maxContentLength: positiveOr(req.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES),
-        decompress: true,
-      });
-    } catch (err) {
-      if (refused) throw refused.error;
-      throw networkError(err, route === 'local' ? 'The request to the printer\'s local URL' : 'The request through OctoEverywhere');
+    const method = req.method ?? 'GET';
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await httpClient.request({
+          ...this.#agentFor(url),
+          transport: req.checkAnswer ? checkedTransport(url, route, req.checkAnswer, (error) => (refused = { error })) : undefined,
+          method: method as Method,
+          url,
+          headers,
+          data,
+          responseType: responseType === 'stream' ? 'stream' : 'arraybuffer',
+          timeout: positiveOr(req.timeoutMs, this.timeoutMs),
+          signal: req.signal,
+          // A stream is bounded by whoever reads it (a webcam stream runs for minutes): only a cap the
+          // caller asked for applies. A body read into memory is always bounded.
+          maxContentLength: responseType === 'stream' && req.maxResponseBytes === undefined ? -1 : positiveOr(req.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES),
+          decompress: true,
+        });
+        break;
+      } catch (err) {
+        if (refused) throw refused.error;
+        // A kept-alive socket the far side closed just as it was reused: the request never reached
+        // the printer, and an idempotent one is safely sent once more on a fresh socket.
+        if (attempt === 1 && IDEMPOTENT.has(method) && !(data instanceof Readable) && !req.signal?.aborted && isStaleSocket(err)) continue;
+        throw networkError(err, route === 'local' ? 'The request to the printer\'s local URL' : 'The request through OctoEverywhere');
+      }
     }
     if (route === 'relay' && res.status >= 600 && res.status <= 699) {
       if (responseType === 'stream') (res.data as Readable).destroy();
@@ -410,6 +419,13 @@ function flattenHeaders(headers: AxiosResponse['headers']): Record<string, strin
     out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
   }
   return out;
+}
+
+const IDEMPOTENT = new Set<string>(['GET', 'HEAD', 'OPTIONS']);
+
+function isStaleSocket(err: unknown): boolean {
+  const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTDOWN']);

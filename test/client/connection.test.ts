@@ -162,6 +162,41 @@ describe('client: AppConnection', () => {
       assert.equal(server.requests.length, 0);
     });
 
+    it('sends an idempotent request once more when its socket is reset, and never a POST', async () => {
+      let resets = 0;
+      server.respond((req, res) => {
+        if (resets === 0 || req.method === 'POST') {
+          resets++;
+          res.socket?.destroy();
+          return;
+        }
+        json(res, 200, { ok: true });
+      });
+      const c = connect();
+      const got = await c.request({ path: '/api/job' });
+      assert.equal(got.statusCode, 200);
+      assert.equal(server.requests.filter((r) => r.method === 'GET').length, 2, 'the GET was sent twice');
+      await assert.rejects(c.request({ method: 'POST', path: '/api/job', body: { command: 'pause' } }), (e: OctoEverywhereError) => e.code === 'OE_NETWORK');
+      assert.equal(server.requests.filter((r) => r.method === 'POST').length, 1, 'a POST is never repeated');
+    });
+
+    it('does not cap a streamed answer at the in-memory limit unless asked', async () => {
+      const big = Buffer.alloc(256 * 1024, 7);
+      server.respond((_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+        res.end(big);
+      });
+      const c = connect();
+      const read = async (maxResponseBytes?: number): Promise<number> => {
+        const res = await c.request<import('node:stream').Readable>({ path: '/stream', responseType: 'stream', maxResponseBytes });
+        let n = 0;
+        for await (const chunk of res.body) n += (chunk as Buffer).length;
+        return n;
+      };
+      assert.equal(await read(), big.length);
+      await assert.rejects(read(1024));
+    });
+
     it('times out with OE_TIMEOUT', async () => {
       server.respond(() => undefined);
       await assert.rejects(connect().request({ path: '/slow', timeoutMs: 100 }), (e: OctoEverywhereError) => e.code === 'OE_TIMEOUT' && e.kind === 'temporary');
