@@ -15,10 +15,14 @@ interface Reply {
   error?: string;
 }
 
-/** A TypeScript file of bench/ started as a child with IPC; `--expose-gc` so it can measure memory. */
+/**
+ * A TypeScript file of bench/ started as a child with IPC; `--expose-gc` so it can measure memory.
+ * BENCH_CPU_PROF=<dir> writes each child's CPU profile there (`node --cpu-prof`), to see where the time goes.
+ */
 export function forkTs(file: string, args: string[] = []): ChildProcess {
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
   return fork(path.resolve(__dirname, '..', file), args, {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: ['--import', 'tsx', '--expose-gc', ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 }

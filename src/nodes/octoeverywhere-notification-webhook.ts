@@ -58,6 +58,8 @@ interface WebhookCredentials {
   secretKey?: string;
 }
 
+const OK_HEADERS = { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '2', 'Cache-Control': 'no-store' } as const;
+
 export = function register(RED: NodeAPI): void {
   // Per runtime (not per module load): which node holds which path and which App Connection's webhook.
   const pathOwners = new Map<string, string>();
@@ -79,11 +81,18 @@ export = function register(RED: NodeAPI): void {
       base = status;
       if (!flash) node.status(status);
     };
+    // The status a delivery flashes: shown when it changes, back to the base FLASH_MS later. A burst
+    // of deliveries costs neither a status update nor a timer each.
+    let flashed: string | undefined;
     const flashStatus = (status: NodeStatus): void => {
-      timers.cancel(flash);
-      node.status(status);
-      flash = timers.after(FLASH_MS, () => {
+      const key = JSON.stringify(status);
+      if (key !== flashed) {
+        flashed = key;
+        node.status(status);
+      }
+      flash ??= timers.after(FLASH_MS, () => {
         flash = undefined;
+        flashed = undefined;
         node.status(base);
       });
     };
@@ -170,7 +179,8 @@ export = function register(RED: NodeAPI): void {
         checkSecretKey(secretKey, delivery.body);
         if (closed) throw new OctoEverywhereError('OE_CLOSED', 'closed');
         // Answer first: the sender only needs to know it arrived, and must not wait on the flow.
-        res.status(200).type('text/plain').send('OK');
+        // Written directly: express's send() would also hash the body for an ETag on every delivery.
+        res.writeHead(200, OK_HEADERS).end('OK');
         deliver(delivery);
       } catch (err) {
         refuse(req, res, err);
