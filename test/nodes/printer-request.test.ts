@@ -61,6 +61,15 @@ describe('node: octoeverywhere-printer-request', function () {
       assert.equal(h.statuses[0].fill, 'blue');
     });
 
+    it('keeps its status honest but cheap under load: busy once, the count throttled, cleared when idle', async () => {
+      const h = await load({ path: '/printer/info' });
+      const outcomes = await Promise.all(Array.from({ length: 40 }, () => h.send({})));
+      assert.ok(outcomes.every((o) => o.error === undefined && o.msg.statusCode === 200));
+      assert.equal(h.statuses[0].text, 'status.sending');
+      assert.ok(h.statuses.length <= 10, `${h.statuses.length} status updates for 40 messages`);
+      assert.deepEqual(h.statuses.at(-1), {}, 'cleared as soon as nothing is in flight');
+    });
+
     it('takes method and path from the message, sends objects as JSON and returns text or a Buffer', async () => {
       const h = await load({ method: 'use', ret: 'txt' });
       const listed = await h.send({ method: 'post', path: `${CMD}/files/list`, payload: { Root: 'gcode' } });
