@@ -3,7 +3,7 @@
 import { OctoEverywhereClient, OctoEverywhereError } from '../client';
 import { migrate, type Migration } from './shared/migrations';
 import { registerPortalRoutes } from './shared/portal-routes';
-import type { AppConnectionDef, AppConnectionNode, Node, NodeAPI } from './shared/types';
+import type { AppConnectionDef, AppConnectionNode, NodeAPI } from './shared/types';
 
 const TYPE = 'octoeverywhere-app-connection';
 
@@ -15,7 +15,6 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, saved);
     const def = migrate(saved, MIGRATIONS);
     const node = this;
-    const users = new Set<Node>();
     let client: OctoEverywhereClient | undefined;
     let configError: OctoEverywhereError | undefined;
 
@@ -48,15 +47,8 @@ export = function register(RED: NodeAPI): void {
       return client;
     };
     node.hasAppApi = (): boolean => client?.connection.hasAppApi ?? false;
-    node.register = (user: Node): void => {
-      users.add(user);
-    };
-    node.deregister = (user: Node): void => {
-      users.delete(user);
-    };
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      users.clear();
       const closing = client?.close();
       client = undefined;
       // close() never rejects; done() must run whatever happens.

@@ -20,8 +20,8 @@ export interface InputContext {
 export type InputHandler<M extends NodeMessageInFlow = NodeMessageInFlow> = (msg: M, send: Send, ctx: InputContext) => Promise<void>;
 
 /**
- * The App Connection config node a node uses (property `connection`), registered until the node
- * closes. Without one, the node shows a red status and every message fails with OE_NO_CONNECTION.
+ * The App Connection config node a node uses (property `connection`). Without one, the node shows
+ * a red status and every message fails with OE_NO_CONNECTION.
  */
 export function useConnection(RED: NodeAPI, node: Node, connectionId: string | undefined): AppConnectionNode | undefined {
   const connection = connectionId ? (RED.nodes.getNode(connectionId) as AppConnectionNode | null) : null;
@@ -29,8 +29,6 @@ export function useConnection(RED: NodeAPI, node: Node, connectionId: string | u
     node.status({ fill: 'red', shape: 'ring', text: RED._(`${COMMON}status.no-connection`) });
     return undefined;
   }
-  connection.register(node);
-  node.on('close', () => connection.deregister(node));
   return connection;
 }
 

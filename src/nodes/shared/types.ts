@@ -37,7 +37,4 @@ export interface AppConnectionNode extends Node<AppConnectionCredentials> {
   client(): OctoEverywhereClient;
   /** True when the connection has App API access (an App Connection, not a Shared Connection). */
   hasAppApi(): boolean;
-  /** Tracks a node that uses this connection until it closes. */
-  register(node: Node): void;
-  deregister(node: Node): void;
 }
