@@ -3,10 +3,8 @@
 // real Node-RED runtime (node-red-node-test-helper). Prints heap and handle counts every minute and a
 // verdict comparing the first and last third of the run: flat memory and handles, zero lost messages.
 // Not part of npm test.
-import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
-import { coreNode, helper } from '../test/helpers/nodes';
+import { coreNode, helper, nodeModule } from '../test/helpers/nodes';
+import { heapAfterGc } from '../test/reliability/rig';
 import { startSimulator, type PrinterSpec } from '../src/simulator';
 
 helper.init(require.resolve('node-red'));
@@ -25,8 +23,6 @@ const REQUESTS_PER_SECOND = arg('rps', 20);
 const SAMPLE_MS = 60_000;
 
 type Module = (RED: unknown) => void;
-const SRC = path.resolve(__dirname, '..', 'src', 'nodes');
-const ours = (type: string): Module => require(path.join(SRC, `${type}.ts`)) as Module;
 const CATCH = coreNode('common/25-catch.js') as unknown as Module;
 
 interface Sample {
@@ -39,15 +35,6 @@ interface Sample {
   errors: number;
   pending: number;
   polls: number;
-}
-
-function heapAfterGc(): number {
-  (helper as unknown as { _sandbox?: { resetHistory(): void } })._sandbox?.resetHistory();
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
 }
 
 function mean(values: number[]): number {
@@ -77,7 +64,7 @@ async function main(): Promise<void> {
     { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['errs']], ...at },
     { id: 'errs', type: 'helper', ...at },
   );
-  const modules = ['octoeverywhere-app-connection', 'octoeverywhere-status-poll', 'octoeverywhere-printer-request'].map(ours);
+  const modules = ['octoeverywhere-app-connection', 'octoeverywhere-status-poll', 'octoeverywhere-printer-request'].map((type) => nodeModule(type) as unknown as Module);
   await helper.load([...modules, CATCH] as Parameters<typeof helper.load>[0], flow as Parameters<typeof helper.load>[1], credentials);
 
   const pending = new Set<string>();
