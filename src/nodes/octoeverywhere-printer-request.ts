@@ -13,6 +13,8 @@ const MAX_TIMEOUT_MS = 24 * 60 * 60_000;
 const STATUS_REFRESH_MS = 250;
 
 type ReturnType = 'obj' | 'txt' | 'bin';
+/** The node's message catalog (RED._). */
+type Translate = (key: string, vars?: Record<string, string | number>) => string;
 
 interface PrinterRequestDef extends NodeDef {
   connection?: string;
@@ -40,7 +42,8 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = useConnection(RED, node, def.connection);
-    const fixedMethod = def.method === 'use' ? undefined : methodOf(def.method ?? 'GET');
+    const t: Translate = (key, vars) => RED._(key, vars);
+    const fixedMethod = def.method === 'use' ? undefined : methodOf(def.method ?? 'GET', t, t('errors.what-method'));
     const ret: ReturnType = def.ret === 'txt' || def.ret === 'bin' ? def.ret : 'obj';
     const timeoutMs = secondsToMs(def.timeout);
     let inFlight = 0;
@@ -73,7 +76,7 @@ export = function register(RED: NodeAPI): void {
     };
 
     onInput<RequestMessage>(RED, node, connection, async (msg, send, { client, signal }) => {
-      const req = requestOf(msg, { method: fixedMethod, path: def.path, timeoutMs }, signal);
+      const req = requestOf(msg, { method: fixedMethod, path: def.path, timeoutMs }, signal, t);
       inFlight += 1;
       showInFlight();
       try {
@@ -101,48 +104,48 @@ interface Fixed {
 }
 
 /** The request a message asks for, or an error with a specific code before anything is sent. */
-function requestOf(msg: RequestMessage, fixed: Fixed, signal: AbortSignal): TransferRequest {
-  const method = fixed.method ?? methodOf(msg.method, 'msg.method');
+function requestOf(msg: RequestMessage, fixed: Fixed, signal: AbortSignal, t: Translate): TransferRequest {
+  const method = fixed.method ?? methodOf(msg.method, t, 'msg.method');
   const path = fixed.path && fixed.path.trim() !== '' ? fixed.path : msg.path;
   if (path === undefined || path === null || path === '') {
-    throw new InvalidArgumentError('No printer path: set one in the node or give msg.path, e.g. /api/job.', 'OE_INVALID_PATH');
+    throw new InvalidArgumentError(t('errors.no-path'), 'OE_INVALID_PATH');
   }
-  if (typeof path !== 'string') throw new InvalidArgumentError('msg.path must be a string such as /api/job.', 'OE_INVALID_PATH');
+  if (typeof path !== 'string') throw new InvalidArgumentError(t('errors.path-type'), 'OE_INVALID_PATH');
   if (msg.headers !== undefined && msg.headers !== null && (typeof msg.headers !== 'object' || Array.isArray(msg.headers) || Buffer.isBuffer(msg.headers))) {
-    throw new InvalidArgumentError('msg.headers must be an object of header names to values.', 'OE_INVALID_HEADER');
+    throw new InvalidArgumentError(t('errors.headers-type'), 'OE_INVALID_HEADER');
   }
   const headers: Record<string, unknown> = { ...((msg.headers ?? {}) as Record<string, unknown>) };
   const req: TransferRequest = {
     method,
     path,
     headers: headers as TransferRequest['headers'],
-    timeoutMs: msg.timeout === undefined || msg.timeout === null ? fixed.timeoutMs : timeoutOf(msg.timeout),
+    timeoutMs: msg.timeout === undefined || msg.timeout === null ? fixed.timeoutMs : timeoutOf(msg.timeout, t),
     signal,
   };
   const hasBody = method !== 'GET' && method !== 'HEAD';
   if (msg.filename !== undefined && msg.filename !== null && msg.filename !== '') {
-    if (typeof msg.filename !== 'string') throw new InvalidArgumentError('msg.filename must be a local file path (a string).', 'OE_INVALID_FILENAME');
-    if (!hasBody) throw new InvalidArgumentError(`A ${method} request carries no body: use POST or PUT to upload msg.filename.`, 'OE_INVALID_FILENAME');
+    if (typeof msg.filename !== 'string') throw new InvalidArgumentError(t('errors.filename-type'), 'OE_INVALID_FILENAME');
+    if (!hasBody) throw new InvalidArgumentError(t('errors.no-body', { method }), 'OE_INVALID_FILENAME');
     req.file = msg.filename;
   } else if (hasBody) {
-    const { body, json } = bodyOf(msg.payload);
+    const { body, json } = bodyOf(msg.payload, t);
     req.body = body;
     if (json && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
   }
   return req;
 }
 
-function methodOf(value: unknown, what = 'The method'): HttpMethod {
+function methodOf(value: unknown, t: Translate, what: string): HttpMethod {
   const upper = typeof value === 'string' ? value.trim().toUpperCase() : undefined;
   const method = METHODS.find((m) => m === upper);
-  if (!method) throw new InvalidArgumentError(`${what} must be one of ${METHODS.join(', ')}.`, 'OE_INVALID_METHOD');
+  if (!method) throw new InvalidArgumentError(t('errors.method', { what, methods: METHODS.join(', ') }), 'OE_INVALID_METHOD');
   return method;
 }
 
-function timeoutOf(value: unknown): number {
+function timeoutOf(value: unknown, t: Translate): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > MAX_TIMEOUT_MS) {
-    throw new InvalidArgumentError(`msg.timeout must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS}.`, 'OE_INVALID_TIMEOUT');
+    throw new InvalidArgumentError(t('errors.timeout', { max: MAX_TIMEOUT_MS }), 'OE_INVALID_TIMEOUT');
   }
   return n;
 }
@@ -153,7 +156,7 @@ function secondsToMs(value: unknown): number | undefined {
 }
 
 /** msg.payload as a body: nothing, a string, a Buffer, or JSON text for anything else JSON can hold. */
-function bodyOf(payload: unknown): { body?: string | Buffer; json?: boolean } {
+function bodyOf(payload: unknown, t: Translate): { body?: string | Buffer; json?: boolean } {
   if (payload === undefined || payload === null) return {};
   if (typeof payload === 'string' || Buffer.isBuffer(payload)) return { body: payload };
   if (payload instanceof Uint8Array) return { body: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) };
@@ -165,12 +168,12 @@ function bodyOf(payload: unknown): { body?: string | Buffer; json?: boolean } {
       json = undefined;
     }
     if (json === undefined || (typeof payload === 'number' && !Number.isFinite(payload))) {
-      throw new InvalidArgumentError('msg.payload cannot be sent as JSON (it is circular or not serialisable).', 'OE_INVALID_PAYLOAD');
+      throw new InvalidArgumentError(t('errors.payload-json'), 'OE_INVALID_PAYLOAD');
     }
     // Serialised once here, so its size is known for the upload limit check.
     return { body: json, json: true };
   }
-  throw new InvalidArgumentError(`msg.payload of type ${typeof payload} cannot be sent: use an object, a string or a Buffer.`, 'OE_INVALID_PAYLOAD');
+  throw new InvalidArgumentError(t('errors.payload-type', { type: typeof payload }), 'OE_INVALID_PAYLOAD');
 }
 
 /** The answer as the node's "return" option asks; JSON that does not parse stays text, as in the core node. */

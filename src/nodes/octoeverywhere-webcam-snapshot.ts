@@ -77,6 +77,9 @@ function printerWebcams(client: OctoEverywhereClient): PrinterWebcams {
   return state;
 }
 
+/** The node's message catalog (RED._). */
+type Translate = (key: string, vars?: Record<string, string | number>) => string;
+
 /** A running stream: one per node. */
 interface ActiveStream {
   stop(): void;
@@ -84,6 +87,7 @@ interface ActiveStream {
 
 export = function register(RED: NodeAPI): void {
   const clock = (): Clock => clockFor(RED);
+  const t: Translate = (key, vars) => RED._(key, vars);
 
   function coolDownMs(): number {
     const value: unknown = (RED.settings as unknown as Record<string, unknown>).octoeverywhereWebcamCooldown;
@@ -103,9 +107,9 @@ export = function register(RED: NodeAPI): void {
     try {
       settings = {
         mode: def.mode === 'stream' ? 'stream' : 'snapshot',
-        webcam: parseSelector(def.webcam, RED._('label.webcam')),
-        maxFps: optionalNumber(def.maxFps, RED._('label.maxFps'), 0, MAX_FPS, false) ?? 1,
-        maxFrames: optionalNumber(def.maxFrames, RED._('label.maxFrames'), 0, 1_000_000, true) ?? 0,
+        webcam: parseSelector(def.webcam, RED._('label.webcam'), t),
+        maxFps: optionalNumber(def.maxFps, RED._('label.maxFps'), 0, MAX_FPS, false, t) ?? 1,
+        maxFrames: optionalNumber(def.maxFrames, RED._('label.maxFrames'), 0, 1_000_000, true, t) ?? 0,
       };
     } catch (err) {
       configError = asOctoEverywhereError(err);
@@ -321,7 +325,7 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       if (configError || !settings) throw configError ?? new OctoEverywhereError('OE_INTERNAL', RED._('errors.invalid-config'));
-      const selector = msg.webcam === undefined || msg.webcam === null || msg.webcam === '' ? settings.webcam : parseSelector(msg.webcam, 'msg.webcam');
+      const selector = msg.webcam === undefined || msg.webcam === null || msg.webcam === '' ? settings.webcam : parseSelector(msg.webcam, 'msg.webcam', t);
       try {
         if (settings.mode === 'stream') await stream(msg, send, ctx, selector, settings);
         else await snapshot(msg, send, ctx, selector);
@@ -392,27 +396,27 @@ function pick(list: WebcamList, selector: Selector): Webcam | undefined {
  * A webcam chosen by index (0, "1") or name ("Nozzle Cam"); a msg.webcam that came out of this
  * node ({ name, index, transform }) chooses the same webcam again. Empty = the default webcam.
  */
-function parseSelector(value: unknown, what: string): Selector {
+function parseSelector(value: unknown, what: string, t: Translate): Selector {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'number') {
     if (Number.isInteger(value) && value >= 0 && value <= MAX_WEBCAM_INDEX) return { index: value };
   } else if (typeof value === 'string') {
     const text = value.trim();
     if (text === '') return undefined;
-    if (/^\d+$/.test(text)) return parseSelector(Number(text), what);
+    if (/^\d+$/.test(text)) return parseSelector(Number(text), what, t);
     if (text.length <= 128 && !/[\u0000-\u001f]/.test(text)) return { name: text };
   } else if (isObject(value)) {
-    if (value.index !== undefined) return parseSelector(value.index, what);
-    if (typeof value.name === 'string') return parseSelector(value.name, what);
+    if (value.index !== undefined) return parseSelector(value.index, what, t);
+    if (typeof value.name === 'string') return parseSelector(value.name, what, t);
   }
-  throw new InvalidArgumentError(`${what} must be a webcam index (0 to ${MAX_WEBCAM_INDEX}) or a webcam name.`);
+  throw new InvalidArgumentError(t('errors.selector', { what, max: MAX_WEBCAM_INDEX }));
 }
 
-function optionalNumber(value: unknown, what: string, min: number, max: number, integer: boolean): number | undefined {
+function optionalNumber(value: unknown, what: string, min: number, max: number, integer: boolean, t: Translate): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   const n = typeof value === 'string' ? Number(value.trim()) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new InvalidArgumentError(`${what} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}.`, 'OE_INVALID_CONFIG');
+    throw new InvalidArgumentError(t(integer ? 'errors.whole-number-range' : 'errors.number-range', { what, min, max }), 'OE_INVALID_CONFIG');
   }
   return n;
 }
