@@ -1,0 +1,79 @@
+// What a new user sees first: the palette and the labels of nodes dropped on the canvas. Each node
+// is called by one name everywhere — the README's heading for it, its palette entry and its default
+// label — and the palette never shows a wrapped type name.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import type { NodeRedProcess } from '../helpers/node-red-process';
+import { artifactPath, browserAvailable, launchBrowser, type LocalBrowser, startNodeRedWithPackage } from './support';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** The node names the README uses: its `### <name> — …` headings under "The nodes", in order. */
+function readmeNames(): string[] {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## The nodes'), readme.indexOf('\n## ', readme.indexOf('## The nodes') + 1));
+  return [...section.matchAll(/^### (.+?) — /gm)].map((m) => m[1]);
+}
+
+/** Each flow node type of the package, with the name the README gives it. */
+const NODES: ReadonlyArray<{ type: string; name: string }> = [
+  { type: 'octoeverywhere-printer-request', name: 'printer request' },
+  { type: 'octoeverywhere-webcam-snapshot', name: 'webcam snapshot' },
+  { type: 'octoeverywhere-printer-command', name: 'printer command' },
+  { type: 'octoeverywhere-live-link', name: 'live link' },
+  { type: 'octoeverywhere-status-poll', name: 'status poll' },
+];
+
+const FLOW = [
+  { id: 'tab', type: 'tab', label: 'Labels' },
+  ...NODES.map((n, i) => ({ id: `n${i}`, type: n.type, z: 'tab', name: '', connection: '', x: 200, y: 60 + i * 60, wires: [] })),
+  { id: 'pause', type: 'octoeverywhere-printer-command', z: 'tab', name: '', connection: '', action: 'pause', x: 500, y: 60, wires: [] },
+];
+
+describe('e2e: palette and node labels', function () {
+  this.timeout(120_000);
+  let nodeRed: NodeRedProcess;
+  let browser: LocalBrowser;
+  let page: Page;
+
+  before(async function () {
+    if (!browserAvailable(this)) return;
+    nodeRed = await startNodeRedWithPackage({ flows: FLOW });
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    await page.goto(`${nodeRed.url}/`);
+    await page.waitForSelector(`.red-ui-palette-node[data-palette-type="${NODES[0].type}"]`);
+    await page.waitForSelector('[id="n0"] .red-ui-flow-node-label');
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) await page.screenshot({ path: artifactPath('palette-failure.png') }).catch(() => undefined);
+  });
+  after(async () => {
+    await browser?.close();
+    await nodeRed?.stop();
+  });
+
+  it('the README names every node the test knows', () => {
+    for (const n of NODES) assert.ok(readmeNames().includes(n.name), `README has a "### ${n.name} — …" heading`);
+  });
+
+  it('shows each node in the palette under its README name, never its type name', async () => {
+    for (const n of NODES) {
+      const label = await page.textContent(`.red-ui-palette-node[data-palette-type="${n.type}"] .red-ui-palette-label`);
+      assert.equal(label?.replace(/\s+/g, ' ').trim(), n.name, `palette label of ${n.type}`);
+    }
+  });
+
+  it('labels an unnamed node on the canvas with the same name', async () => {
+    for (const [i, n] of NODES.entries()) {
+      const label = await page.textContent(`[id="n${i}"] .red-ui-flow-node-label`);
+      assert.equal(label?.replace(/\s+/g, ' ').trim(), n.name, `canvas label of an unnamed ${n.type}`);
+    }
+  });
+
+  it('labels a printer command with its action, as core nodes label what they do', async () => {
+    assert.equal((await page.textContent('[id="pause"] .red-ui-flow-node-label'))?.trim(), 'Pause print');
+  });
+});
