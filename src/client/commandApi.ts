@@ -42,10 +42,30 @@ export interface PauseOptions {
 export interface StartOptions {
   /** Virtual path under gcode/. */
   path: string;
+  /** PrusaLink only (default `local`). */
   storage?: string;
+  /** Bambu Lab .3mf keys; unset ones take the printer's default. */
   plate?: number;
   useAms?: boolean;
+  /** Filament source per slot, from MaterialSystem.Sources[].PrintMappingValue (-1 = unmapped). */
+  amsMapping?: number[];
+  flowCali?: boolean;
+  timelapse?: boolean;
+  bedLeveling?: boolean;
+  vibrationCali?: boolean;
+  layerInspect?: boolean;
 }
+
+/** Start's boolean options and their wire names. */
+const START_FLAGS: ReadonlyArray<[keyof StartOptions, string]> = [
+  ['useAms', 'UseAms'],
+  ['flowCali', 'FlowCali'],
+  ['timelapse', 'Timelapse'],
+  ['bedLeveling', 'BedLeveling'],
+  ['vibrationCali', 'VibrationCali'],
+  ['layerInspect', 'LayerInspect'],
+];
+const MAX_AMS_SLOTS = 64;
 
 export interface SetTempOptions {
   bedC?: number;
@@ -213,7 +233,12 @@ export class CommandApi {
     const body: Record<string, unknown> = { Path: checkString(options.path, 'path') };
     if (options.storage !== undefined) body.Storage = checkString(options.storage, 'storage', 64);
     if (options.plate !== undefined) body.Plate = checkNumber(options.plate, 'plate', 1, 64, true);
-    if (options.useAms !== undefined) body.UseAms = checkBoolean(options.useAms, 'useAms');
+    for (const [key, wire] of START_FLAGS) if (options[key] !== undefined) body[wire] = checkBoolean(options[key], key);
+    if (options.amsMapping !== undefined) {
+      const slots: unknown = options.amsMapping;
+      if (!Array.isArray(slots) || slots.length > MAX_AMS_SLOTS) throw new InvalidArgumentError(`amsMapping must be an array of at most ${MAX_AMS_SLOTS} slot numbers.`);
+      body.AmsMapping = slots.map((slot: unknown) => checkNumber(slot, 'amsMapping slot', -1, 255, true));
+    }
     return this.send('start', body, undefined, call);
   }
 

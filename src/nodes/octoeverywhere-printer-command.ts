@@ -32,7 +32,10 @@ type Result = Record<string, unknown>;
 interface Action {
   /** The command API command it sends; feature bits (COMMAND_FEATURE) are keyed by it. */
   command: string;
-  /** Argument names, as msg.payload carries them (camelCase); other payload keys are ignored. */
+  /**
+   * Argument names, as msg.payload carries them: camelCase, or OctoEverywhere's own spelling
+   * (`SmartPause`, `Name`), matched without regard to case. Any other key is refused.
+   */
   args: readonly string[];
   /** Editor property for an argument whose name differs (the editor's fields are shared by all actions). */
   editorFields?: Readonly<Record<string, string>>;
@@ -75,7 +78,7 @@ const ACTIONS: Readonly<Record<string, Action>> = {
   },
   start: {
     command: 'start',
-    args: ['path', 'storage', 'plate', 'useAms'],
+    args: ['path', 'storage', 'plate', 'useAms', 'amsMapping', 'flowCali', 'timelapse', 'bedLeveling', 'vibrationCali', 'layerInspect'],
     stateError: 'errors.state-busy',
     run: (c, a, o) => c.start(a as unknown as StartOptions, o),
   },
@@ -118,7 +121,7 @@ export = function register(RED: NodeAPI): void {
       // Catch nodes see which action failed, and the output says which one ran.
       msg.action = name;
       // The editor's fields belong to the editor's action; another action from msg.action takes its arguments from msg.payload only.
-      const args = argumentsFor(action, name === editorAction ? def : undefined, msg.payload);
+      const args = argumentsFor(action, name === editorAction ? def : undefined, payloadArguments(name, action, msg.payload));
       node.status({ fill: 'blue', shape: 'dot', text: RED._('status.sending', { action: name }) });
       let result: Result;
       try {
@@ -142,6 +145,34 @@ export = function register(RED: NodeAPI): void {
     return normal;
   }
 
+  /**
+   * msg.payload's keys under the action's own argument names. A payload that is not an object (an
+   * inject's timestamp, a button's string) carries no arguments. An object key the action does not
+   * take is refused, so a command never runs with an argument it silently dropped.
+   */
+  function payloadArguments(name: string, action: Action, payload: unknown): Args {
+    if (!isObject(payload) || Buffer.isBuffer(payload)) return {};
+    const byLowerCase = new Map(action.args.map((arg) => [arg.toLowerCase(), arg]));
+    const args: Args = {};
+    const unknown: string[] = [];
+    for (const [key, value] of Object.entries(payload)) {
+      const arg = byLowerCase.get(key.toLowerCase());
+      if (arg === undefined) unknown.push(key);
+      else if (Object.prototype.hasOwnProperty.call(args, arg)) {
+        throw new InvalidArgumentError(RED._('errors.duplicate-argument', { action: name, arg }));
+      } else args[arg] = value;
+    }
+    if (unknown.length > 0) {
+      const keys = unknown.slice(0, 5).join(', ') + (unknown.length > 5 ? ', …' : '');
+      throw new InvalidArgumentError(
+        action.args.length > 0
+          ? RED._('errors.unknown-arguments', { action: name, keys, args: action.args.join(', ') })
+          : RED._('errors.no-arguments', { action: name, keys }),
+      );
+    }
+    return args;
+  }
+
   /** 786 and 788 in the words of the action that got them; other failures keep the client's text. */
   function inWords(err: unknown, name: string, action: Action): unknown {
     if (!(err instanceof OctoEverywhereError)) return err;
@@ -162,13 +193,13 @@ export = function register(RED: NodeAPI): void {
 
 /**
  * The arguments an action runs with: the editor's values (when given) overridden by msg.payload's
- * keys. Empty editor fields and null payload values mean "not set", so the printer's default applies.
+ * arguments. Empty editor fields and null payload values mean "not set", so the printer's default applies.
  */
-function argumentsFor(action: Action, editor: Record<string, unknown> | undefined, payload: unknown): Args {
+function argumentsFor(action: Action, editor: Record<string, unknown> | undefined, payload: Args): Args {
   const args: Args = {};
   for (const arg of action.args) {
     const fromEditor = editor?.[action.editorFields?.[arg] ?? arg];
-    const value = isObject(payload) && Object.prototype.hasOwnProperty.call(payload, arg) && payload[arg] !== undefined ? payload[arg] : fromEditor;
+    const value = payload[arg] !== undefined ? payload[arg] : fromEditor;
     if (value !== undefined && value !== null && value !== '') args[arg] = value;
   }
   return args;

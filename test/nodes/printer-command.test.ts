@@ -43,6 +43,8 @@ interface Harness {
   errors: Msg[];
   /** Paths the node's client asked for: empty means nothing was sent. */
   sent: string[];
+  /** The body of each of those requests, as the client was asked to send it. */
+  bodies: unknown[];
   statuses: StatusCall[];
   /** Sends msg into the node and resolves with the one message it ends in (output or Catch). */
   run(msg: Record<string, unknown>): Promise<Msg>;
@@ -96,11 +98,13 @@ describe('node: octoeverywhere-printer-command', () => {
       settle(m);
     });
     const sent: string[] = [];
+    const bodies: unknown[] = [];
     const connection = (helper.getNode('c1') as AppConnectionNode | null)?.client().connection;
     if (connection) {
       const request = connection.request.bind(connection);
       connection.request = (req) => {
         sent.push(req.path);
+        bodies.push(req.body);
         return request(req);
       };
     }
@@ -114,6 +118,7 @@ describe('node: octoeverywhere-printer-command', () => {
       outputs,
       errors,
       sent,
+      bodies,
       statuses,
       run(msg) {
         const id = `m${++counter}`;
@@ -198,6 +203,16 @@ describe('node: octoeverywhere-printer-command', () => {
       assert.equal(light(), false);
     });
 
+    it("OctoEverywhere's own argument names work too, in any case: {Name, On}, {SmartPause, ZLiftMm}", async () => {
+      const h = await load(MOONRAKER, { action: 'set-light' });
+      await h.run({ payload: { Name: 'chamber', On: true } });
+      assert.equal(h.printer.simulation.lights.find((l) => l.Name === 'chamber')?.On, true);
+      await printing(h);
+      await h.run({ action: 'pause', payload: { SmartPause: true, DISABLEBED: false, zliftmm: 2 } });
+      assert.equal(h.printer.state, 'paused');
+      assert.deepEqual(h.bodies.at(-1), { SmartPause: true, DisableBed: false, ZLiftMm: 2 });
+    });
+
     it('set-temp: only the temperatures given change; null leaves an editor value unset', async () => {
       const h = await load(MOONRAKER, { action: 'set-temp', bedC: '60', toolC: '', chamberC: '40' });
       const heaters = h.printer.simulation.heaters;
@@ -252,15 +267,31 @@ describe('node: octoeverywhere-printer-command', () => {
       assert.equal(h.errors.length, 0);
     });
 
-    for (const action of ['set-light', 'home', 'move-axis', 'extrude', 'set-temp']) {
+    const supportedNowhere: Record<string, Record<string, unknown> | undefined> = {
+      'set-light': { name: 'x', on: true },
+      home: undefined,
+      'move-axis': { axis: 'X', distanceMm: 1 },
+      extrude: { extruder: 0, distanceMm: 1 },
+      'set-temp': { bedC: 50 },
+    };
+    for (const [action, payload] of Object.entries(supportedNowhere)) {
       it(`OctoPrint: ${action} is OE_788 "not supported on this printer"`, async () => {
         const h = await load(OCTOPRINT, { action });
-        const m = await h.run({ payload: { name: 'x', on: true, axis: 'X', distanceMm: 1, extruder: 0, bedC: 50 } });
+        const m = await h.run({ payload });
         assertError(m, 'OE_788', 'errors.not-supported');
         assert.equal(m.action, action);
         assert.deepEqual(h.statuses.at(-1), { fill: 'red', shape: 'ring', text: 'OE_788' });
       });
     }
+
+    it("Bambu: start takes the .3mf options in OctoEverywhere's names (Plate, AmsMapping, Timelapse …)", async () => {
+      const h = await load(BAMBU, { action: 'start' });
+      const payload = { Path: 'gcode/benchy.gcode', Plate: 2, UseAms: true, AmsMapping: [0, -1, 2], FlowCali: false, Timelapse: true, BedLeveling: true, VibrationCali: false, LayerInspect: true };
+      await h.run({ payload });
+      assert.deepEqual(h.bodies.at(-1), payload);
+      assertError(await h.run({ payload: { path: 'gcode/benchy.gcode', amsMapping: [0, 1.5] } }), 'OE_INVALID_ARGUMENT');
+      assertError(await h.run({ payload: { path: 'gcode/benchy.gcode', amsMapping: 'all' } }), 'OE_INVALID_ARGUMENT');
+    });
 
     it('Bambu: set-light and start work, move-axis is OE_788', async () => {
       const h = await load(BAMBU, { action: 'set-light', lightName: 'chamber_light', lightOn: true });
@@ -353,6 +384,33 @@ describe('node: octoeverywhere-printer-command', () => {
       });
     }
 
+    it('a payload key the action does not take is refused, naming the keys it takes; nothing sent', async () => {
+      const h = await load(MOONRAKER, { action: 'set-light', lightName: 'chamber' });
+      // JSON.parse makes "__proto__" an own key, as a payload from an http in or MQTT node would have it.
+      for (const payload of [{ name: 'chamber', on: true, brightness: 50 }, { nme: 'chamber', on: true }, JSON.parse('{"__proto__": {"on": false}, "on": true}')]) {
+        const m = await h.run({ payload });
+        assertError(m, 'OE_INVALID_ARGUMENT', 'errors.unknown-arguments');
+      }
+      // A typo in an optional argument would otherwise pause without the lift the user asked for.
+      assertError(await h.run({ action: 'pause', payload: { zLift: 5 } }), 'OE_INVALID_ARGUMENT', 'errors.unknown-arguments');
+      assert.match(catalog.errors['unknown-arguments'], /__keys__[^]*__args__/);
+      assert.deepEqual(h.sent, []);
+    });
+
+    it('an object payload to an action that takes no arguments is refused (an event or status message wired straight in); nothing sent', async () => {
+      const h = await load(MOONRAKER, { action: 'home' });
+      for (const action of ['home', 'resume', 'cancel', 'status']) {
+        assertError(await h.run({ action, payload: { JobStatus: { State: 'idle' } } }), 'OE_INVALID_ARGUMENT', 'errors.no-arguments');
+      }
+      assert.deepEqual(h.sent, []);
+    });
+
+    it('the same argument twice in two spellings is refused; nothing sent', async () => {
+      const h = await load(MOONRAKER, { action: 'set-light', lightName: 'chamber' });
+      assertError(await h.run({ payload: { on: true, On: false } }), 'OE_INVALID_ARGUMENT', 'errors.duplicate-argument');
+      assert.deepEqual(h.sent, []);
+    });
+
     it('an unknown action is OE_INVALID_ARGUMENT naming the allowed actions; nothing sent', async () => {
       const h = await load(MOONRAKER, { action: 'status' });
       for (const action of ['explode', 42, 'files/list']) assertError(await h.run({ action }), 'OE_INVALID_ARGUMENT', 'errors.unknown-action');
@@ -385,9 +443,9 @@ describe('node: octoeverywhere-printer-command', () => {
       assert.deepEqual(h.sent.filter((p) => p.endsWith('/pause')).length, 10);
     });
 
-    it('ignores a payload that is not an object, and keys an action does not use', async () => {
+    it('ignores a payload that is not an object (an inject timestamp, a button string)', async () => {
       const h = await load(MOONRAKER, { action: 'home' });
-      for (const payload of ['text', Buffer.from('x'), [1, 2], null, true, { JobStatus: { State: 'idle' } }]) {
+      for (const payload of ['text', Buffer.from('x'), [1, 2], null, true, 1_700_000_000_000]) {
         assert.deepEqual((await h.run({ payload })).payload, {});
       }
       assert.equal(h.errors.length, 0);
