@@ -9,6 +9,7 @@ import { secretsIn } from '../helpers/secrets';
 import { credentialsOf, sharedConnectionCredentials, watchConnectionSecrets } from '../helpers/simulator';
 import { type CompletionKeys, type Simulator, startSimulator } from '../../src/simulator';
 import { registerPortalRoutes } from '../../src/nodes/shared/portal-routes';
+import { PLUGIN_VERSION } from '../../src/simulator/printers/platform';
 import type { NodeAPI } from '../../src/nodes/shared/types';
 
 const configModule = nodeModule('octoeverywhere-app-connection') as Parameters<typeof helper.load>[0];
@@ -299,6 +300,13 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       assert.equal(down.body.level, 'warn');
       assert.equal(check(down.body, 'lan')?.code, 'OE_UNREACHABLE');
       assert.equal(check(down.body, 'relay')?.level, 'ok');
+
+      // An OctoPrint's plugin says its version on the LAN; the printer line carries it.
+      const octo = sim.createAppConnection(1, { appId: 'nodered' });
+      watchConnectionSecrets(octo);
+      const withPlugin = await test({ credentials: { url: octo.url, authBearerToken: octo.authBearerToken, appApiToken: octo.appApiToken }, localUrl: sim.printers[1].url });
+      assert.equal(check(withPlugin.body, 'lan')?.level, 'ok');
+      assert.equal(check(withPlugin.body, 'printer')?.args?.plugin, PLUGIN_VERSION);
     });
 
     it('says 605 with the no-Supporter link and 604 with the reconnect advice, and a Shared Connection has no App APIs', async () => {
@@ -350,8 +358,8 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
           else body[changed] = elsewhere;
           const res = await test(body);
           assert.equal(res.status, 200);
-          assert.deepEqual(res.body, { level: 'error', checks: [{ id: 'secrets', level: 'error', result: 'not-sent', code: 'OE_SECRETS_NOT_SENT' }] });
           assert.deepEqual(secretsIn(JSON.stringify(recorder.requests.map((r) => ({ url: r.url, headers: r.headers, body: r.body.toString() })))), [], 'no saved secret reached the changed address');
+          assert.deepEqual(res.body, { level: 'error', checks: [{ id: 'secrets', level: 'error', result: 'not-sent', code: 'OE_SECRETS_NOT_SENT' }] });
           assert.equal(recorder.requests.length, 0);
         });
       }
