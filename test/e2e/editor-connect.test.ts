@@ -10,7 +10,7 @@ import { type Simulator, startSimulator } from '../../src/simulator';
 import type { NodeRedProcess } from '../helpers/node-red-process';
 import { secretsIn, watchSecret } from '../helpers/secrets';
 import { credentialsOf } from '../helpers/simulator';
-import { artifactPath, browserAvailable, completePortal, launchBrowser, type LocalBrowser, startNodeRedWithPackage } from './support';
+import { ADMIN, artifactPath, browserAvailable, completePortal, launchBrowser, type LocalBrowser, startNodeRedWithPackage, VIEWER } from './support';
 
 const SAVED_ID = 'saved-cfg';
 
@@ -224,5 +224,54 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     assert.equal(await page.locator('.red-ui-notification', { hasText: 'not an OctoEverywhere' }).count(), 0);
     await cancelDialog();
     assert.deepEqual(browser.blocked, [], 'the browser asked nothing of the internet');
+  });
+});
+
+describe('e2e: the config dialog for a read-only editor user (issue 14.3)', function () {
+  this.timeout(120_000);
+  let sim: Simulator;
+  let nodeRed: NodeRedProcess;
+  let browser: LocalBrowser;
+  let page: Page;
+  let url: string;
+
+  before(async function () {
+    if (!browserAvailable(this)) return;
+    sim = await startSimulator();
+    const keys = sim.createAppConnection(0, { appId: 'nodered' });
+    url = keys.url;
+    const config = { id: SAVED_ID, type: 'octoeverywhere-app-connection', name: 'Saved printer', printerName: 'Voron 2.4', connectionId: '', printerLocalIp: '', localUrl: '', authType: 'bearer', serviceUrl: sim.serviceUrl, appId: 'devtest', version: 1 };
+    nodeRed = await startNodeRedWithPackage({ users: [ADMIN, VIEWER], flows: [...FLOW, config], credentials: { [SAVED_ID]: { ...credentialsOf(keys) } } });
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+  });
+  after(async () => {
+    await browser?.close();
+    await nodeRed?.stop();
+    await sim?.close();
+  });
+
+  it('shows the saved Connection URL and Basic user as hidden, and never receives them', async () => {
+    const answers: string[] = [];
+    page.on('response', (res) => {
+      if (/\/(credentials|octoeverywhere)\//.test(res.url())) void res.text().then((t) => answers.push(t), () => undefined);
+    });
+    await page.goto(`${nodeRed.url}/`);
+    await page.waitForSelector('#node-dialog-login-username');
+    await page.fill('#node-dialog-login-username', VIEWER.username);
+    await page.fill('#node-dialog-login-password', VIEWER.password);
+    await page.click('#node-dialog-login-submit');
+    await page.waitForFunction(() => Boolean((window as unknown as { RED?: { nodes?: { node(id: string): unknown } } }).RED?.nodes?.node('req')));
+    await page.evaluate((id) => {
+      (window as unknown as { RED: { editor: { editConfig(name: string, type: string, id: string): void } } }).RED.editor.editConfig('', 'octoeverywhere-app-connection', id);
+    }, SAVED_ID);
+    await page.waitForSelector('#node-config-oe-connect');
+    await page.waitForFunction(() => (document.querySelector('#node-config-input-url') as HTMLInputElement | null)?.getAttribute('placeholder')?.includes('hidden') === true);
+    assert.equal(await page.inputValue('#node-config-input-url'), '');
+    assert.equal(await page.inputValue('#node-config-input-authBasicHttpUser'), '');
+    assert.match(await page.getAttribute('#node-config-input-authBasicHttpUser', 'placeholder') ?? '', /hidden/);
+    assert.ok(answers.length > 0, 'the dialog asked for them');
+    assert.ok(answers.every((t) => !t.includes(url)), 'no answer to this user held the Connection URL');
+    assert.deepEqual(secretsIn(answers.join('\n')), []);
   });
 });
