@@ -13,6 +13,7 @@ import { credentialsOf } from '../helpers/simulator';
 import { ADMIN, artifactPath, browserAvailable, completePortal, launchBrowser, type LocalBrowser, startNodeRedWithPackage, VIEWER } from './support';
 
 const SAVED_ID = 'saved-cfg';
+const SHARED_ID = 'saved-shared';
 
 const FLOW = [
   { id: 'tab', type: 'tab', label: 'Printer' },
@@ -36,7 +37,11 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     const keys = sim.createAppConnection(1, { appId: 'nodered' });
     saved = { url: keys.url, user: keys.authbasichttpuser ?? '' };
     const savedConfig = { id: SAVED_ID, type: 'octoeverywhere-app-connection', name: 'Saved printer', printerName: 'Prusa MK3S', connectionId: '', printerLocalIp: '', localUrl: '', authType: 'bearer', serviceUrl: sim.serviceUrl, appId: 'devtest', version: 1 };
-    nodeRed = await startNodeRedWithPackage({ flows: [...FLOW, savedConfig], credentials: { [SAVED_ID]: { ...credentialsOf(keys) } } });
+    const sharedConfig = { ...savedConfig, id: SHARED_ID, name: 'Shared printer', serviceUrl: '' };
+    nodeRed = await startNodeRedWithPackage({
+      flows: [...FLOW, savedConfig, sharedConfig],
+      credentials: { [SAVED_ID]: { ...credentialsOf(keys) }, [SHARED_ID]: { ...credentialsOf(sim.sharedConnection(1)) } },
+    });
     browser = await launchBrowser();
     page = await browser.context.newPage();
   });
@@ -143,7 +148,7 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     await page.evaluate((configId) => {
       (window as unknown as { RED: { editor: { editConfig(name: string, type: string, id: string): void } } }).RED.editor.editConfig('', 'octoeverywhere-app-connection', configId);
     }, id);
-    await page.waitForSelector('#node-config-oe-connect');
+    await page.waitForSelector('#node-config-input-url');
   }
 
   async function cancelDialog(): Promise<void> {
@@ -187,6 +192,13 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     assert.equal(await page.inputValue('#node-config-input-authBasicHttpUser'), saved.user);
     assert.equal(await page.inputValue('#node-config-input-authBearerToken'), '__PWRD__', 'secrets stay placeholders');
     assert.equal(await page.locator('#node-config-oe-mode-app').evaluate((b) => b.classList.contains('selected')), true, 'an App Connection (it has an App API token)');
+    await cancelDialog();
+
+    // A saved Shared Connection (no App API token, a shared- URL) opens as one, though its URL is a password credential now.
+    await openConfig(SHARED_ID);
+    await page.waitForFunction(() => /shared-/.test((document.querySelector('#node-config-input-url') as HTMLInputElement | null)?.value ?? ''));
+    assert.equal(await page.locator('#node-config-oe-mode-shared').evaluate((b) => b.classList.contains('selected')), true, 'a Shared Connection');
+    assert.equal(await page.isVisible('#node-config-oe-advanced'), false, 'all Advanced values are the defaults');
     await cancelDialog();
   });
 
