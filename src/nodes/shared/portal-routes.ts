@@ -37,7 +37,8 @@ export const SAVED_PASSWORD = '__PWRD__';
 const TEST_TIMEOUT_MS = 15_000;
 
 const PASSWORD_FIELDS = ['authBasicHttpPassword', 'authBearerToken', 'appApiToken', 'octoPrintApiKey'] as const;
-const TEXT_FIELDS = ['url', 'authBasicHttpUser'] as const;
+/** Not secrets, but private: password credentials too, given back only by the private route. */
+const PRIVATE_FIELDS = ['url', 'authBasicHttpUser'] as const;
 
 const TYPE = 'octoeverywhere-app-connection';
 const LAN_TIMEOUT_MS = 5_000;
@@ -174,8 +175,9 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
     const body = bodyOf(req);
     const id = str(body.id);
     const sent = isRecord(body.credentials) ? body.credentials : {};
-    const saved = id ? ((RED.nodes.getCredentials(id) as AppConnectionCredentials | undefined) ?? {}) : {};
+    // Only a deployed config node of ours has saved values to stand in for placeholders.
     const config = id ? savedConfig(RED, id) : undefined;
+    const saved = config ? ((RED.nodes.getCredentials(id) as AppConnectionCredentials | undefined) ?? {}) : {};
     const address = {
       url: resolvedUrl(sent.url, saved.url),
       serviceUrl: str(body.serviceUrl),
@@ -208,7 +210,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
  */
 export function dialogCredentials(sent: Record<string, unknown>, saved: AppConnectionCredentials): AppConnectionCredentials {
   const out: AppConnectionCredentials = {};
-  for (const key of [...TEXT_FIELDS, ...PASSWORD_FIELDS]) {
+  for (const key of [...PRIVATE_FIELDS, ...PASSWORD_FIELDS]) {
     const value = sent[key];
     out[key] = typeof value === 'string' && value !== SAVED_PASSWORD ? value : saved[key];
   }
