@@ -19,7 +19,7 @@ export * from './localPlugin';
 export * from './limits';
 export * from './transfer';
 export * from './webhook-intake';
-export { isLoopbackHost, loopbackAwareLookup } from './urls';
+export { baseUrlString, connectionHostKind, isLoopbackHost, loopbackAwareLookup, parseBaseUrl, parseLocalUrl, type ConnectionHostKind } from './urls';
 export { checkPrinterPath, checkHeaders } from './validate';
 
 /** One connection with its two API families: `client.app` (App APIs) and `client.commands` (plugin command API). */

@@ -89,3 +89,31 @@ export function loopbackAwareLookup(hostname: string, options: dns.LookupOptions
   }
   dns.lookup(hostname, { ...options, all: options.all === true }, callback as (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family: number) => void);
 }
+
+/** What kind of host a Connection URL points at; undefined for a host that is none of them. */
+export type ConnectionHostKind = 'app' | 'shared' | 'loopback';
+
+const APP_HOST = /^app-[a-z0-9]{32}\.octoeverywhere\.com$/;
+// The Shared Connection id's length is not documented (the simulator makes 24): one DNS label.
+const SHARED_HOST = /^shared-[a-z0-9]{1,56}\.octoeverywhere\.com$/;
+
+/**
+ * Whether `url` is an OctoEverywhere App or Shared Connection host (https, the default port), or this
+ * machine (the simulator's `app-….localhost`, a local proxy). A completion that names any other host
+ * would send the printer's requests, with their credentials, somewhere else: callers ask the user first.
+ */
+export function connectionHostKind(url: string): ConnectionHostKind | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return undefined;
+  if (isLoopbackHost(parsed.hostname)) return 'loopback';
+  if (parsed.protocol !== 'https:' || parsed.port !== '') return undefined;
+  const host = parsed.hostname.toLowerCase();
+  if (APP_HOST.test(host)) return 'app';
+  if (SHARED_HOST.test(host)) return 'shared';
+  return undefined;
+}

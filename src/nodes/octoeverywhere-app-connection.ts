@@ -59,9 +59,12 @@ export = function register(RED: NodeAPI): void {
   registerPortalRoutes(RED);
 
   RED.nodes.registerType(TYPE, AppConnectionConfig as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
+    // All password: Node-RED gives a text credential to any editor user, read-only ones too, and the
+    // Connection URL and Basic user are private. The dialog of a user who may write reads them from
+    // the app-connection/:id/private route. Saved credentials load the same whatever the type.
     credentials: {
-      url: { type: 'text' },
-      authBasicHttpUser: { type: 'text' },
+      url: { type: 'password' },
+      authBasicHttpUser: { type: 'password' },
       authBasicHttpPassword: { type: 'password' },
       authBearerToken: { type: 'password' },
       appApiToken: { type: 'password' },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { OctoEverywhereError, buildPortalUrl, parseCompletion } from '../../src/client';
+import { OctoEverywhereError, buildPortalUrl, connectionHostKind, parseCompletion } from '../../src/client';
 import samples from '../fixtures/production-samples.json';
 
 describe('client: App Connection Portal', () => {
@@ -69,6 +69,37 @@ describe('client: App Connection Portal', () => {
       });
       for (const junk of ['', '   ', 'https://octoeverywhere.com/appportal/v1/complete', 'hello world', '%%%']) {
         assert.throws(() => parseCompletion(junk), (e: OctoEverywhereError) => e.code === 'OE_COMPLETION_INVALID', junk);
+      }
+    });
+  });
+
+  describe('connectionHostKind (issue 14.6: where a completion may point the printer)', () => {
+    it('knows OctoEverywhere App and Shared Connection hosts, any case', () => {
+      assert.equal(connectionHostKind('https://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.octoeverywhere.com'), 'app');
+      assert.equal(connectionHostKind('https://APP-FWDUVGAJPBCZ1E7MWM0IVSCPO4EBTG6O.OctoEverywhere.com/'), 'app');
+      assert.equal(connectionHostKind('https://shared-abc123def456.octoeverywhere.com'), 'shared');
+    });
+    it('allows this machine (the simulator\'s app-….localhost hosts, loopback addresses)', () => {
+      assert.equal(connectionHostKind('http://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.localhost:41234'), 'loopback');
+      assert.equal(connectionHostKind('http://127.0.0.1:8080'), 'loopback');
+      assert.equal(connectionHostKind('http://[::1]:8080'), 'loopback');
+    });
+    it('refuses any other host, look-alikes, plain http, other ports and other schemes', () => {
+      for (const url of [
+        'https://attacker.example',
+        'https://octoeverywhere.com',
+        'https://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.octoeverywhere.com.attacker.example',
+        'https://app-short.octoeverywhere.com',
+        'https://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.octoeverywhere.co',
+        'https://x.app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.octoeverywhere.com',
+        'http://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.octoeverywhere.com',
+        'https://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.octoeverywhere.com:8443',
+        'https://shared-.octoeverywhere.com',
+        'ftp://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.octoeverywhere.com',
+        'not a url',
+        '',
+      ]) {
+        assert.equal(connectionHostKind(url), undefined, url);
       }
     });
   });

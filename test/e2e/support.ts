@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
-import { nodeRedRoot, startNodeRed, tempDir, type NodeRedProcess } from '../helpers/node-red-process';
+import { nodeRedRoot, startNodeRed, tempDir, type NodeRedProcess, type StartOptions } from '../helpers/node-red-process';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
@@ -61,10 +61,12 @@ function adminAuthSettings(users: readonly AdminUser[]): string {
   return `adminAuth: { type: 'credentials', users: ${JSON.stringify(list)} }`;
 }
 
-export async function startNodeRedWithPackage(options: { users?: readonly AdminUser[]; flows?: unknown[] } = {}): Promise<NodeRedProcess> {
+export async function startNodeRedWithPackage(
+  options: { users?: readonly AdminUser[]; flows?: unknown[]; credentials?: StartOptions['credentials'] } = {},
+): Promise<NodeRedProcess> {
   ensureBuilt();
   const extra = [OFFLINE_SETTINGS, ...(options.users ? [adminAuthSettings(options.users)] : [])].join(',\n  ');
-  return startNodeRed({ userDir: userDirWithPackage(), settings: extra, flows: options.flows ?? [], timeoutMs: 60_000 });
+  return startNodeRed({ userDir: userDirWithPackage(), settings: extra, flows: options.flows ?? [], credentials: options.credentials, timeoutMs: 60_000 });
 }
 
 /** An editor access token, as the login form gets one. */

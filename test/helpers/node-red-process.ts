@@ -1,6 +1,7 @@
 // A real Node-RED process for the tests that need one (palette install, admin auth, the editor):
 // its own user dir, loopback only, stopped and awaited by stop().
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -20,6 +21,8 @@ export interface StartOptions {
   /** Extra settings.js properties, as a JS object literal body (code). */
   settings?: string;
   flows?: unknown[];
+  /** Saved credentials by node id, written to flows_cred.json as Node-RED itself stores them (encrypted with the settings' credentialSecret). */
+  credentials?: Record<string, Record<string, string | undefined>>;
   /** Milliseconds to wait for the editor to answer. */
   timeoutMs?: number;
 }
@@ -52,15 +55,26 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+const CREDENTIAL_SECRET = 'test-only-secret';
+
+/** Node-RED's own credential file format (@node-red/runtime lib/nodes/credentials.js): aes-256-ctr, key sha256(secret), iv hex first. */
+function encryptCredentials(secret: string, credentials: unknown): { $: string } {
+  const key = crypto.createHash('sha256').update(secret).digest();
+  const iv = crypto.randomBytes(16);
+  const cipher = crypto.createCipheriv('aes-256-ctr', key, iv);
+  return { $: iv.toString('hex') + cipher.update(JSON.stringify(credentials), 'utf8', 'base64') + cipher.final('base64') };
+}
+
 export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedProcess> {
   const userDir = options.userDir ?? tempDir('oe-nr-');
   const port = await freePort();
   fs.writeFileSync(
     path.join(userDir, 'settings.js'),
-    `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'test-only-secret',
+    `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: '${CREDENTIAL_SECRET}',
       logging: { console: { level: 'info' } }, editorTheme: { tours: false }, telemetry: { enabled: false }, ${options.settings ?? ''} };\n`,
   );
   if (options.flows) fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(options.flows));
+  if (options.credentials) fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(encryptCredentials(CREDENTIAL_SECRET, options.credentials)));
   let out = '';
   const child: ChildProcess = spawn(process.execPath, [path.join(nodeRedRoot(), 'red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
     stdio: ['ignore', 'pipe', 'pipe'],

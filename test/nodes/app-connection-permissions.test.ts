@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ADMIN, login, startNodeRedWithPackage, VIEWER } from '../e2e/support';
 import type { NodeRedProcess } from '../helpers/node-red-process';
 import { secretsIn } from '../helpers/secrets';
-import { watchConnectionSecrets } from '../helpers/simulator';
+import { credentialsOf, watchConnectionSecrets } from '../helpers/simulator';
 import { type Simulator, startSimulator } from '../../src/simulator';
 
 describe('node: octoeverywhere-app-connection admin routes under adminAuth (real Node-RED)', function () {
@@ -43,6 +43,7 @@ describe('node: octoeverywhere-app-connection admin routes under adminAuth (real
       ['portal/parse', { completion: 'success=true' }],
       ['app-connection/printer-id', { localUrl: sim.printers[0].url }],
       ['app-connection/test', { credentials: {} }],
+      ['app-connection/x/private', undefined],
     ];
     for (const [path, body] of routes) {
       const anonymous = await call(path, undefined, body);
@@ -82,6 +83,83 @@ describe('node: octoeverywhere-app-connection admin routes under adminAuth (real
 
     const logo = await fetch(`${nodeRed.url}/octoeverywhere/portal/logo.svg`);
     assert.equal(logo.status, 200, 'the portal shows the logo without a token');
+    assert.deepEqual(secretsIn(nodeRed.output()), [], 'Node-RED printed no secret');
+  });
+});
+
+describe('node: octoeverywhere-app-connection private values under adminAuth (issue 14.3, real Node-RED)', function () {
+  this.timeout(90_000);
+  let sim: Simulator;
+  let nodeRed: NodeRedProcess;
+  let adminToken: string;
+  let viewerToken: string;
+  let url: string;
+  let basicUser: string;
+
+  before(async () => {
+    sim = await startSimulator();
+    const keys = sim.createAppConnection(0, { appId: 'nodered' });
+    url = keys.url;
+    basicUser = keys.authbasichttpuser ?? '';
+    assert.ok(basicUser.length > 0);
+    // A flow saved by an earlier version, when url and authBasicHttpUser were text credentials:
+    // Node-RED stores every credential the same way, whatever its type.
+    const flows = [
+      { id: 'tab', type: 'tab', label: 'Printer' },
+      { id: 'cfg', type: 'octoeverywhere-app-connection', name: 'Voron', printerName: 'Voron 2.4', serviceUrl: sim.serviceUrl, appId: 'nodered', authType: 'bearer', version: 1 },
+      { id: 'inj', type: 'inject', z: 'tab', props: [{ p: 'payload' }], payload: '', payloadType: 'date', repeat: '', once: false, x: 100, y: 100, wires: [['req']] },
+      { id: 'req', type: 'octoeverywhere-printer-request', z: 'tab', connection: 'cfg', method: 'GET', path: '/server/info', ret: 'obj', timeout: '', version: 1, x: 300, y: 100, wires: [['dbg']] },
+      { id: 'dbg', type: 'debug', z: 'tab', name: 'answer', active: true, tosidebar: false, console: true, complete: 'statusCode', targetType: 'msg', x: 500, y: 100, wires: [] },
+    ];
+    nodeRed = await startNodeRedWithPackage({ users: [ADMIN, VIEWER], flows, credentials: { cfg: { ...credentialsOf(keys) } } });
+    adminToken = await login(nodeRed, ADMIN);
+    viewerToken = await login(nodeRed, VIEWER);
+  });
+  after(async () => {
+    await nodeRed?.stop();
+    await sim?.close();
+  });
+
+  function get(path: string, token: string): Promise<Response> {
+    return fetch(`${nodeRed.url}/${path}`, { headers: { authorization: `Bearer ${token}` } });
+  }
+
+  it('gives a read-only user neither the Connection URL nor the Basic user, from /credentials or from the private route', async () => {
+    const creds = await get('credentials/octoeverywhere-app-connection/cfg', viewerToken);
+    assert.equal(creds.status, 200, 'Node-RED lets a read-only user read the credentials route');
+    const text = await creds.text();
+    assert.ok(!text.includes(url), 'no Connection URL');
+    assert.ok(!text.includes(basicUser), 'no Basic user');
+    assert.equal((JSON.parse(text) as Record<string, unknown>).has_url, true, 'only that it is set');
+    // Node-RED's needsPermission answers a lacking permission with 401 (not 403).
+    const route = await get('octoeverywhere/app-connection/cfg/private', viewerToken);
+    assert.ok(route.status === 401 || route.status === 403, `read-only: ${route.status}`);
+    const body = await route.text();
+    assert.ok(!body.includes(url) && !body.includes(basicUser));
+  });
+
+  it('gives a user with write permission exactly the two values from the private route, not from /credentials', async () => {
+    const creds = await (await get('credentials/octoeverywhere-app-connection/cfg', adminToken)).text();
+    assert.ok(!creds.includes(url) && !creds.includes(basicUser));
+    const res = await get('octoeverywhere/app-connection/cfg/private', adminToken);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    assert.deepEqual(await res.json(), { url, authBasicHttpUser: basicUser });
+    assert.equal((await get('octoeverywhere/app-connection/req/private', adminToken)).status, 404, 'only our config type');
+  });
+
+  it('keeps an old flow with these credentials working: the request node reaches the printer, the test uses them', async () => {
+    const inject = await fetch(`${nodeRed.url}/inject/inj`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
+    assert.equal(inject.status, 200);
+    const tested = await fetch(`${nodeRed.url}/octoeverywhere/app-connection/test`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'cfg', serviceUrl: sim.serviceUrl, appId: 'nodered', credentials: { url: '__PWRD__', authBasicHttpUser: '__PWRD__', authBasicHttpPassword: '__PWRD__', authBearerToken: '__PWRD__', appApiToken: '__PWRD__', octoPrintApiKey: '__PWRD__' } }),
+    });
+    assert.equal(((await tested.json()) as { level: string }).level, 'ok');
+    // The debug node logs msg.statusCode to the console; the request went over real HTTP already.
+    for (let i = 0; i < 100 && !/\[debug:answer\][^\n]*\n?\s*200\b/.test(nodeRed.output()); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(nodeRed.output(), /\[debug:answer\][^\n]*\n?\s*200\b/);
     assert.deepEqual(secretsIn(nodeRed.output()), [], 'Node-RED printed no secret');
   });
 });

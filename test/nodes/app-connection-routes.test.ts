@@ -3,10 +3,13 @@
 // Permissions are tested with a real Node-RED and adminAuth in app-connection-permissions.test.ts.
 import assert from 'node:assert/strict';
 import { helper, nodeModule } from '../helpers/nodes';
+import { freePort } from '../helpers/node-red-process';
+import { json, type Recorder, startRecorder } from '../helpers/recorder';
 import { secretsIn } from '../helpers/secrets';
 import { credentialsOf, sharedConnectionCredentials, watchConnectionSecrets } from '../helpers/simulator';
 import { type CompletionKeys, type Simulator, startSimulator } from '../../src/simulator';
 import { registerPortalRoutes } from '../../src/nodes/shared/portal-routes';
+import { PLUGIN_VERSION } from '../../src/simulator/printers/platform';
 import type { NodeAPI } from '../../src/nodes/shared/types';
 
 const configModule = nodeModule('octoeverywhere-app-connection') as Parameters<typeof helper.load>[0];
@@ -211,8 +214,8 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
   describe('test connection', () => {
     const configNode = { id: 'c1', type: 'octoeverywhere-app-connection', name: 'Voron', appId: 'nodered' };
 
-    async function loadWith(keys: CompletionKeys): Promise<void> {
-      const node: { id: string; type: string } = { ...configNode, serviceUrl: sim.serviceUrl } as typeof configNode;
+    async function loadWith(keys: CompletionKeys, extra: Body = {}): Promise<void> {
+      const node: { id: string; type: string } = { ...configNode, serviceUrl: sim.serviceUrl, ...extra } as typeof configNode;
       await helper.load(configModule, [node], { c1: credentialsOf(keys) });
     }
 
@@ -220,18 +223,58 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       return helper.request().post('/octoeverywhere/app-connection/test').send({ serviceUrl: sim.serviceUrl, appId: 'nodered', authType: 'bearer', ...body });
     }
 
-    it('tests the deployed values when the dialog shows saved secrets (__PWRD__)', async () => {
+    type Check = { id: string; level: string; result: string; code?: string; args?: Record<string, unknown>; helpUrl?: string };
+    function check(body: { checks: Check[] }, id: string): Check | undefined {
+      return body.checks.find((c) => c.id === id);
+    }
+    /** Each check as id:level:result(:code), for one-line assertions. */
+    function lines(body: { checks: Check[] }): string[] {
+      return body.checks.map((c) => [c.id, c.level, c.result, ...(c.code ? [c.code] : [])].join(':'));
+    }
+
+    it('tests the deployed values when the dialog shows saved secrets (__PWRD__): relay, App APIs and the printer, each on its own', async () => {
       const keys = sim.createAppConnection(0, { appId: 'nodered' });
       await loadWith(keys);
-      const res = await test({ id: 'c1', credentials: { url: keys.url, authBearerToken: '__PWRD__', appApiToken: '__PWRD__' } });
+      const res = await test({ id: 'c1', credentials: { url: '__PWRD__', authBearerToken: '__PWRD__', appApiToken: '__PWRD__' } });
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body, { state: 'online', printerName: 'Voron 2.4' });
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.equal(res.body.level, 'ok');
+      assert.deepEqual(lines(res.body), ['relay:ok:ok', 'app-api:ok:ok', 'printer:ok:online']);
+      const printer = check(res.body, 'printer')?.args ?? {};
+      assert.equal(printer.printer, 'Voron 2.4');
+      assert.equal(typeof printer.platform, 'string');
+      assert.ok(Array.isArray(printer.features) && printer.features.includes('light'), JSON.stringify(printer.features));
       sim.printers[0].online = false;
       try {
-        assert.equal((await test({ id: 'c1' })).body.state, 'offline');
+        const offline = await test({ id: 'c1', credentials: { url: keys.url } });
+        assert.equal(offline.body.level, 'error');
+        assert.deepEqual(lines(offline.body), ['relay:error:failed:OE_601', 'app-api:ok:ok', 'printer:warn:offline']);
+        assert.match(String(check(offline.body, 'relay')?.args?.message), /not connected to OctoEverywhere.*Check that the printer/, 'the advice of the client\'s code table');
       } finally {
         sim.printers[0].online = true;
       }
+    });
+
+    it('issue 13.1: a mistyped Connection URL, or one where nothing listens, fails the relay even though the App API token works', async () => {
+      const keys = sim.createAppConnection(0, { appId: 'nodered' });
+      watchConnectionSecrets(keys);
+      await helper.load(configModule, []);
+      const wrong = keys.url.replace(/app-([a-z0-9])/, (_m, c: string) => `app-${c === 'a' ? 'b' : 'a'}`);
+      assert.notEqual(wrong, keys.url);
+      const typo = await test({ credentials: { url: wrong, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken } });
+      assert.equal(typo.body.level, 'error', JSON.stringify(typo.body));
+      assert.equal(check(typo.body, 'relay')?.level, 'error');
+      assert.match(String(check(typo.body, 'relay')?.code), /^OE_6\d\d$/);
+      assert.equal(check(typo.body, 'app-api')?.level, 'ok');
+
+      const closed = await freePort();
+      const nothing = await test({ credentials: { url: `http://127.0.0.1:${closed}`, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken } });
+      assert.equal(nothing.body.level, 'error');
+      assert.deepEqual(check(nothing.body, 'relay'), {
+        id: 'relay', level: 'error', result: 'failed', code: 'OE_UNREACHABLE',
+        args: { code: 'OE_UNREACHABLE', message: check(nothing.body, 'relay')?.args?.message },
+      });
+      assert.deepEqual(secretsIn(JSON.stringify([typo.body, nothing.body])), [], 'no secret is echoed');
     });
 
     it('tests unsaved dialog values, and an emptied field counts as empty', async () => {
@@ -239,33 +282,151 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       watchConnectionSecrets(keys);
       await helper.load(configModule, []);
       const res = await test({ credentials: { url: keys.url, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken } });
-      assert.deepEqual(res.body, { state: 'online', printerName: 'Prusa MK3S' });
+      assert.equal(res.body.level, 'ok');
+      assert.equal(check(res.body, 'printer')?.args?.printer, 'Prusa MK3S');
       const cleared = await test({ credentials: { url: keys.url, authBearerToken: '', appApiToken: keys.appApiToken } });
-      assert.equal(cleared.body.state, 'invalid');
-      assert.equal(cleared.body.code, 'OE_MISSING_CREDENTIALS');
+      assert.deepEqual(lines(cleared.body), ['settings:error:invalid:OE_MISSING_CREDENTIALS']);
     });
 
-    it('says 605 with the no-Supporter link, 603/604 as reconnect, and pings a Shared Connection', async () => {
+    it('tests the LAN URL when one is set: answers, or does not (then requests go through OctoEverywhere)', async () => {
+      const keys = sim.createAppConnection(0, { appId: 'nodered' });
+      watchConnectionSecrets(keys);
+      await helper.load(configModule, []);
+      const credentials = { url: keys.url, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken };
+      const lan = await test({ credentials, localUrl: sim.printers[0].url });
+      assert.deepEqual(check(lan.body, 'lan'), { id: 'lan', level: 'ok', result: 'ok', args: { status: check(lan.body, 'lan')?.args?.status } });
+      const closed = await freePort();
+      const down = await test({ credentials, localUrl: `http://127.0.0.1:${closed}` });
+      assert.equal(down.body.level, 'warn');
+      assert.equal(check(down.body, 'lan')?.code, 'OE_UNREACHABLE');
+      assert.equal(check(down.body, 'relay')?.level, 'ok');
+
+      // An OctoPrint's plugin says its version on the LAN; the printer line carries it.
+      const octo = sim.createAppConnection(1, { appId: 'nodered' });
+      watchConnectionSecrets(octo);
+      const withPlugin = await test({ credentials: { url: octo.url, authBearerToken: octo.authBearerToken, appApiToken: octo.appApiToken }, localUrl: sim.printers[1].url });
+      assert.equal(check(withPlugin.body, 'lan')?.level, 'ok');
+      assert.equal(check(withPlugin.body, 'printer')?.args?.plugin, PLUGIN_VERSION);
+    });
+
+    it('says 605 with the no-Supporter link and 604 with the reconnect advice, and a Shared Connection has no App APIs', async () => {
       const keys = sim.createAppConnection(0, { appId: 'nodered' });
       await loadWith(keys);
       sim.setSupporter(false);
       try {
         const res = await test({ id: 'c1' });
-        assert.equal(res.body.state, 'no-supporter');
-        assert.equal(res.body.code, 'OE_605');
-        assert.equal(res.body.helpUrl, 'https://octoeverywhere.com/appportal/v1/nosupporterperks?appid=nodered');
+        const app = check(res.body, 'app-api');
+        assert.equal(app?.code, 'OE_605');
+        assert.equal(app?.helpUrl, 'https://octoeverywhere.com/appportal/v1/nosupporterperks?appid=nodered');
+        assert.equal(res.body.level, 'error');
       } finally {
         sim.setSupporter(true);
       }
       sim.revoke(keys.id);
       const gone = await test({ id: 'c1' });
-      assert.equal(gone.body.state, 'reconnect');
-      assert.equal(gone.body.code, 'OE_604');
+      assert.equal(check(gone.body, 'relay')?.code, 'OE_604');
+      assert.equal(check(gone.body, 'app-api')?.code, 'OE_604');
+      assert.match(String(check(gone.body, 'relay')?.args?.message), /Reconnect the printer/);
 
       const { url, authBasicHttpUser, authBasicHttpPassword } = sharedConnectionCredentials(sim);
-      const ping = await test({ authType: 'basic', credentials: { url, authBasicHttpUser, authBasicHttpPassword } });
-      assert.deepEqual(ping.body, { state: 'shared' });
+      const shared = await test({ authType: 'basic', credentials: { url, authBasicHttpUser, authBasicHttpPassword } });
+      assert.equal(shared.body.level, 'warn');
+      assert.deepEqual(lines(shared.body), ['relay:ok:ok', 'app-api:warn:shared', 'printer:ok:online']);
       assert.deepEqual(secretsIn(logged()), []);
+    });
+
+    describe('issue 14.4: saved secrets only go to the saved addresses', () => {
+      let recorder: Recorder;
+      beforeEach(async () => {
+        recorder = await startRecorder((_req, res) => json(res, 200, {}));
+      });
+      afterEach(async () => {
+        await recorder.close();
+      });
+
+      for (const changed of ['url', 'serviceUrl', 'localUrl'] as const) {
+        it(`sends no saved secret when the dialog changed the ${changed}, and says they must be entered again`, async () => {
+          const keys = sim.createAppConnection(0, { appId: 'nodered' });
+          await loadWith(keys, { localUrl: sim.printers[0].url });
+          const elsewhere = `http://127.0.0.1:${recorder.port}`;
+          const body: Body = {
+            id: 'c1',
+            localUrl: sim.printers[0].url,
+            credentials: { url: '__PWRD__', authBearerToken: '__PWRD__', appApiToken: '__PWRD__', authBasicHttpUser: '__PWRD__', authBasicHttpPassword: '__PWRD__', octoPrintApiKey: '__PWRD__' },
+          };
+          if (changed === 'url') (body.credentials as Body).url = elsewhere;
+          else body[changed] = elsewhere;
+          const res = await test(body);
+          assert.equal(res.status, 200);
+          assert.deepEqual(secretsIn(JSON.stringify(recorder.requests.map((r) => ({ url: r.url, headers: r.headers, body: r.body.toString() })))), [], 'no saved secret reached the changed address');
+          assert.deepEqual(res.body, { level: 'error', checks: [{ id: 'secrets', level: 'error', result: 'not-sent', code: 'OE_SECRETS_NOT_SENT' }] });
+          assert.equal(recorder.requests.length, 0);
+        });
+      }
+
+      it('sends the dialog\'s own new secrets to a changed address (and tests them), never the saved ones', async () => {
+        const keys = sim.createAppConnection(0, { appId: 'nodered' });
+        await loadWith(keys);
+        const fresh = sim.createAppConnection(1, { appId: 'nodered' });
+        watchConnectionSecrets(fresh);
+        const res = await test({ id: 'c1', credentials: { url: fresh.url, authBearerToken: fresh.authBearerToken, appApiToken: fresh.appApiToken } });
+        assert.equal(res.body.level, 'ok');
+        assert.equal(check(res.body, 'printer')?.args?.printer, 'Prusa MK3S');
+      });
+
+      it('treats an undeployed node\'s id as having no saved secrets', async () => {
+        await helper.load(configModule, []);
+        const res = await test({ id: 'never-deployed', credentials: { url: `http://127.0.0.1:${recorder.port}`, authBearerToken: '__PWRD__' } });
+        assert.deepEqual(lines(res.body), ['settings:error:invalid:OE_MISSING_CREDENTIALS']);
+        assert.equal(recorder.requests.length, 0);
+      });
+    });
+  });
+
+  describe('issue 14.3: the saved Connection URL and Basic user for the dialog', () => {
+    it('gives a deployed config node\'s url and Basic user (never a secret), no-store; nothing for other ids', async () => {
+      const keys = sim.createAppConnection(0, { appId: 'nodered' });
+      const nodes = [
+        { id: 'c1', type: 'octoeverywhere-app-connection', name: 'Voron', serviceUrl: sim.serviceUrl },
+        { id: 'other', type: 'octoeverywhere-app-connection', name: 'empty' },
+      ];
+      await helper.load(configModule, nodes as Parameters<typeof helper.load>[1], { c1: credentialsOf(keys) });
+      const res = await helper.request().get('/octoeverywhere/app-connection/c1/private');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.deepEqual(res.body, { url: keys.url, authBasicHttpUser: keys.authbasichttpuser });
+      assert.deepEqual(secretsIn(JSON.stringify(res.body).replace(keys.authbasichttpuser ?? '', '')), [], 'only the two values');
+      assert.deepEqual((await helper.request().get('/octoeverywhere/app-connection/other/private')).body, { url: '', authBasicHttpUser: '' });
+      assert.equal((await helper.request().get('/octoeverywhere/app-connection/nope/private')).status, 404);
+    });
+  });
+
+  describe('issue 14.6: a completion that points somewhere else', () => {
+    beforeEach(async () => {
+      await helper.load(configModule, []);
+    });
+
+    it('flags a pasted completion whose url is not an OctoEverywhere (or local) host', async () => {
+      const keys = sim.createAppConnection(0);
+      watchConnectionSecrets(keys);
+      const own = await helper.request().post('/octoeverywhere/portal/parse').send({ completion: `x://done?${completionQuery(keys)}` });
+      assert.equal(own.body.trustedHost, true, 'the simulator\'s host is this machine');
+      const evil = await helper.request().post('/octoeverywhere/portal/parse').send({ completion: `x://done?${completionQuery({ ...keys, url: 'https://attacker.example' })}` });
+      assert.equal(evil.status, 200);
+      assert.equal(evil.body.trustedHost, false);
+      assert.equal(evil.body.connection.url, 'https://attacker.example');
+      const real = await helper.request().post('/octoeverywhere/portal/parse').send({ completion: `x://done?${completionQuery({ ...keys, url: 'https://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.octoeverywhere.com' })}` });
+      assert.equal(real.body.trustedHost, true);
+    });
+
+    it('flags the portal callback\'s result the same way', async () => {
+      const { state } = await start();
+      const keys = sim.createAppConnection(0, { appId: 'nodered' });
+      watchConnectionSecrets(keys);
+      await helper.request().get(`/octoeverywhere/portal/callback?state=${state}&${completionQuery({ ...keys, url: 'https://attacker.example' })}`);
+      const result = await helper.request().get('/octoeverywhere/portal/result').query({ state });
+      assert.equal(result.body.status, 'connected');
+      assert.equal(result.body.trustedHost, false);
     });
   });
 });

@@ -1,23 +1,32 @@
 // The config node's admin routes: connecting a printer through the App Connection Portal in one click
 // (start → portal window → callback → the editor reads the result once), pasting a completion URL,
-// finding a Printer ID on the LAN and testing a connection. Every route that returns or uses a secret
-// needs the config node's write permission; the callback needs none because a top-level navigation
+// finding a Printer ID on the LAN, testing a connection and giving a saved node's Connection URL and
+// Basic user back to the dialog. Every route that returns or uses a secret or those values needs the
+// config node's write permission; the callback needs none because a top-level navigation
 // from the portal carries no editor token: its one-time state is the authority.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Request, RequestHandler, Response } from 'express';
 import {
+  baseUrlString,
   buildPortalUrl,
+  connectionHostKind,
+  DEFAULT_SERVICE_URL,
+  FEATURES,
   findPrinterId,
   OctoEverywhereClient,
   OctoEverywhereError,
+  parseBaseUrl,
   parseCompletion,
+  parseJobStatus,
+  parseLocalUrl,
   type AppConnectionOptions,
   type CompletionResult,
+  type ConnectionInfo,
 } from '../../client';
 import { ADMIN_ROUTES } from './adapter';
 import { PortalStates, type PortalOutcome, type PortalStatesOptions } from './portal-states';
-import type { AppConnectionCredentials, NodeAPI } from './types';
+import type { AppConnectionCredentials, AppConnectionDef, NodeAPI } from './types';
 
 /** Relative to the editor's URL, for the portal's return and logo addresses. */
 export const CALLBACK_PATH = `${ADMIN_ROUTES.slice(1)}/portal/callback`;
@@ -28,17 +37,37 @@ export const SAVED_PASSWORD = '__PWRD__';
 const TEST_TIMEOUT_MS = 15_000;
 
 const PASSWORD_FIELDS = ['authBasicHttpPassword', 'authBearerToken', 'appApiToken', 'octoPrintApiKey'] as const;
-const TEXT_FIELDS = ['url', 'authBasicHttpUser'] as const;
+/** Not secrets, but private: password credentials too, given back only by the private route. */
+const PRIVATE_FIELDS = ['url', 'authBasicHttpUser'] as const;
 
-/** What a connection test found, for the dialog to show. */
-export type TestState = 'online' | 'offline' | 'shared' | 'no-supporter' | 'reconnect' | 'invalid' | 'error';
+const TYPE = 'octoeverywhere-app-connection';
+const LAN_TIMEOUT_MS = 5_000;
 
-export interface TestAnswer {
-  state: TestState;
-  printerName?: string;
+export type CheckLevel = 'ok' | 'warn' | 'error';
+export type CheckId = 'settings' | 'secrets' | 'relay' | 'app-api' | 'lan' | 'printer';
+
+/**
+ * One line of a connection test. The dialog shows it from its catalog as `test.<id>.<result>` with
+ * `args`; `message` args are the client's own words (built from its code table, never from a secret).
+ */
+export interface TestCheck {
+  id: CheckId;
+  level: CheckLevel;
+  result: string;
   code?: string;
-  message?: string;
+  args?: Record<string, string | string[]>;
   helpUrl?: string;
+}
+
+/** What a connection test found: every part on its own, and the worst level of them. */
+export interface TestAnswer {
+  level: CheckLevel;
+  checks: TestCheck[];
+}
+
+/** The values a connection test uses: the dialog's, with saved secrets only where the addresses are the saved ones. */
+export interface TestValues extends Omit<AppConnectionOptions, 'url'> {
+  url?: string;
 }
 
 export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions = {}): PortalStates {
@@ -100,7 +129,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
     const outcome = states.read(typeof req.query.state === 'string' ? req.query.state : '');
     if (outcome === undefined) res.status(404).json({ status: 'unknown' });
     else if (outcome === 'pending') res.json({ status: 'pending' });
-    else if (outcome.ok) res.json({ status: 'connected', connection: outcome.connection });
+    else if (outcome.ok) res.json({ status: 'connected', connection: outcome.connection, trustedHost: trustedHost(outcome.connection) });
     else res.json({ status: 'failed', code: outcome.code, message: outcome.message });
   }));
 
@@ -108,7 +137,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
     res.set('Cache-Control', 'no-store');
     try {
       const connection: CompletionResult = parseCompletion(str(bodyOf(req).completion));
-      res.json({ connection });
+      res.json({ connection, trustedHost: trustedHost(connection) });
     } catch (err) {
       sendError(res, 400, err);
     }
@@ -128,16 +157,47 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
     }
   }));
 
+  // The saved node's Connection URL and Basic user: not secrets, but private (a read-only editor user
+  // does not see them), so they are password credentials and the dialog of a user who may change the
+  // node reads them here. Only for our own config type: other nodes' credentials are none of ours.
+  admin.get(`${ADMIN_ROUTES}/app-connection/:id/private`, canWrite, handle((req, res) => {
+    res.set('Cache-Control', 'no-store');
+    const id = str(req.params.id);
+    if (!savedConfig(RED, id)) {
+      res.status(404).json({ code: 'OE_NOT_FOUND', message: 'No deployed App Connection has that id.' });
+      return;
+    }
+    const saved = (RED.nodes.getCredentials(id) as AppConnectionCredentials | undefined) ?? {};
+    res.json({ url: saved.url ?? '', authBasicHttpUser: saved.authBasicHttpUser ?? '' });
+  }));
+
   admin.post(`${ADMIN_ROUTES}/app-connection/test`, canWrite, handle(async (req, res) => {
     const body = bodyOf(req);
     const id = str(body.id);
-    const saved = id ? ((RED.nodes.getCredentials(id) as AppConnectionCredentials | undefined) ?? {}) : {};
-    const credentials = dialogCredentials(isRecord(body.credentials) ? body.credentials : {}, saved);
-    res.set('Cache-Control', 'no-store').json(await testConnection({
+    const sent = isRecord(body.credentials) ? body.credentials : {};
+    // Only a deployed config node of ours has saved values to stand in for placeholders.
+    const config = id ? savedConfig(RED, id) : undefined;
+    const saved = config ? ((RED.nodes.getCredentials(id) as AppConnectionCredentials | undefined) ?? {}) : {};
+    const address = {
+      url: resolvedUrl(sent.url, saved.url),
+      serviceUrl: str(body.serviceUrl),
+      localUrl: str(body.localUrl),
+    };
+    res.set('Cache-Control', 'no-store');
+    // Saved secrets go only to the saved addresses: a changed (or undeployed) address gets only what the dialog itself holds.
+    const atSavedAddresses = config !== undefined && sameAddresses(address, saved.url, config);
+    if (!atSavedAddresses && wantsSaved(sent, saved)) {
+      res.json(answer([{ id: 'secrets', level: 'error', result: 'not-sent', code: 'OE_SECRETS_NOT_SENT' }]));
+      return;
+    }
+    const credentials = dialogCredentials(sent, atSavedAddresses ? saved : {});
+    res.json(await testConnection({
       ...credentials,
+      url: address.url,
       authType: body.authType === 'basic' ? 'basic' : 'bearer',
-      serviceUrl: str(body.serviceUrl) || undefined,
+      serviceUrl: address.serviceUrl || undefined,
       appId: str(body.appId) || undefined,
+      localUrl: address.localUrl || undefined,
     }));
   }));
 
@@ -150,38 +210,127 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
  */
 export function dialogCredentials(sent: Record<string, unknown>, saved: AppConnectionCredentials): AppConnectionCredentials {
   const out: AppConnectionCredentials = {};
-  for (const key of [...TEXT_FIELDS, ...PASSWORD_FIELDS]) {
+  for (const key of [...PRIVATE_FIELDS, ...PASSWORD_FIELDS]) {
     const value = sent[key];
     out[key] = typeof value === 'string' && value !== SAVED_PASSWORD ? value : saved[key];
   }
   return out;
 }
 
-/** Info API for an App Connection; the command API's ping for a Shared Connection (it has no App APIs). */
-export async function testConnection(values: Omit<AppConnectionOptions, 'url'> & { url?: string }): Promise<TestAnswer> {
+/** The deployed definition of one of our config nodes (its non-secret properties), if there is one. */
+function savedConfig(RED: NodeAPI, id: string): AppConnectionDef | undefined {
+  let found: AppConnectionDef | undefined;
+  if (id) RED.nodes.eachNode((n) => {
+    if (n.id === id && n.type === TYPE) found = n as AppConnectionDef;
+  });
+  return found;
+}
+
+/** The Connection URL the dialog means; a placeholder (or nothing) stands for the saved one. */
+function resolvedUrl(sent: unknown, saved: string | undefined): string {
+  return typeof sent === 'string' && sent !== SAVED_PASSWORD ? sent.trim() : (saved ?? '');
+}
+
+/** Whether the dialog leaves any saved secret (or the Basic user) to the server with the placeholder. */
+function wantsSaved(sent: Record<string, unknown>, saved: AppConnectionCredentials): boolean {
+  return [...PASSWORD_FIELDS, 'authBasicHttpUser' as const].some((k) => sent[k] === SAVED_PASSWORD && typeof saved[k] === 'string' && saved[k] !== '');
+}
+
+function sameAddresses(address: { url: string; serviceUrl: string; localUrl: string }, savedUrl: string | undefined, config: AppConnectionDef): boolean {
+  return (
+    normalised(address.url, false) === normalised(savedUrl ?? '', false) &&
+    normalised(address.serviceUrl || DEFAULT_SERVICE_URL, false) === normalised(config.serviceUrl || DEFAULT_SERVICE_URL, false) &&
+    normalised(address.localUrl, true) === normalised(config.localUrl ?? '', true)
+  );
+}
+
+/** An address as the client would use it (case, trailing slash); the raw text when it cannot be parsed. */
+function normalised(value: string, local: boolean): string {
+  const text = value.trim();
+  if (text === '') return '';
+  try {
+    const url = local ? parseLocalUrl(text) : parseBaseUrl(text, 'URL');
+    return url ? baseUrlString(url) : '';
+  } catch {
+    return text;
+  }
+}
+
+function trustedHost(connection: CompletionResult): boolean {
+  return connectionHostKind(connection.url) !== undefined;
+}
+
+function answer(checks: TestCheck[]): TestAnswer {
+  const level: CheckLevel = checks.some((c) => c.level === 'error') ? 'error' : checks.some((c) => c.level === 'warn') ? 'warn' : 'ok';
+  return { level, checks };
+}
+
+function failed(id: CheckId, err: unknown): TestCheck {
+  const e = asOctoError(err);
+  return { id, level: 'error', result: 'failed', code: e.code, helpUrl: e.helpUrl, args: { code: e.code, message: e.message } };
+}
+
+/** The names of a status's Features bits (light, home, …), in the table's order. */
+function featureNames(bits: number): string[] {
+  return Object.entries(FEATURES).filter(([, bit]) => (bits & bit) !== 0).map(([name]) => name);
+}
+
+/**
+ * Tests what the nodes will use, each part on its own: the relay (the command API's status through
+ * the Connection URL with its auth header), the App APIs (Info with the App API token), the LAN URL
+ * when set, and what that says about the printer. Nothing in the answer repeats a value it was given.
+ */
+export async function testConnection(values: TestValues): Promise<TestAnswer> {
   let client: OctoEverywhereClient;
   try {
-    client = new OctoEverywhereClient({ ...values, url: values.url ?? '', localUrl: undefined, timeoutMs: TEST_TIMEOUT_MS });
-  } catch (err) {
-    return { state: 'invalid', ...errorFields(asOctoError(err)) };
-  }
-  try {
-    if (!client.connection.hasAppApi) {
-      await client.commands.ping();
-      return { state: 'shared' };
-    }
-    const info = await client.app.info();
-    return { state: info.isOnline ? 'online' : 'offline', printerName: info.printerName };
+    client = new OctoEverywhereClient({ ...values, url: values.url ?? '', timeoutMs: TEST_TIMEOUT_MS });
   } catch (err) {
     const e = asOctoError(err);
-    const state: TestState = e.status === 605 ? 'no-supporter' : e.status === 603 || e.status === 604 || e.status === 606 ? 'reconnect' : 'error';
-    return { state, ...errorFields(e) };
+    return answer([{ id: 'settings', level: 'error', result: 'invalid', code: e.code, args: { code: e.code, message: e.message } }]);
+  }
+  try {
+    const hasAppApi = client.connection.hasAppApi;
+    const [relay, info, lan] = await Promise.all([
+      client.commands.status().then((wire) => ({ ok: true as const, status: parseJobStatus(wire) }), (err: unknown) => ({ ok: false as const, err })),
+      hasAppApi ? client.app.info().then((i): { ok: true; info: ConnectionInfo } => ({ ok: true, info: i }), (err: unknown) => ({ ok: false as const, err })) : undefined,
+      client.connection.localUrl ? testLan(client, client.connection.localUrl) : undefined,
+    ]);
+    const checks: TestCheck[] = [];
+    checks.push(relay.ok ? { id: 'relay', level: 'ok', result: 'ok' } : failed('relay', relay.err));
+    if (!info) checks.push({ id: 'app-api', level: 'warn', result: 'shared' });
+    else checks.push(info.ok ? { id: 'app-api', level: 'ok', result: 'ok' } : failed('app-api', info.err));
+    if (lan) checks.push(lan.check);
+
+    // The printer: online when its plugin answered the relay or the Info API says so.
+    const known = info?.ok ? info.info : undefined;
+    if (relay.ok || known) {
+      const online = relay.ok || known?.isOnline === true;
+      const args: Record<string, string | string[]> = {};
+      if (known?.printerName) args.printer = known.printerName;
+      if (relay.ok && relay.status.platformVersion) args.platform = relay.status.platformVersion;
+      if (lan?.pluginVersion) args.plugin = lan.pluginVersion;
+      if (relay.ok) args.features = featureNames(relay.status.features);
+      checks.push({ id: 'printer', level: online ? 'ok' : 'warn', result: online ? 'online' : 'offline', args });
+    }
+    return answer(checks);
   } finally {
     await client.close();
   }
 }
 
-function errorFields(e: OctoEverywhereError): Pick<TestAnswer, 'code' | 'message' | 'helpUrl'> {
+/** Whether the LAN URL answers (any HTTP status will do), and the plugin's version when it says. */
+async function testLan(client: OctoEverywhereClient, localUrl: string): Promise<{ check: TestCheck; pluginVersion?: string }> {
+  try {
+    const res = await client.connection.request({ path: '/', via: 'local', responseType: 'buffer', timeoutMs: LAN_TIMEOUT_MS, maxResponseBytes: 1024 * 1024 });
+    const found = await findPrinterId(localUrl, { timeoutMs: LAN_TIMEOUT_MS }).catch(() => undefined);
+    return { check: { id: 'lan', level: 'ok', result: 'ok', args: { status: String(res.statusCode) } }, pluginVersion: found?.pluginVersion };
+  } catch (err) {
+    const e = asOctoError(err);
+    return { check: { id: 'lan', level: 'warn', result: 'failed', code: e.code, args: { code: e.code, message: e.message } } };
+  }
+}
+
+function errorFields(e: OctoEverywhereError): { code: string; message: string; helpUrl?: string } {
   return { code: e.code, message: e.message, helpUrl: e.helpUrl };
 }
 
