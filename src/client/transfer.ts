@@ -99,12 +99,10 @@ async function buffered(connection: AppConnection, req: PrinterRequest, route: R
 
 /** File uploads, and answers whose route (and so limit) is known only once they arrive: read from axios's stream. */
 async function streamed(connection: AppConnection, req: TransferRequest, headers: Record<string, string>, upload: Upload, limits: AccountLimits): Promise<PrinterResponse<Buffer>> {
-  // Our own abort handle: destroying axios's answer stream alone leaves the socket busy in the pool, so a
-  // refused answer is dropped by aborting the request (which destroys its socket).
-  const controller = new AbortController();
-  const forwardAbort = (): void => controller.abort();
-  if (req.signal?.aborted) controller.abort();
-  req.signal?.addEventListener('abort', forwardAbort, { once: true });
+  // The request's one deadline, kept over reading the answer whole; also our abort handle: destroying
+  // axios's answer stream alone leaves the socket busy in the pool, so a refused answer is dropped by
+  // aborting the request (which destroys its socket).
+  const deadline = connection.deadline(req);
   try {
     // Exactly the bytes stat counted: a file that grows meanwhile cannot overrun the announced length.
     if (req.file !== undefined && upload.size) upload.stream = fs.createReadStream(req.file, { start: 0, end: upload.size - 1 });
@@ -114,15 +112,18 @@ async function streamed(connection: AppConnection, req: TransferRequest, headers
       body: upload.stream ?? upload.data,
       bodyLength: upload.stream ? upload.size : undefined,
       responseType: 'stream',
-      signal: controller.signal,
+      deadline,
     });
     const discard = (): void => {
-      controller.abort();
+      deadline.abort();
       res.body.destroy();
     };
-    return { ...res, body: await readAnswer(res, limits, connection.appId, discard) };
+    return { ...res, body: await readAnswer(res, limits, connection.appId, discard, deadline.signal) };
+  } catch (err) {
+    if (deadline.expired) throw deadline.error('The printer request');
+    throw err;
   } finally {
-    req.signal?.removeEventListener('abort', forwardAbort);
+    deadline.release();
     if (upload.stream && !upload.stream.destroyed) upload.stream.destroy();
   }
 }
@@ -178,7 +179,7 @@ function checkDeclared(declared: number, via: Route, known: PrinterLimits | unde
 }
 
 /** Reads the answer into a Buffer, refusing one larger than the account's download limit before reading it. */
-async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits, appId: string, discard: () => void): Promise<Buffer> {
+async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits, appId: string, discard: () => void, signal: AbortSignal): Promise<Buffer> {
   const declared = Number(res.headers['content-length'] ?? NaN);
   let bound: AnswerBound;
   try {
@@ -188,11 +189,19 @@ async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits,
     discard();
     throw err;
   }
-  return readAll(res.body, bound.max, bound.tooLarge, discard);
+  return readAll(res.body, bound.max, bound.tooLarge, discard, signal);
 }
 
-function readAll(stream: Readable, max: number, tooLarge: (bytes: number) => OctoEverywhereError, discard: () => void): Promise<Buffer> {
+function readAll(stream: Readable, max: number, tooLarge: (bytes: number) => OctoEverywhereError, discard: () => void, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const cutOff = (): void => reject(new NetworkError('OE_NETWORK', 'The printer\'s answer was cut off before its end.', { kind: 'temporary' }));
+    // Aborted (the deadline, or the caller) while the limits were looked up: the stream's events are gone.
+    if (signal.aborted || stream.destroyed) {
+      cutOff();
+      return;
+    }
+    signal.addEventListener('abort', cutOff, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', cutOff));
     const chunks: Buffer[] = [];
     let size = 0;
     stream.on('data', (chunk: Buffer) => {
@@ -207,6 +216,6 @@ function readAll(stream: Readable, max: number, tooLarge: (bytes: number) => Oct
     stream.once('end', () => resolve(Buffer.concat(chunks, size)));
     stream.once('error', (err) => reject(networkError(err, 'Reading the printer\'s answer')));
     // Destroyed without an error (the connection was aborted): the answer is incomplete.
-    stream.once('close', () => reject(new NetworkError('OE_NETWORK', 'The printer\'s answer was cut off before its end.', { kind: 'temporary' })));
+    stream.once('close', cutOff);
   });
 }
