@@ -30,6 +30,11 @@ export interface TransferRequest extends Omit<PrinterRequest, 'body' | 'bodyLeng
   body?: unknown;
   /** A local file sent as the body, streamed; its size is taken with fs.stat and checked before it is opened. */
   file?: string;
+  /**
+   * The one directory `file` may be in (settings `octoeverywhereFileRoot`): see localFile(). Undefined
+   * or empty: any file the process can read.
+   */
+  fileRoot?: string;
 }
 
 interface Upload {
@@ -39,6 +44,8 @@ interface Upload {
   size?: number;
   /** The file stream, to release if the request never reads it. */
   stream?: Readable;
+  /** The file to open: `file` as checked by localFile(). */
+  path?: string;
 }
 
 /**
@@ -105,7 +112,7 @@ async function streamed(connection: AppConnection, req: TransferRequest, headers
   const deadline = connection.deadline(req);
   try {
     // Exactly the bytes stat counted: a file that grows meanwhile cannot overrun the announced length.
-    if (req.file !== undefined && upload.size) upload.stream = fs.createReadStream(req.file, { start: 0, end: upload.size - 1 });
+    if (upload.path !== undefined && upload.size) upload.stream = fs.createReadStream(upload.path, { start: 0, end: upload.size - 1 });
     const res = await connection.request<Readable>({
       ...req,
       headers,
@@ -134,12 +141,10 @@ async function prepareUpload(req: TransferRequest): Promise<Upload> {
     const size = Buffer.isBuffer(data) ? data.length : typeof data === 'string' ? Buffer.byteLength(data) : undefined;
     return { data, contentType, size };
   }
-  if (typeof req.file !== 'string' || req.file.trim() === '' || req.file.includes('\0')) {
-    throw new InvalidArgumentError('The file to upload must be given as a local file path (a non-empty string).', 'OE_INVALID_FILENAME');
-  }
+  const file = await localFile(req.file, req.fileRoot);
   let stat: fs.Stats;
   try {
-    stat = await fs.promises.stat(req.file);
+    stat = await fs.promises.stat(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new InvalidArgumentError(`The file to upload does not exist: ${path.basename(req.file)}.`, 'OE_FILE_NOT_FOUND');
@@ -147,7 +152,51 @@ async function prepareUpload(req: TransferRequest): Promise<Upload> {
   }
   if (!stat.isFile()) throw new InvalidArgumentError('The file to upload is not a regular file.', 'OE_INVALID_FILENAME');
   // An empty file is an empty body (a zero-length stream would go out chunked).
-  return { data: stat.size === 0 ? Buffer.alloc(0) : undefined, contentType: 'application/octet-stream', size: stat.size };
+  return { data: stat.size === 0 ? Buffer.alloc(0) : undefined, contentType: 'application/octet-stream', size: stat.size, path: file };
+}
+
+/**
+ * The rule for every local file the package reads or writes for a user: the path to open for `file`.
+ * Without a root, `file` as given (relative to the working directory). With a root (settings
+ * `octoeverywhereFileRoot`), a relative `file` is taken from the root, and the file must be inside the
+ * root once every symlink is resolved (realpath): `..`, an absolute path elsewhere or a symlink that
+ * points out fail with OE_FILE_OUTSIDE_ROOT, a path that is outside on its face before anything about
+ * it is looked up. The resolved path is returned, so what is opened is what was checked.
+ */
+export async function localFile(file: unknown, root?: string): Promise<string> {
+  if (typeof file !== 'string' || file.trim() === '' || file.includes('\0')) {
+    throw new InvalidArgumentError('The file to upload must be given as a local file path (a non-empty string).', 'OE_INVALID_FILENAME');
+  }
+  if (root === undefined || root.trim() === '') return file;
+  const rootPath = path.resolve(root);
+  let realRoot: string;
+  try {
+    realRoot = await fs.promises.realpath(rootPath);
+    if (!(await fs.promises.stat(realRoot)).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new InvalidArgumentError('The file directory set in settings.js (octoeverywhereFileRoot) does not exist or is not a directory.', 'OE_FILE_ROOT_INVALID');
+  }
+  const outside = (): InvalidArgumentError =>
+    new InvalidArgumentError('The file is outside the directory files are confined to (octoeverywhereFileRoot in settings.js).', 'OE_FILE_OUTSIDE_ROOT');
+  const candidate = path.isAbsolute(file) ? path.normalize(file) : path.join(realRoot, file);
+  // An absolute path may name the root as configured (through its symlink) or as resolved.
+  if (!isInside(candidate, realRoot) && !isInside(candidate, rootPath)) throw outside();
+  let real: string;
+  try {
+    real = await fs.promises.realpath(candidate);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new InvalidArgumentError(`The file to upload does not exist: ${path.basename(file)}.`, 'OE_FILE_NOT_FOUND');
+    throw new InvalidArgumentError(`The file to upload cannot be read (${code ?? 'unknown error'}).`, 'OE_FILE_NOT_READABLE');
+  }
+  if (!isInside(real, realRoot)) throw outside();
+  return real;
+}
+
+/** Whether `target` is `dir` or below it (both absolute and normalised). */
+function isInside(target: string, dir: string): boolean {
+  const rel = path.relative(dir, target);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 interface AnswerBound {
