@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { MjpegParser, type OctoEverywhereError } from '../../src/client';
 import { createClock, startSimulator, type ManagedClock, type Simulator } from '../../src/simulator';
-import { startPrinter } from '../../src/simulator/printers';
+import { type SimulatedPrinter, startPrinter } from '../../src/simulator/printers';
 import type { AppConnectionCredentials, AppConnectionNode } from '../../src/nodes/shared/types';
 import { coreNode, helper, nodeModule } from '../helpers/nodes';
 import { SECRETS, secretsIn } from '../helpers/secrets';
@@ -374,7 +374,7 @@ describe('node: octoeverywhere-webcam-snapshot', () => {
         node.receive({ _msgid: 'start', topic: 'live' });
         await waitFor('the first frame', () => outputs.length === 1);
         await frames(2);
-        sim.printers[0].freezeWebcams(true);
+        (sim.printers[0] as SimulatedPrinter).freezeWebcams(true);
       }
       /** Moves simulated time on and lets what it started finish. */
       async function advance(ms: number): Promise<void> {
