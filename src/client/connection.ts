@@ -65,7 +65,10 @@ export interface AppConnectionOptions {
   localUrl?: string;
   /** The deadline of every request (ms, default 30 s): the whole request, answer included. */
   timeoutMs?: number;
-  /** The time source of request deadlines; default the real clock (tests drive a manual one). */
+  /**
+   * The time source of request deadlines; default the real clock. A deadline bounds real network
+   * time, so the nodes keep the real clock even when a test drives their other timers by hand.
+   */
   clock?: Clock;
 }
 

@@ -1,7 +1,6 @@
 // Config node: one App Connection (or Shared Connection). It owns the one client that every node
 // using this printer shares, and releases it when the flow stops.
 import { OctoEverywhereClient, OctoEverywhereError } from '../client';
-import { clockFor } from './shared/clock';
 import { migrate, type Migration } from './shared/migrations';
 import { registerPortalRoutes } from './shared/portal-routes';
 import type { AppConnectionDef, AppConnectionNode, NodeAPI } from './shared/types';
@@ -36,8 +35,6 @@ export = function register(RED: NodeAPI): void {
         appId: def.appId || undefined,
         localUrl: def.localUrl || undefined,
         timeoutMs: numberSetting(RED, 'octoeverywhereRequestTimeout'),
-        // Request deadlines run on the nodes' clock, like every other node timer.
-        clock: clockFor(RED),
       });
     } catch (err) {
       configError = err instanceof OctoEverywhereError ? err : new OctoEverywhereError('OE_CONFIG_INVALID', RED._('errors.invalid-config'));

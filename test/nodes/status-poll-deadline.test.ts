@@ -1,7 +1,7 @@
 // Issue 14, item 3: the shared status poller is not held up by an answer that dribbles. A command API
-// status or an Info call that sends a byte at a time ends at the request deadline (on the nodes'
-// manual clock), and the poller carries on: the next poll happens, and a slow Info call does not
-// hold the status back.
+// status or an Info call that sends a byte at a time ends at the request deadline (real time: it bounds
+// the network), and the poller carries on on its own (manual) clock: the next poll happens, and a slow
+// Info call does not hold the status back.
 import assert from 'node:assert/strict';
 import { configModule, helper, pollerOf, pollModule, record, settle, step } from './status-poll.fixture';
 import { type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
@@ -9,7 +9,7 @@ import { type Answer, type DribbleServer, startDribbleServer } from '../helpers/
 import { SECRETS } from '../helpers/secrets';
 import { BACKOFF_BASE_MS } from '../../src/nodes/shared/poller';
 
-const TIMEOUT_MS = 5_000;
+const TIMEOUT_MS = 300;
 /** Longer than the test may take: a poll that waits for the dribble's end fails the test. */
 const LONG_DRIBBLE_MS = 120_000;
 const STATUS_PATH = '/octoeverywhere-command-api/status';
@@ -53,7 +53,7 @@ describe('node: octoeverywhere-status-poll deadlines (issue 14 item 3)', () => {
     const codes: string[] = [];
     poller.subscribe({ intervalMs: 10_000, snapshot: () => undefined, failed: (e) => codes.push(e.code) });
     await until(() => requestsTo(STATUS_PATH) === 1);
-    await rig.clock.advance(TIMEOUT_MS);
+    // Ends when the deadline passes; before, only when the dribble did.
     await settle(poller);
     const failed = rec.nodeStatus.at(-1);
     assert.equal(failed?.fill, 'red');
@@ -76,7 +76,6 @@ describe('node: octoeverywhere-status-poll deadlines (issue 14 item 3)', () => {
     const poller = pollerOf(rig.clock);
     await until(() => requestsTo('/api/appconnection/info') === 1);
     assert.equal(rec.status.length, 0, 'the poll waits for Info');
-    await rig.clock.advance(TIMEOUT_MS);
     await settle(poller);
     assert.equal(rec.status.length, 1, 'the status came out once Info timed out');
     assert.equal(rec.status[0].state, 'idle');
