@@ -3,9 +3,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import axios, { AxiosError, type AxiosResponse, type Method, type RawAxiosRequestHeaders } from 'axios';
 import WebSocket from 'ws';
+import { type Clock, realClock } from './clock';
+import { Deadline } from './deadline';
 import {
   AppConnectionRequiredError,
   InvalidArgumentError,
@@ -61,14 +63,23 @@ export interface AppConnectionOptions {
   appId?: string;
   /** The printer's LAN URL: used first while it answers, the App Connection is the fallback. */
   localUrl?: string;
+  /** The deadline of every request (ms, default 30 s): the whole request, answer included. */
   timeoutMs?: number;
+  /**
+   * The time source of request deadlines; default the real clock. A deadline bounds real network
+   * time, so the nodes keep the real clock even when a test drives their other timers by hand.
+   */
+  clock?: Clock;
 }
 
 /** Per-call options of every request through a connection (relay, command API, App APIs). */
 export interface CallOptions {
   /** Cancels the request (e.g. when the Node-RED node using it closes). */
   signal?: AbortSignal;
-  /** Overrides the connection's request timeout. */
+  /**
+   * Overrides the connection's request timeout: a deadline from the start of the request to the end of
+   * its answer (a streamed answer: to its head), however slowly the far side sends.
+   */
   timeoutMs?: number;
 }
 
@@ -91,6 +102,11 @@ export interface PrinterRequest extends CallOptions {
    * request with that error.
    */
   checkAnswer?: (head: AnswerHead) => void | Promise<void>;
+  /**
+   * A deadline the caller started and owns, used instead of `timeoutMs` and `signal` and not released
+   * here: transfer() reads a streamed answer whole within the same deadline.
+   */
+  deadline?: Deadline;
 }
 
 /** An answer's status line and headers, before its body is read. */
@@ -115,6 +131,7 @@ export class AppConnection {
   readonly appId: string;
   readonly localUrl?: string;
   readonly timeoutMs: number;
+  readonly clock: Clock;
   /** Shared Connections have no App API token and so no App APIs. */
   readonly hasAppApi: boolean;
 
@@ -138,6 +155,7 @@ export class AppConnection {
     const local = parseLocalUrl(options.localUrl);
     this.localUrl = local ? baseUrlString(local) : undefined;
     this.timeoutMs = positiveOr(options.timeoutMs, DEFAULT_TIMEOUT_MS);
+    this.clock = options.clock ?? realClock;
     this.#authorization = authorizationHeader(options);
     this.#appApiToken = nonEmpty(options.appApiToken);
     this.#octoPrintApiKey = nonEmpty(options.octoPrintApiKey);
@@ -169,18 +187,38 @@ export class AppConnection {
     this.#assertOpen();
     const path = checkPrinterPath(req.path);
     const userHeaders = checkHeaders(req.headers);
-    const route = await this.#chooseRoute(req.via ?? 'auto');
+    // One deadline from here to the end of the answer, over the LAN probe, the fallback and a resend.
+    const deadline = req.deadline ?? this.deadline(req);
+    let res: PrinterResponse<T> | undefined;
     try {
-      return await this.#send<T>(route, path, userHeaders, req);
-    } catch (err) {
-      // A LAN address that stopped answering: leave it alone for a while and use the relay. Only
-      // when the request cannot have reached the printer, so nothing is done twice.
-      if (route === 'local' && req.via !== 'local' && isUnreachable(err) && !(req.body instanceof Readable)) {
-        this.#localDownUntil = Date.now() + LOCAL_RETRY_AFTER_MS;
-        return this.#send<T>('relay', path, userHeaders, req);
+      const route = await this.#chooseRoute(req.via ?? 'auto');
+      try {
+        res = await this.#send<T>(route, path, userHeaders, req, deadline);
+      } catch (err) {
+        // A LAN address that stopped answering: leave it alone for a while and use the relay. Only
+        // when the request cannot have reached the printer, so nothing is done twice.
+        if (route === 'local' && req.via !== 'local' && isUnreachable(err) && !(req.body instanceof Readable)) {
+          this.#localDownUntil = Date.now() + LOCAL_RETRY_AFTER_MS;
+          res = await this.#send<T>('relay', path, userHeaders, req, deadline);
+        } else throw err;
       }
-      throw err;
+      return res;
+    } finally {
+      if (!req.deadline) {
+        const body: unknown = res?.body;
+        // A stream answer came in time; whoever reads it bounds the rest (a webcam stream runs for
+        // minutes), while the caller's signal can still cancel it until it ends.
+        if (body instanceof Readable && !body.destroyed) {
+          deadline.stopClock();
+          finished(body, () => deadline.release());
+        } else deadline.release();
+      }
     }
+  }
+
+  /** A deadline started now for a request with these call options (on this connection's clock and timeout). */
+  deadline(options: CallOptions = {}): Deadline {
+    return new Deadline(positiveOr(options.timeoutMs, this.timeoutMs), options.signal, this.clock);
   }
 
   /** A request to one of OctoEverywhere's App APIs, with the App API token. Returns the parsed JSON body. */
@@ -188,6 +226,7 @@ export class AppConnection {
     this.#assertOpen();
     const token = this.appApiToken(feature);
     let res: AxiosResponse<Buffer>;
+    const deadline = this.deadline(options);
     try {
       const url = `${this.serviceUrl}${path}`;
       res = await httpClient.request<Buffer>({
@@ -197,12 +236,13 @@ export class AppConnection {
         headers: { AppToken: token, Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
         data: body ? JSON.stringify(body) : undefined,
         responseType: 'arraybuffer',
-        timeout: positiveOr(options.timeoutMs, this.timeoutMs),
-        signal: options.signal,
+        signal: deadline.signal,
         maxContentLength: 4 * 1024 * 1024,
       });
     } catch (err) {
-      throw networkError(err, feature);
+      throw networkError(err, feature, deadline);
+    } finally {
+      deadline.release();
     }
     if (res.status < 200 || res.status >= 300) throw serviceError(res.status, feature, this.appId);
     return parseJson(res.data, feature);
@@ -272,7 +312,7 @@ export class AppConnection {
     return up ? 'local' : 'relay';
   }
 
-  async #send<T>(route: Route, path: string, userHeaders: Record<string, string>, req: PrinterRequest): Promise<PrinterResponse<T>> {
+  async #send<T>(route: Route, path: string, userHeaders: Record<string, string>, req: PrinterRequest, deadline: Deadline): Promise<PrinterResponse<T>> {
     const base = route === 'local' ? (this.localUrl as string) : this.baseUrl;
     const url = `${base}${path}`;
     const { data, contentType } = encodeBody(req.body);
@@ -298,8 +338,8 @@ export class AppConnection {
           headers,
           data,
           responseType: responseType === 'stream' ? 'stream' : 'arraybuffer',
-          timeout: positiveOr(req.timeoutMs, this.timeoutMs),
-          signal: req.signal,
+          // No axios `timeout`: in Node it is a socket idle timeout, which a dribbling answer never trips.
+          signal: deadline.signal,
           // A stream is bounded by whoever reads it (a webcam stream runs for minutes): only a cap the
           // caller asked for applies. A body read into memory is always bounded.
           maxContentLength: responseType === 'stream' && req.maxResponseBytes === undefined ? -1 : positiveOr(req.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES),
@@ -310,8 +350,8 @@ export class AppConnection {
         if (refused) throw refused.error;
         // A kept-alive socket the far side closed just as it was reused: the request never reached
         // the printer, and an idempotent one is safely sent once more on a fresh socket.
-        if (attempt === 1 && IDEMPOTENT.has(method) && !(data instanceof Readable) && !req.signal?.aborted && isStaleSocket(err)) continue;
-        throw networkError(err, route === 'local' ? 'The request to the printer\'s local URL' : 'The request through OctoEverywhere');
+        if (attempt === 1 && IDEMPOTENT.has(method) && !(data instanceof Readable) && !deadline.signal.aborted && isStaleSocket(err)) continue;
+        throw networkError(err, route === 'local' ? 'The request to the printer\'s local URL' : 'The request through OctoEverywhere', deadline);
       }
     }
     if (route === 'relay' && res.status >= 600 && res.status <= 699) {
@@ -434,8 +474,13 @@ function isUnreachable(err: unknown): boolean {
   return err instanceof NetworkError && err.code === 'OE_UNREACHABLE';
 }
 
-/** Maps a transport failure to our error, keeping nothing of the library error (it holds the headers). */
-export function networkError(err: unknown, what: string): OctoEverywhereError {
+/**
+ * Maps a transport failure to our error, keeping nothing of the library error (it holds the headers).
+ * With the request's deadline: a request cut short because its time was up is OE_TIMEOUT, whatever
+ * the transport said about being aborted.
+ */
+export function networkError(err: unknown, what: string, deadline?: Deadline): OctoEverywhereError {
+  if (deadline?.expired) return deadline.error(what);
   if (err instanceof OctoEverywhereError) return err;
   const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ERR_CANCELED' || axios.isCancel(err)) {

@@ -15,6 +15,7 @@ export * from './status';
 export * from './derive';
 export * from './gadget-rules';
 export * from './clock';
+export * from './deadline';
 export * from './localPlugin';
 export * from './limits';
 export * from './transfer';

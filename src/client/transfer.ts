@@ -30,6 +30,11 @@ export interface TransferRequest extends Omit<PrinterRequest, 'body' | 'bodyLeng
   body?: unknown;
   /** A local file sent as the body, streamed; its size is taken with fs.stat and checked before it is opened. */
   file?: string;
+  /**
+   * The one directory `file` may be in (settings `octoeverywhereFileRoot`): see localFile(). Undefined
+   * or empty: any file the process can read.
+   */
+  fileRoot?: string;
 }
 
 interface Upload {
@@ -39,6 +44,8 @@ interface Upload {
   size?: number;
   /** The file stream, to release if the request never reads it. */
   stream?: Readable;
+  /** The file to open: `file` as checked by localFile(). */
+  path?: string;
 }
 
 /**
@@ -99,30 +106,31 @@ async function buffered(connection: AppConnection, req: PrinterRequest, route: R
 
 /** File uploads, and answers whose route (and so limit) is known only once they arrive: read from axios's stream. */
 async function streamed(connection: AppConnection, req: TransferRequest, headers: Record<string, string>, upload: Upload, limits: AccountLimits): Promise<PrinterResponse<Buffer>> {
-  // Our own abort handle: destroying axios's answer stream alone leaves the socket busy in the pool, so a
-  // refused answer is dropped by aborting the request (which destroys its socket).
-  const controller = new AbortController();
-  const forwardAbort = (): void => controller.abort();
-  if (req.signal?.aborted) controller.abort();
-  req.signal?.addEventListener('abort', forwardAbort, { once: true });
+  // The request's one deadline, kept over reading the answer whole; also our abort handle: destroying
+  // axios's answer stream alone leaves the socket busy in the pool, so a refused answer is dropped by
+  // aborting the request (which destroys its socket).
+  const deadline = connection.deadline(req);
   try {
     // Exactly the bytes stat counted: a file that grows meanwhile cannot overrun the announced length.
-    if (req.file !== undefined && upload.size) upload.stream = fs.createReadStream(req.file, { start: 0, end: upload.size - 1 });
+    if (upload.path !== undefined && upload.size) upload.stream = fs.createReadStream(upload.path, { start: 0, end: upload.size - 1 });
     const res = await connection.request<Readable>({
       ...req,
       headers,
       body: upload.stream ?? upload.data,
       bodyLength: upload.stream ? upload.size : undefined,
       responseType: 'stream',
-      signal: controller.signal,
+      deadline,
     });
     const discard = (): void => {
-      controller.abort();
+      deadline.abort();
       res.body.destroy();
     };
-    return { ...res, body: await readAnswer(res, limits, connection.appId, discard) };
+    return { ...res, body: await readAnswer(res, limits, connection.appId, discard, deadline.signal) };
+  } catch (err) {
+    if (deadline.expired) throw deadline.error('The printer request');
+    throw err;
   } finally {
-    req.signal?.removeEventListener('abort', forwardAbort);
+    deadline.release();
     if (upload.stream && !upload.stream.destroyed) upload.stream.destroy();
   }
 }
@@ -133,12 +141,10 @@ async function prepareUpload(req: TransferRequest): Promise<Upload> {
     const size = Buffer.isBuffer(data) ? data.length : typeof data === 'string' ? Buffer.byteLength(data) : undefined;
     return { data, contentType, size };
   }
-  if (typeof req.file !== 'string' || req.file.trim() === '' || req.file.includes('\0')) {
-    throw new InvalidArgumentError('The file to upload must be given as a local file path (a non-empty string).', 'OE_INVALID_FILENAME');
-  }
+  const file = await localFile(req.file, req.fileRoot);
   let stat: fs.Stats;
   try {
-    stat = await fs.promises.stat(req.file);
+    stat = await fs.promises.stat(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new InvalidArgumentError(`The file to upload does not exist: ${path.basename(req.file)}.`, 'OE_FILE_NOT_FOUND');
@@ -146,7 +152,51 @@ async function prepareUpload(req: TransferRequest): Promise<Upload> {
   }
   if (!stat.isFile()) throw new InvalidArgumentError('The file to upload is not a regular file.', 'OE_INVALID_FILENAME');
   // An empty file is an empty body (a zero-length stream would go out chunked).
-  return { data: stat.size === 0 ? Buffer.alloc(0) : undefined, contentType: 'application/octet-stream', size: stat.size };
+  return { data: stat.size === 0 ? Buffer.alloc(0) : undefined, contentType: 'application/octet-stream', size: stat.size, path: file };
+}
+
+/**
+ * The rule for every local file the package reads or writes for a user: the path to open for `file`.
+ * Without a root, `file` as given (relative to the working directory). With a root (settings
+ * `octoeverywhereFileRoot`), a relative `file` is taken from the root, and the file must be inside the
+ * root once every symlink is resolved (realpath): `..`, an absolute path elsewhere or a symlink that
+ * points out fail with OE_FILE_OUTSIDE_ROOT, a path that is outside on its face before anything about
+ * it is looked up. The resolved path is returned, so what is opened is what was checked.
+ */
+export async function localFile(file: unknown, root?: string): Promise<string> {
+  if (typeof file !== 'string' || file.trim() === '' || file.includes('\0')) {
+    throw new InvalidArgumentError('The file to upload must be given as a local file path (a non-empty string).', 'OE_INVALID_FILENAME');
+  }
+  if (root === undefined || root.trim() === '') return file;
+  const rootPath = path.resolve(root);
+  let realRoot: string;
+  try {
+    realRoot = await fs.promises.realpath(rootPath);
+    if (!(await fs.promises.stat(realRoot)).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new InvalidArgumentError('The file directory set in settings.js (octoeverywhereFileRoot) does not exist or is not a directory.', 'OE_FILE_ROOT_INVALID');
+  }
+  const outside = (): InvalidArgumentError =>
+    new InvalidArgumentError('The file is outside the directory files are confined to (octoeverywhereFileRoot in settings.js).', 'OE_FILE_OUTSIDE_ROOT');
+  const candidate = path.isAbsolute(file) ? path.normalize(file) : path.join(realRoot, file);
+  // An absolute path may name the root as configured (through its symlink) or as resolved.
+  if (!isInside(candidate, realRoot) && !isInside(candidate, rootPath)) throw outside();
+  let real: string;
+  try {
+    real = await fs.promises.realpath(candidate);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new InvalidArgumentError(`The file to upload does not exist: ${path.basename(file)}.`, 'OE_FILE_NOT_FOUND');
+    throw new InvalidArgumentError(`The file to upload cannot be read (${code ?? 'unknown error'}).`, 'OE_FILE_NOT_READABLE');
+  }
+  if (!isInside(real, realRoot)) throw outside();
+  return real;
+}
+
+/** Whether `target` is `dir` or below it (both absolute and normalised). */
+function isInside(target: string, dir: string): boolean {
+  const rel = path.relative(dir, target);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 interface AnswerBound {
@@ -178,7 +228,7 @@ function checkDeclared(declared: number, via: Route, known: PrinterLimits | unde
 }
 
 /** Reads the answer into a Buffer, refusing one larger than the account's download limit before reading it. */
-async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits, appId: string, discard: () => void): Promise<Buffer> {
+async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits, appId: string, discard: () => void, signal: AbortSignal): Promise<Buffer> {
   const declared = Number(res.headers['content-length'] ?? NaN);
   let bound: AnswerBound;
   try {
@@ -188,11 +238,19 @@ async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits,
     discard();
     throw err;
   }
-  return readAll(res.body, bound.max, bound.tooLarge, discard);
+  return readAll(res.body, bound.max, bound.tooLarge, discard, signal);
 }
 
-function readAll(stream: Readable, max: number, tooLarge: (bytes: number) => OctoEverywhereError, discard: () => void): Promise<Buffer> {
+function readAll(stream: Readable, max: number, tooLarge: (bytes: number) => OctoEverywhereError, discard: () => void, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const cutOff = (): void => reject(new NetworkError('OE_NETWORK', 'The printer\'s answer was cut off before its end.', { kind: 'temporary' }));
+    // Aborted (the deadline, or the caller) while the limits were looked up: the stream's events are gone.
+    if (signal.aborted || stream.destroyed) {
+      cutOff();
+      return;
+    }
+    signal.addEventListener('abort', cutOff, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', cutOff));
     const chunks: Buffer[] = [];
     let size = 0;
     stream.on('data', (chunk: Buffer) => {
@@ -207,6 +265,6 @@ function readAll(stream: Readable, max: number, tooLarge: (bytes: number) => Oct
     stream.once('end', () => resolve(Buffer.concat(chunks, size)));
     stream.once('error', (err) => reject(networkError(err, 'Reading the printer\'s answer')));
     // Destroyed without an error (the connection was aborted): the answer is incomplete.
-    stream.once('close', () => reject(new NetworkError('OE_NETWORK', 'The printer\'s answer was cut off before its end.', { kind: 'temporary' })));
+    stream.once('close', cutOff);
   });
 }

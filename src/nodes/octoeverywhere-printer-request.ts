@@ -46,6 +46,7 @@ export = function register(RED: NodeAPI): void {
     const fixedMethod = def.method === 'use' ? undefined : methodOf(def.method ?? 'GET', t, t('errors.what-method'));
     const ret: ReturnType = def.ret === 'txt' || def.ret === 'bin' ? def.ret : 'obj';
     const timeoutMs = secondsToMs(def.timeout);
+    const fileRoot = stringSetting(RED, 'octoeverywhereFileRoot');
     let inFlight = 0;
     /** The count the status shows (0: cleared). */
     let shown = 0;
@@ -76,7 +77,7 @@ export = function register(RED: NodeAPI): void {
     };
 
     onInput<RequestMessage>(RED, node, connection, async (msg, send, { client, signal }) => {
-      const req = requestOf(msg, { method: fixedMethod, path: def.path, timeoutMs }, signal, t);
+      const req = requestOf(msg, { method: fixedMethod, path: def.path, timeoutMs, fileRoot }, signal, t);
       inFlight += 1;
       showInFlight();
       try {
@@ -101,6 +102,8 @@ interface Fixed {
   method?: HttpMethod;
   path?: string;
   timeoutMs?: number;
+  /** settings.js `octoeverywhereFileRoot`: the one directory msg.filename may name a file in. */
+  fileRoot?: string;
 }
 
 /** The request a message asks for, or an error with a specific code before anything is sent. */
@@ -127,6 +130,7 @@ function requestOf(msg: RequestMessage, fixed: Fixed, signal: AbortSignal, t: Tr
     if (typeof msg.filename !== 'string') throw new InvalidArgumentError(t('errors.filename-type'), 'OE_INVALID_FILENAME');
     if (!hasBody) throw new InvalidArgumentError(t('errors.no-body', { method }), 'OE_INVALID_FILENAME');
     req.file = msg.filename;
+    req.fileRoot = fixed.fileRoot;
   } else if (hasBody) {
     const { body, json } = bodyOf(msg.payload, t);
     req.body = body;
@@ -148,6 +152,12 @@ function timeoutOf(value: unknown, t: Translate): number {
     throw new InvalidArgumentError(t('errors.timeout', { max: MAX_TIMEOUT_MS }), 'OE_INVALID_TIMEOUT');
   }
   return n;
+}
+
+/** A non-empty string from settings.js, else undefined. */
+function stringSetting(RED: NodeAPI, name: string): string | undefined {
+  const value: unknown = (RED.settings as unknown as Record<string, unknown>)[name];
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
 function secondsToMs(value: unknown): number | undefined {

@@ -35,6 +35,13 @@ const WEBCAM_LIST_TTL_MS = 5 * 60_000;
 /** Editor look-ups must not hang the dialog for the full request timeout. */
 const LIST_TIMEOUT_MS = 10_000;
 const MAX_FPS = 30;
+/**
+ * Stream mode: no frame for this long ends the stream with OE_STREAM_STALLED (settings
+ * `octoeverywhereStreamStallTimeout`, ms). By default a few frame intervals at Max fps, at least 10 s:
+ * a connection that stays open but carries no picture must not look like a live stream forever.
+ */
+const MIN_STALL_MS = 10_000;
+const STALL_INTERVALS = 5;
 const MAX_WEBCAM_INDEX = 64;
 
 interface WebcamSnapshotDef extends NodeDef {
@@ -92,6 +99,13 @@ export = function register(RED: NodeAPI): void {
   function coolDownMs(): number {
     const value: unknown = (RED.settings as unknown as Record<string, unknown>).octoeverywhereWebcamCooldown;
     return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : DEFAULT_COOLDOWN_MS;
+  }
+
+  /** How long a stream may go without a frame; `frameIntervalMs` is Max fps as an interval (0: every frame). */
+  function stallMs(frameIntervalMs: number): number {
+    const value: unknown = (RED.settings as unknown as Record<string, unknown>).octoeverywhereStreamStallTimeout;
+    if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
+    return Math.max(MIN_STALL_MS, STALL_INTERVALS * frameIntervalMs);
   }
 
   function WebcamSnapshot(this: Node, def: WebcamSnapshotDef): void {
@@ -256,15 +270,19 @@ export = function register(RED: NodeAPI): void {
       let previous: Buffer | undefined;
       let windowStart = c.now();
       let windowFrames = 0;
+      const stallAfterMs = stallMs(interval);
+      let lastFrameAt = c.now();
       node.status({ fill: 'green', shape: 'dot', text: RED._('status.streaming', { fps: formatFps(limits.maxFps) }) });
 
       return new Promise<void>((resolve, reject) => {
         let finished = false;
         let limitTimer: ClockTimer | undefined;
+        let stallTimer: ClockTimer | undefined;
         const finish = (err?: OctoEverywhereError): void => {
           if (finished) return;
           finished = true;
           timers.cancel(limitTimer);
+          timers.cancel(stallTimer);
           signal.removeEventListener('abort', onAbort);
           source.off('data', onData);
           // Ends the HTTP response and its socket: a stream is never left open.
@@ -273,8 +291,20 @@ export = function register(RED: NodeAPI): void {
           else resolve();
         };
         const onAbort = (): void => finish();
+        // One timer per stream, moved on lazily: a frame only notes its time.
+        const watchStall = (): void => {
+          const left = lastFrameAt + stallAfterMs - c.now();
+          if (left > 0) {
+            stallTimer = timers.after(left, watchStall);
+            return;
+          }
+          const seconds = Math.round(stallAfterMs / 100) / 10;
+          finish(new NetworkError('OE_STREAM_STALLED', RED._('errors.stream-stalled', { seconds }), { kind: 'temporary' }));
+        };
         const onFrame = (frame: MjpegFrame): void => {
           if (finished) return;
+          // Any frame, repeated or dropped, shows the camera is alive.
+          lastFrameAt = c.now();
           const data = frame.data;
           // The plugin sends the first frame twice (and a still camera may repeat itself): send a picture once.
           const repeat = previous !== undefined && previous.length === data.length && previous.equals(data);
@@ -314,6 +344,7 @@ export = function register(RED: NodeAPI): void {
         signal.addEventListener('abort', onAbort, { once: true });
         onStop(() => finish());
         if (limits.maxSeconds !== undefined && limits.maxSeconds > 0) limitTimer = timers.after(limits.maxSeconds * 1000, () => finish());
+        stallTimer = timers.after(stallAfterMs, watchStall);
         if (limits.stopped() || signal.aborted) finish();
       });
     }

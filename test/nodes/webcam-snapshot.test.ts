@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { MjpegParser, type OctoEverywhereError } from '../../src/client';
 import { createClock, startSimulator, type ManagedClock, type Simulator } from '../../src/simulator';
-import { startPrinter } from '../../src/simulator/printers';
+import { type SimulatedPrinter, startPrinter } from '../../src/simulator/printers';
 import type { AppConnectionCredentials, AppConnectionNode } from '../../src/nodes/shared/types';
 import { coreNode, helper, nodeModule } from '../helpers/nodes';
 import { SECRETS, secretsIn } from '../helpers/secrets';
@@ -365,6 +365,62 @@ describe('node: octoeverywhere-webcam-snapshot', () => {
       await waitFor('the end of the stream', () => completed.length === 1);
       assertClosed(streams[0]);
       assert.equal(caught.length, 0);
+    });
+
+    describe('a stream that stalls (issue 14 item 3)', () => {
+      /** Starts a stream, lets two frames through, then freezes the camera with the connection left open. */
+      async function stall(props: Record<string, unknown>, settings: Record<string, unknown> = {}): Promise<void> {
+        const node = await load({ mode: 'stream', ...props }, sharedConnection(), settings);
+        node.receive({ _msgid: 'start', topic: 'live' });
+        await waitFor('the first frame', () => outputs.length === 1);
+        await frames(2);
+        (sim.printers[0] as SimulatedPrinter).freezeWebcams(true);
+      }
+      /** Moves simulated time on and lets what it started finish. */
+      async function advance(ms: number): Promise<void> {
+        await clock.advance(ms);
+        await settle();
+        await settle();
+      }
+      function assertStalled(): void {
+        assert.equal(caught.length, 1);
+        const error = caught[0].error as { code: string; message: string };
+        assert.equal(error.code, 'OE_STREAM_STALLED');
+        assert.match(error.message, /errors\.stream-stalled/, 'the catalog message');
+        assert.equal(caught[0]._msgid, 'start', 'the error comes with the message that started the stream');
+        assert.equal(caught[0].topic, 'live');
+        assert.deepEqual(statuses.at(-1), { fill: 'red', shape: 'ring', text: 'OE_STREAM_STALLED' });
+        assert.equal(completed.length, 0, 'a stalled stream is a failure, not a completion');
+        assertClosed(streams[0]);
+      }
+
+      it('no frame for 10 s (the default floor) ends it with OE_STREAM_STALLED and a red ring, not a green "streaming" forever', async () => {
+        await stall({ maxFps: 0 });
+        await advance(9_900);
+        assert.equal(caught.length, 0, 'within the stall time');
+        assert.equal(statuses.at(-1)?.text, 'status.streaming');
+        await advance(100);
+        await waitFor('the stall error', () => caught.length === 1);
+        assertStalled();
+      });
+
+      it('the default is 5 frame intervals at Max fps when that is longer (0.1 fps: 50 s)', async () => {
+        await stall({ maxFps: 0.1 });
+        await advance(49_000);
+        assert.equal(caught.length, 0);
+        await advance(1_000);
+        await waitFor('the stall error', () => caught.length === 1);
+        assertStalled();
+      });
+
+      it('octoeverywhereStreamStallTimeout (ms) in settings.js sets it', async () => {
+        await stall({ maxFps: 0 }, { octoeverywhereStreamStallTimeout: 3_000 });
+        await advance(2_900);
+        assert.equal(caught.length, 0);
+        await advance(100);
+        await waitFor('the stall error', () => caught.length === 1);
+        assertStalled();
+      });
     });
 
     it('fails with the code on 609 (and cools down), 754 and relay errors', async () => {

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { helper } from '../helpers/nodes';
 import { appConnectionCredentials } from '../helpers/simulator';
+import { localFile, type OctoEverywhereError } from '../../src/client';
 import { startSimulator, type Simulator } from '../../src/simulator';
 import { assertNothingLostOrLeaked, type Harness, loadFlow } from '../nodes/printer-request-harness';
 import { figure } from '../reliability/rig';
@@ -43,6 +44,7 @@ describe('security: file uploads and downloads are validated and bounded', funct
   afterEach(async () => {
     assertNothingLostOrLeaked(harnesses);
     await helper.unload();
+    helper.settings({});
     loaded = false;
     Object.assign(sim.limits, { MaxUploadFileSizeBytes: 100 * MiB, MaxDownloadFileSizeBytes: 100 * MiB });
   });
@@ -110,5 +112,96 @@ describe('security: file uploads and downloads are validated and bounded', funct
     const down = await load({ method: 'GET', path: '/octoeverywhere-command-api/files/download?path=gcode/big.gcode' });
     const { error } = await down.send({});
     assert.equal(error?.code, 'OE_607');
+  });
+
+  // Issue 14, item 7: settings.js `octoeverywhereFileRoot` confines msg.filename to one directory.
+  describe('octoeverywhereFileRoot', () => {
+    let root: string;
+    let rootLink: string;
+    let outsideFile: string;
+    before(() => {
+      root = path.join(tmp, 'root');
+      fs.mkdirSync(path.join(root, 'sub'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'ok.gcode'), 'G28\n');
+      fs.writeFileSync(path.join(root, 'sub', '..deep.gcode'), 'G1 X1\n');
+      outsideFile = path.join(tmp, 'outside.gcode');
+      fs.writeFileSync(outsideFile, 'SECRET-ISH\n');
+      // Symlinks inside the root that point out of it: to a file, and to a directory.
+      fs.symlinkSync(outsideFile, path.join(root, 'link-out.gcode'));
+      fs.symlinkSync(tmp, path.join(root, 'dir-out'));
+      // A symlink inside that stays inside is fine.
+      fs.symlinkSync(path.join(root, 'ok.gcode'), path.join(root, 'link-in.gcode'));
+      // The root itself named through a symlink.
+      rootLink = path.join(tmp, 'root-link');
+      fs.symlinkSync(root, rootLink);
+    });
+
+    const loadWithRoot = async (fileRoot: string | undefined): Promise<Harness> => {
+      helper.settings(fileRoot === undefined ? {} : ({ octoeverywhereFileRoot: fileRoot } as Parameters<typeof helper.settings>[0]));
+      return load({ method: 'PUT', path: '/octoeverywhere-command-api/files/upload?path=gcode/part.gcode' });
+    };
+
+    it('refuses .., absolute paths outside and symlinks pointing out with OE_FILE_OUTSIDE_ROOT, opening nothing', async () => {
+      const h = await loadWithRoot(root);
+      const refused = [
+        '../outside.gcode',
+        'sub/../../outside.gcode',
+        outsideFile,
+        '/etc/hostname',
+        'link-out.gcode',
+        'dir-out/outside.gcode',
+        path.join(root, 'dir-out', 'outside.gcode'),
+        `${root}-sibling/x.gcode`,
+      ];
+      for (const filename of refused) {
+        const { error } = await h.send({ filename });
+        assert.equal(error?.code, 'OE_FILE_OUTSIDE_ROOT', filename);
+        assert.ok(!String(error?.message).includes(tmp), 'the error does not name the directories');
+      }
+      assert.deepEqual(opened, [], 'no file was opened');
+      figure('security/file-root-refused', { cases: refused.length, filesOpened: opened.length });
+    });
+
+    it('uploads a file inside: relative to the root, absolute, through a symlink that stays inside, or via the root\'s own symlink', async () => {
+      const realOk = fs.realpathSync(path.join(root, 'ok.gcode'));
+      for (const fileRoot of [root, rootLink]) {
+        const h = await loadWithRoot(fileRoot);
+        for (const filename of ['ok.gcode', './sub/../ok.gcode', path.join(fileRoot, 'ok.gcode'), 'link-in.gcode', 'sub/..deep.gcode']) {
+          const { msg, error } = await h.send({ filename });
+          assert.equal(error, undefined, `${fileRoot} ${filename}: ${JSON.stringify(error)}`);
+          assert.equal(msg.statusCode, 200);
+        }
+      }
+      assert.ok(opened.every((file) => file.startsWith(fs.realpathSync(root) + path.sep)), `opened ${opened.join(', ')}`);
+      assert.ok(opened.includes(realOk), 'what is opened is the resolved path that was checked');
+    });
+
+    it('a missing file inside is OE_FILE_NOT_FOUND; a root that does not exist is OE_FILE_ROOT_INVALID', async () => {
+      let h = await loadWithRoot(root);
+      assert.equal((await h.send({ filename: 'missing.gcode' })).error?.code, 'OE_FILE_NOT_FOUND');
+      h = await loadWithRoot(path.join(tmp, 'no-such-root'));
+      assert.equal((await h.send({ filename: 'ok.gcode' })).error?.code, 'OE_FILE_ROOT_INVALID');
+      h = await loadWithRoot(path.join(root, 'ok.gcode'));
+      assert.equal((await h.send({ filename: 'ok.gcode' })).error?.code, 'OE_FILE_ROOT_INVALID', 'a file is not a root');
+      assert.deepEqual(opened, []);
+    });
+
+    it('unset: any readable file, as before', async () => {
+      const h = await loadWithRoot(undefined);
+      const { msg, error } = await h.send({ filename: outsideFile });
+      assert.equal(error, undefined);
+      assert.equal(msg.statusCode, 200);
+      assert.deepEqual(opened, [outsideFile]);
+    });
+
+    it('localFile() is the one rule (client, no Node-RED)', async () => {
+      const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: OctoEverywhereError) => e.code);
+      assert.equal(await localFile('x.gcode'), 'x.gcode', 'no root: the path as given');
+      assert.equal(await localFile('ok.gcode', root), fs.realpathSync(path.join(root, 'ok.gcode')));
+      assert.equal(await code(localFile('../outside.gcode', root)), 'OE_FILE_OUTSIDE_ROOT');
+      assert.equal(await code(localFile('link-out.gcode', rootLink)), 'OE_FILE_OUTSIDE_ROOT');
+      assert.equal(await code(localFile(42, root)), 'OE_INVALID_FILENAME');
+      assert.equal(await code(localFile('a\u0000b', root)), 'OE_INVALID_FILENAME');
+    });
   });
 });
