@@ -121,6 +121,18 @@ describe('e2e: importing the examples in the Node-RED editor', function () {
     const users = state.nodes.filter((n) => n.connection !== undefined);
     assert.ok(users.length >= 3, 'both examples have printer nodes');
     for (const n of users) assert.equal(n.connection, configId, `${n.type} ${n.id} uses the one printer`);
+
+    // The dashboard example, picked by the name that says what it needs, imports the same way.
+    await openExample(page, 'printer-dashboard (needs @flowfuse node-red-dashboard)');
+    await notice.waitFor();
+    await notice.locator('button', { hasText: 'Import copy' }).click();
+    await page.waitForFunction(() => {
+      const labels: string[] = [];
+      (window as unknown as { RED: EditorRED }).RED.nodes.eachWorkspace((w) => labels.push(w.label));
+      return labels.includes('Printer dashboard');
+    });
+    state = await editorState(page);
+    assert.deepEqual(state.configs, [{ id: configId, type: CONFIG_TYPE, name: 'My Voron' }], 'still the one printer');
   });
 
 });
