@@ -169,6 +169,12 @@ function planDeploy({ flows, record, credentials, demoFlow, target }) {
       if (why) left.push({ id: n.id, name: n.name || n.printerName || n.id, why });
       else repointed.push(n.id);
     }
+    // Nodes still use the demo printer but it was deleted (the way back to the demo): nothing to
+    // overwrite, so add it again.
+    if (!flows.some((n) => n.id === DEMO_CONNECTION) && flows.some((n) => n.connection === DEMO_CONNECTION)) {
+      next = [...flows, ...demoFlow.filter((n) => n.id === DEMO_CONNECTION)];
+      repointed.push(DEMO_CONNECTION);
+    }
   }
   if (repointed.length === 0) return { flows: undefined, repointed, left };
   const ids = new Set(repointed);

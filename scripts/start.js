@@ -95,7 +95,9 @@ async function connectDemo(editor, sim, c) {
     console.log(`Left config node "${name}" (${id}) as it is: ${why}. npm start re-points a config node only while it points at a simulator npm start deployed.`);
   }
   if (!plan.flows) {
-    console.log('No demo printer to connect to the simulator: your flow is left as it is. To get the demo back, start with an empty user dir (OE_DEMO_USER_DIR).');
+    console.log(
+      `No demo printer to connect to the simulator: your flow is left as it is. To get the demo printer back, delete the config node "${setup.DEMO_CONNECTION}" in the editor (its secrets go with it), deploy and start again.`,
+    );
     return;
   }
   const res = await fetch(`${editor}/flows`, {

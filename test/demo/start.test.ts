@@ -192,6 +192,16 @@ describe('npm start (scripts/start.js)', function () {
     assert.match(third.output(), /Left config node "Demo printer \(simulator\)" \(oe-demo-connection\) as it is: it points at/);
     assert.match(third.output(), /No demo printer to connect/);
     assert.equal(await statusOnceRouted(`${third.url}/demo-check`), 200, 'and answers with its own credentials');
+
+    // The way back to the demo: delete that config node (the demo's nodes still use its id) and start again.
+    await deploy(third.url, flows.filter((n) => n.id !== DEMO));
+    await third.stop();
+    demos.length = 0;
+    const fourth = await startDemo(userDir);
+    demos.push(fourth);
+    ({ flows } = await flowsOf(fourth.url));
+    assert.equal(flows.find((n) => n.id === DEMO)?.serviceUrl, fourth.serviceUrl, 'the demo printer is back, at this start\'s simulator');
+    assert.equal(flows.find((n) => n.id === 'my-printer')?.serviceUrl, real.serviceUrl, 'the user\'s printer is still untouched');
   });
 
   it('keeps a printer connected on the demo node, and its secrets, in a user dir made with the published key', async () => {
