@@ -49,8 +49,15 @@ async function editorState(page: Page): Promise<{ configs: EditorNode[]; nodes: 
 async function openExample(page: Page, name: string): Promise<void> {
   await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.actions.invoke('core:show-examples-import-dialog'));
   const tab = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
-  await tab.locator('.red-ui-treeList-label', { hasText: MODULE }).first().click();
-  await tab.locator('.red-ui-treeList-label', { hasText: name }).first().click();
+  const folder = tab.locator('.red-ui-treeList-label', { hasText: MODULE }).first();
+  const file = tab.locator('.red-ui-treeList-label', { hasText: name }).first();
+  await folder.waitFor();
+  // A click on the folder toggles it, and its list loads from the server: click again if it did not open.
+  for (let attempt = 0; attempt < 3 && !(await file.isVisible()); attempt++) {
+    await folder.click();
+    await file.waitFor({ timeout: 5000 }).catch(() => undefined);
+  }
+  await file.click();
   await page.click('#red-ui-clipboard-dialog-ok');
 }
 
