@@ -1,20 +1,22 @@
 #!/usr/bin/env node
 // `npm start`: the local OctoEverywhere simulator with a printer printing in a loop (Gadget warning
 // and all), and a real Node-RED with this package and a demo flow connected to it. The editor is on
-// 127.0.0.1:1880; the user dir is .node-red/ (git-ignored). Ctrl-C stops both.
+// 127.0.0.1:1880 (PORT); the user dir is .node-red/ (git-ignored; OE_DEMO_USER_DIR). Ctrl-C stops both.
 //
 // The simulator makes new credentials on every start, so each start re-points the demo's config node
-// (id DEMO_CONNECTION) at it through the admin API; the rest of the user's flow is left as it is.
+// at it through the admin API, but only while that node still points at the simulator an earlier start
+// deployed (scripts/demo-setup.js): a printer the user connected there is never touched.
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
+const setup = require('./demo-setup');
+
 const root = path.resolve(__dirname, '..');
-const userDir = path.join(root, '.node-red');
+const userDir = path.resolve(process.env.OE_DEMO_USER_DIR || path.join(root, '.node-red'));
 const port = Number(process.env.PORT) || 1880;
 const TIME_SCALE = Number(process.env.OE_DEMO_TIME_SCALE) || 30;
-const DEMO_CONNECTION = 'oe-demo-connection';
 
 async function main() {
   if (!fs.existsSync(path.join(root, 'dist', 'simulator', 'index.js'))) {
@@ -26,7 +28,8 @@ async function main() {
   loopPrints(sim, printer);
   const connection = sim.createAppConnection(printer, { appId: 'devtest' });
 
-  prepareUserDir();
+  const { migrated } = setup.prepareUserDir(userDir, { root, port });
+  if (migrated) console.log(`Re-encrypted ${path.join(userDir, 'flows_cred.json')} with this user dir's own credential secret (earlier versions used a published one).`);
   const nodeRedDir = path.dirname(require.resolve('node-red/package.json', { paths: [root] }));
   const settings = path.join(userDir, 'settings.js');
   const child = spawn(process.execPath, [path.join(nodeRedDir, 'red.js'), '--userDir', userDir, '--settings', settings], { stdio: 'inherit' });
@@ -64,58 +67,47 @@ function loopPrints(sim, printer) {
   printer.startPrint('benchy.gcode');
 }
 
-function prepareUserDir() {
-  fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
-  // Node-RED loads the packages its user dir lists from its node_modules: link this one there.
-  const link = path.join(userDir, 'node_modules', 'node-red-contrib-octoeverywhere');
-  if (!fs.existsSync(link)) fs.symlinkSync(root, link, 'dir');
-  fs.writeFileSync(
-    path.join(userDir, 'package.json'),
-    JSON.stringify({ name: 'octoeverywhere-demo', private: true, dependencies: { 'node-red-contrib-octoeverywhere': '*' } }, null, 2),
-  );
-  fs.writeFileSync(
-    path.join(userDir, 'settings.js'),
-    `module.exports = {
-  uiHost: '127.0.0.1',
-  uiPort: ${port},
-  flowFile: 'flows.json',
-  credentialSecret: 'octoeverywhere-local-demo',
-  editorTheme: { tours: false },
-  // A local demo: no update checks or usage reports leave this machine, and no consent prompt.
-  telemetry: { enabled: false },
-};
-`,
-  );
-}
-
-/** Deploys the demo flow on first start; afterwards only re-points its config node at this simulator. */
+/**
+ * Deploys the demo flow on first start; afterwards re-points only the config nodes that still point at
+ * the simulator an earlier start deployed, and says which it left and why.
+ */
 async function connectDemo(editor, sim, c) {
   const current = await (await fetch(`${editor}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } })).json();
-  const credentials = {
-    url: c.url,
-    authBasicHttpUser: c.authbasichttpuser,
-    authBasicHttpPassword: c.authbasichttppassword,
-    authBearerToken: c.authBearerToken,
-    appApiToken: c.appApiToken,
-  };
-  let flows = current.flows;
-  const demo = flows.find((n) => n.id === DEMO_CONNECTION);
-  if (!demo) {
-    if (flows.length > 0) {
-      console.log('The flow has no demo connection (you removed it): leaving your flow as it is.');
-      return;
-    }
-    flows = JSON.parse(fs.readFileSync(path.join(__dirname, 'demo-flow.json'), 'utf8'));
+  const plan = setup.planDeploy({
+    flows: current.flows,
+    record: setup.readRecord(userDir),
+    credentials: setup.storedCredentials(userDir),
+    demoFlow: JSON.parse(fs.readFileSync(path.join(__dirname, 'demo-flow.json'), 'utf8')),
+    target: {
+      serviceUrl: sim.serviceUrl,
+      printerName: c.printername,
+      connectionId: c.id,
+      credentials: {
+        url: c.url,
+        authBasicHttpUser: c.authbasichttpuser,
+        authBasicHttpPassword: c.authbasichttppassword,
+        authBearerToken: c.authBearerToken,
+        appApiToken: c.appApiToken,
+      },
+    },
+  });
+  for (const { id, name, why } of plan.left) {
+    console.log(`Left config node "${name}" (${id}) as it is: ${why}. npm start re-points a config node only while it points at a simulator npm start deployed.`);
   }
-  flows = flows.map((n) =>
-    n.id === DEMO_CONNECTION ? { ...n, serviceUrl: sim.serviceUrl, printerName: c.printername, connectionId: c.id, credentials } : n,
-  );
+  if (!plan.flows) {
+    console.log(
+      `No demo printer to connect to the simulator: your flow is left as it is. To get the demo printer back, delete the config node "${setup.DEMO_CONNECTION}" in the editor (its secrets go with it), deploy and start again.`,
+    );
+    return;
+  }
   const res = await fetch(`${editor}/flows`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' },
-    body: JSON.stringify({ flows, rev: current.rev }),
+    body: JSON.stringify({ flows: plan.flows, rev: current.rev }),
   });
   if (!res.ok) throw new Error(`Deploying the demo flow failed: HTTP ${res.status}`);
+  setup.writeRecord(userDir, setup.recordOf(sim.serviceUrl, c));
+  console.log(`Connected ${plan.repointed.map((id) => `"${id}"`).join(', ')} to this start's simulator.`);
 }
 
 async function waitFor(url, gaveUp) {

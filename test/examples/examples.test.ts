@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { NodeMessage } from 'node-red';
 import {
   BROKER_REQUIRED,
+  CORE_FILES,
   DEMO_FLOW,
   type Broker,
   type CaptureServer,
@@ -118,6 +119,32 @@ describe('example flows', function () {
     }
   });
 
+  it('all examples share one printer config node, the same in each, so that importing several needs one printer', () => {
+    const configs = exampleFiles().map((file) => ({ file, config: readFlow(file).find((n) => n.type === 'octoeverywhere-app-connection') }));
+    for (const { file, config } of configs) {
+      assert.equal(config?.id, 'oe-example-printer', `${file}: the shared config node id`);
+      assert.deepEqual(config, configs[0].config, `${file}: the same config node as ${configs[0].file}`);
+    }
+    assert.equal(configs[0].config?.serviceUrl, 'https://octoeverywhere.com');
+  });
+
+  it('an example that needs another package says so in its name, the first thing Import ▸ Examples shows', () => {
+    // Node types by the package that provides them; ours and the core nodes need nothing.
+    const providers: Array<{ test: (type: string) => boolean; pkg: string }> = [{ test: (t) => t.startsWith('ui-'), pkg: '@flowfuse node-red-dashboard' }];
+    const known = new Set([...ourTypes(), 'tab', ...Object.keys(CORE_FILES)]);
+    for (const file of exampleFiles()) {
+      const needed = new Set<string>();
+      for (const { type } of readFlow(file)) {
+        if (known.has(type)) continue;
+        const provider = providers.find((p) => p.test(type));
+        assert.ok(provider, `${file}: node type ${type} comes from a package this test does not know`);
+        needed.add(provider.pkg);
+      }
+      const named = /\(needs (.+)\)\.json$/.exec(file)?.[1];
+      assert.equal(named, needed.size ? [...needed].join(', ') : undefined, `${file}: its name says what it needs`);
+    }
+  });
+
   describe('gadget-warning-alerts', () => {
     beforeEach(async function () {
       await needBroker(this);
@@ -200,7 +227,7 @@ describe('example flows', function () {
   describe('printer-dashboard', () => {
     it('feeds the widgets and runs the buttons (dashboard nodes stubbed)', async () => {
       rig.printer.startPrint('benchy.gcode', { durationSec: 3600 });
-      const { flow } = await load('printer-dashboard.json');
+      const { flow } = await load('printer-dashboard (needs @flowfuse node-red-dashboard).json');
       const state = received('db-state');
       const progress = received('db-progress');
       const chart = received('db-chart');

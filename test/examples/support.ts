@@ -52,7 +52,7 @@ export function readFlow(file: string): FlowNode[] {
 // ---- the nodes a flow needs in node-red-node-test-helper ------------------------------------------
 
 /** Core node files by the types they register (those the examples use). */
-const CORE_FILES: Record<string, string> = {
+export const CORE_FILES: Record<string, string> = {
   inject: 'common/20-inject.js',
   debug: 'common/21-debug.js',
   catch: 'common/25-catch.js',
