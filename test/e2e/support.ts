@@ -61,10 +61,12 @@ function adminAuthSettings(users: readonly AdminUser[]): string {
   return `adminAuth: { type: 'credentials', users: ${JSON.stringify(list)} }`;
 }
 
-export async function startNodeRedWithPackage(options: { users?: readonly AdminUser[]; flows?: unknown[] } = {}): Promise<NodeRedProcess> {
+export async function startNodeRedWithPackage(
+  options: { users?: readonly AdminUser[]; flows?: unknown[]; /** More settings.js properties (code). */ settings?: string; readyPath?: string } = {},
+): Promise<NodeRedProcess> {
   ensureBuilt();
-  const extra = [OFFLINE_SETTINGS, ...(options.users ? [adminAuthSettings(options.users)] : [])].join(',\n  ');
-  return startNodeRed({ userDir: userDirWithPackage(), settings: extra, flows: options.flows ?? [], timeoutMs: 60_000 });
+  const extra = [OFFLINE_SETTINGS, ...(options.users ? [adminAuthSettings(options.users)] : []), ...(options.settings ? [options.settings] : [])].join(',\n  ');
+  return startNodeRed({ userDir: userDirWithPackage(), settings: extra, flows: options.flows ?? [], timeoutMs: 60_000, readyPath: options.readyPath });
 }
 
 /** An editor access token, as the login form gets one. */
