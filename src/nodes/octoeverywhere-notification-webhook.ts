@@ -360,10 +360,23 @@ export = function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType(TYPE, NotificationWebhook as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
+    // Both are passwords: the editor's /credentials answer (which read-only users may call) only
+    // says whether they are set. Stored credentials do not depend on the type, so saved tokens stay.
     credentials: {
-      token: { type: 'text' },
+      token: { type: 'password' },
       secretKey: { type: 'password' },
     },
+  });
+
+  // The token, for the editor to show the webhook URL: only to users who may change the node, never cached.
+  RED.httpAdmin.get(`${ADMIN_ROUTES}/notification-webhook/:id/token`, RED.auth.needsPermission(`${TYPE}.write`), (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    const creds = RED.nodes.getCredentials(String(req.params.id)) as WebhookCredentials | undefined;
+    if (!isStrongWebhookToken(creds?.token)) {
+      res.status(404).json({ code: 'OE_NOT_DEPLOYED', message: RED._('errors.no-token') });
+      return;
+    }
+    res.json({ token: creds.token });
   });
 
   // The editor's event checkboxes come from the one event table.
