@@ -2,7 +2,9 @@
 // served on a loopback port, fed by the simulator's deliveries and by hand-made requests. Renewal and
 // the slow-sender limit run on the simulator's manual clock (settings hook octoeverywhereClock).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { NodeAPI } from 'node-red';
 import { createClock, startSimulator, type CompletionKeys, type ManagedClock, type Simulator } from '../../src/simulator';
@@ -499,5 +501,18 @@ describe('node: octoeverywhere-notification-webhook', function () {
     assert.match(token, /^[A-Za-z0-9_-]{43}$/);
     watchSecret(token);
     assert.equal((await post(port, `/oe/hook?token=${encodeURIComponent(token)}`, event({ EventType: 1 }))).status, 200);
+  });
+});
+
+describe('node: octoeverywhere-notification-webhook, its name in the editor', () => {
+  it('is called "notification webhook" in the palette and as the default label, as in the README and the help', () => {
+    const root = path.resolve(__dirname, '..', '..');
+    const catalog = JSON.parse(fs.readFileSync(path.join(root, 'nodes', 'locales', 'en-US', `${TYPE}.json`), 'utf8')) as { paletteLabel: string; label: { default: string } };
+    assert.equal(catalog.paletteLabel, 'notification webhook');
+    assert.equal(catalog.label.default, catalog.paletteLabel);
+    assert.match(fs.readFileSync(path.join(root, 'README.md'), 'utf8'), new RegExp(`^### ${catalog.paletteLabel} — `, 'm'));
+    const editor = fs.readFileSync(path.join(root, 'nodes', `${TYPE}.html`), 'utf8');
+    assert.match(editor, /paletteLabel: function \(\) \{\s*return this\._\('paletteLabel'\);/);
+    assert.match(editor, /return this\.name \|\| this\._\('label\.default'\);/);
   });
 });
