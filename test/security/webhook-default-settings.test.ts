@@ -101,6 +101,20 @@ for (const setup of CASES) {
       assert.doesNotMatch(nodeRed.output(), /parsed before|limits are not enforced/i, 'nothing in front of the node read the deliveries');
     });
 
+    it('takes its guard out with its route: after redeploys one node answers, after removal nobody does (404)', async () => {
+      for (let i = 0; i < 3; i++) {
+        await deploy(nodeRed, webhookFlow(eventsFile, { name: `redeploy ${i}` }, { token: TOKEN }), setup.adminRoot);
+      }
+      await untilListening(nodeRed, hook);
+      await sendMarker();
+      await deploy(nodeRed, [{ id: 'tab1', type: 'tab', label: 'empty' }], setup.adminRoot);
+      // A guard left behind would still answer 401 (wrong token) or read the body (right token).
+      assert.equal((await post(nodeRed.port, `${hook}?token=wrong`, '{}')).status, 404);
+      assert.equal((await post(nodeRed.port, withToken, delivery({ PrintId: 'after-removal' }))).status, 404);
+      await deploy(nodeRed, webhookFlow(eventsFile, {}, { token: TOKEN }), setup.adminRoot);
+      await untilListening(nodeRed, hook);
+    });
+
     if (setup.nodeRoot === '' && setup.adminRoot === '') {
       it('costs little CPU for 20 wrong-token posts of 4.4 MB (printed, not asserted)', async () => {
         const json = bigJson();
