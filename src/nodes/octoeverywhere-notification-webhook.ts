@@ -264,7 +264,11 @@ export = function register(RED: NodeAPI): void {
         .then(
           () => next(),
           (err: unknown) => refuse(req, res, err),
-        );
+        )
+        .catch(() => {
+          // As in handler(): a broken socket must not become an unhandled rejection.
+          if (!res.headersSent) res.destroy();
+        });
     };
     const removeGuard = inFront ? addFrontMiddleware(inFront, guard) : () => undefined;
     const removeRoute = addPostRoute(RED.httpNode, path, handler);
