@@ -12,6 +12,11 @@ import { baseUrlString, parseBaseUrl } from './urls';
 
 /** Deliveries are a few hundred bytes; anything near this bound is not one. */
 export const DEFAULT_WEBHOOK_MAX_BYTES = 64 * 1024;
+/**
+ * Deliveries are flat objects. Deeper nesting is refused before the answer: the de-duplication key
+ * (JSON.stringify) and message cloning recurse, and would otherwise fail after the 200.
+ */
+export const MAX_DELIVERY_DEPTH = 32;
 /** 256 bits of randomness; 22 base64url characters (128 bits) is the least a token may have. */
 const TOKEN_BYTES = 32;
 const STRONG_TOKEN = /^[A-Za-z0-9_-]{22,256}$/;
@@ -143,7 +148,28 @@ export interface Delivery {
   event: PrinterEvent;
 }
 
-/** A delivery body as a PrinterEvent; 400 when it is not JSON or not an event. */
+/**
+ * Refuses (400) a value nested deeper than `maxDepth` arrays and objects. Iterative, so a hostile
+ * depth cannot overflow the stack here.
+ */
+export function checkDepth(value: unknown, maxDepth = MAX_DELIVERY_DEPTH): void {
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  for (let item = pending.pop(); item; item = pending.pop()) {
+    const [v, depth] = item;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > maxDepth) {
+      throw new WebhookRejection('OE_WEBHOOK_TOO_DEEP', 400, `The delivery is nested deeper than ${maxDepth} levels.`);
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
+    }
+  }
+}
+
+/**
+ * A delivery body as a PrinterEvent; 400 when it is not JSON, nested too deep or not an event. Everything
+ * that can refuse a delivery runs here or before, so what is answered 200 can be sent on.
+ */
 export function parseDelivery(raw: Buffer | string | Record<string, unknown>): Delivery {
   let body: unknown = raw;
   if (typeof raw === 'string' || Buffer.isBuffer(raw)) {
@@ -153,6 +179,7 @@ export function parseDelivery(raw: Buffer | string | Record<string, unknown>): D
       throw new WebhookRejection('OE_WEBHOOK_BAD_JSON', 400, 'The delivery is not valid JSON.');
     }
   }
+  checkDepth(body);
   const event = isObject(body) ? eventFromWebhook(body) : undefined;
   if (!isObject(body) || !event) {
     throw new WebhookRejection('OE_WEBHOOK_NOT_AN_EVENT', 400, 'The delivery is not an OctoEverywhere event (no EventType).');

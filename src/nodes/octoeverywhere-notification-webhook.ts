@@ -14,6 +14,7 @@ import {
   OctoEverywhereError,
   WebhookRejection,
   checkContentType,
+  checkDepth,
   checkSecretKey,
   checkToken,
   checkWebhookPath,
@@ -30,11 +31,14 @@ import { ADMIN_ROUTES, COMMON, useConnection } from './shared/adapter';
 import { clockFor, Timers } from './shared/clock';
 import { asOctoEverywhereError } from './shared/failure';
 import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeStatus } from './shared/types';
-import { addPostRoute, routeExists } from './shared/webhook-route';
+import { addFrontMiddleware, addPostRoute, mountingApp, mountPath, requestPathMatcher, routeExists } from './shared/webhook-route';
 import { type RegistrationRecord, type RegistrationStore, WebhookRegistration } from './shared/webhook-registration';
 
 const TYPE = 'octoeverywhere-notification-webhook';
-/** OctoEverywhere wants an answer within 10 s; a body still arriving after this is a slow sender. */
+/**
+ * OctoEverywhere wants an answer within 10 s; a body still arriving after this is a slow sender
+ * (settings.octoeverywhereWebhookReadTimeout, in ms, may shorten it).
+ */
 const READ_TIMEOUT_MS = 10_000;
 /** How long "event: …" or "rejected: …" stays before the status returns to "listening". */
 const FLASH_MS = 3_000;
@@ -143,14 +147,19 @@ export = function register(RED: NodeAPI): void {
     const deduper = def.dedupe
       ? new DeliveryDeduper((Number.isFinite(dedupeSeconds) && dedupeSeconds > 0 ? dedupeSeconds : DEFAULT_DEDUPE_SECONDS) * 1000, () => clock.now())
       : undefined;
+    const readTimeoutMs = positiveSetting(RED, 'octoeverywhereWebhookReadTimeout') ?? READ_TIMEOUT_MS;
     const expectedToken = token;
 
-    const deliver = (delivery: Delivery): void => {
+    // Everything that decides a delivery's fate runs before the answer: what is answered 200 is sent on.
+    const wanted = (delivery: Delivery): boolean => {
       const { event } = delivery;
       // The service filters App Connection deliveries already; user webhooks send everything. A test
       // notification always passes, as the service always delivers it.
-      if (eventTypes.length > 0 && event.event !== 'test' && !eventTypes.includes(event.eventType)) return;
-      if (deduper?.isRepeat(delivery)) return;
+      if (eventTypes.length > 0 && event.event !== 'test' && !eventTypes.includes(event.eventType)) return false;
+      return !deduper?.isRepeat(delivery);
+    };
+    const deliver = (delivery: Delivery): void => {
+      const { event } = delivery;
       node.send({ topic: event.event, payload: event });
       flashStatus({ fill: 'green', shape: 'dot', text: RED._('status.event', { name: event.event }) });
     };
@@ -159,34 +168,70 @@ export = function register(RED: NodeAPI): void {
       const rejection = err instanceof WebhookRejection ? err : undefined;
       const status = closed ? 503 : rejection?.httpStatus ?? 500;
       const code = closed ? 'OE_CLOSED' : rejection?.code ?? asOctoEverywhereError(err).code;
+      // Node's own methods only: the guard may answer before Express has set up the request.
       // An unread body is not read to its end: the connection closes after the answer.
-      if (!req.readableEnded) res.set('Connection', 'close');
-      if (!res.headersSent) res.status(status).type('text/plain').send(code);
+      if (!res.headersSent) {
+        res.writeHead(status, {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'Content-Length': String(Buffer.byteLength(code)),
+          'Cache-Control': 'no-store',
+          ...(req.readableEnded ? {} : { Connection: 'close' }),
+        });
+        res.end(code);
+      }
       if (!closed) {
         node.debug(RED._('debug.rejected', { status, code }));
         flashStatus({ fill: 'yellow', shape: 'ring', text: RED._('status.rejected', { status }) });
       }
     };
 
-    const receive = async (req: Request, res: Response): Promise<void> => {
+    /** The checks that need no body: a wrong token or label is refused without reading a byte. */
+    const checkHead = (req: Request): void => {
+      checkToken(expectedToken, req.originalUrl || req.url);
+      checkContentType(req.headers);
+    };
+    /** Reads the body within the size bound and the read deadline. */
+    const readBody = async (req: Request): Promise<Buffer> => {
       const controller = new AbortController();
       inFlight.add(controller);
-      const timeout = timers.after(READ_TIMEOUT_MS, () => controller.abort());
+      const timeout = timers.after(readTimeoutMs, () => controller.abort());
       try {
-        checkToken(expectedToken, req.originalUrl || req.url);
-        checkContentType(req.headers);
-        const delivery = parseDelivery(await bodyOf(req, maxBytes, controller.signal));
+        return await readBoundedBody(req, maxBytes, controller.signal);
+      } finally {
+        timers.cancel(timeout);
+        inFlight.delete(controller);
+      }
+    };
+    // Bodies this node's guard read ahead, before any parser in front of httpNode could.
+    const readAhead = new WeakSet<Request>();
+    let warnedParsed = false;
+    /** Something this node could not get in front of read the body: enforce the size, and say so once. */
+    const parsedBefore = (req: Request): Buffer | string | Record<string, unknown> => {
+      if (!warnedParsed) {
+        warnedParsed = true;
+        node.warn(RED._('warnings.parsed-first', { maxBytes, path }));
+        setBase({ fill: 'yellow', shape: 'dot', text: RED._('status.parsed-first') });
+      }
+      return alreadyRead(req, maxBytes);
+    };
+
+    const receive = async (req: Request, res: Response): Promise<void> => {
+      try {
+        checkHead(req);
+        let raw: Buffer | string | Record<string, unknown>;
+        if (readAhead.has(req)) raw = req.body as Buffer;
+        else if (isParsed(req)) raw = parsedBefore(req);
+        else raw = await readBody(req);
+        const delivery = parseDelivery(raw);
         checkSecretKey(secretKey, delivery.body);
+        const send = wanted(delivery);
         if (closed) throw new OctoEverywhereError('OE_CLOSED', 'closed');
         // Answer first: the sender only needs to know it arrived, and must not wait on the flow.
         // Written directly: express's send() would also hash the body for an ETag on every delivery.
         res.writeHead(200, OK_HEADERS).end('OK');
-        deliver(delivery);
+        if (send) deliver(delivery);
       } catch (err) {
         refuse(req, res, err);
-      } finally {
-        timers.cancel(timeout);
-        inFlight.delete(controller);
       }
     };
 
@@ -196,17 +241,48 @@ export = function register(RED: NodeAPI): void {
         if (!res.headersSent) res.destroy();
       });
     };
+
+    // In front of whatever the app that mounts httpNode runs first (with Node-RED's default settings,
+    // the editor's JSON and form parsers, which would read up to 5 MB with no deadline): for this
+    // node's path only, refuse on the token, label or declared size, else read the body within the
+    // limits and mark it read (req._body), so that those parsers pass it by.
+    const inFront = mountingApp(RED.httpNode);
+    const matches = requestPathMatcher(`${mountPath(RED.httpNode)}${path}`);
+    const guard: RequestHandler = (req, res, next) => {
+      if (req.method !== 'POST' || !matches(req.originalUrl || req.url) || isParsed(req)) {
+        next();
+        return;
+      }
+      Promise.resolve()
+        .then(async () => {
+          checkHead(req);
+          const body = await readBody(req);
+          (req as ParsedRequest)._body = true;
+          req.body = body;
+          readAhead.add(req);
+        })
+        .then(
+          () => next(),
+          (err: unknown) => refuse(req, res, err),
+        )
+        .catch(() => {
+          // As in handler(): a broken socket must not become an unhandled rejection.
+          if (!res.headersSent) res.destroy();
+        });
+    };
+    const removeGuard = inFront ? addFrontMiddleware(inFront, guard) : () => undefined;
     const removeRoute = addPostRoute(RED.httpNode, path, handler);
     pathOwners.set(pathKey, node.id);
     node.on('close', () => {
       removeRoute();
+      removeGuard();
       if (pathOwners.get(pathKey) === node.id) pathOwners.delete(pathKey);
     });
     setBase({ fill: 'green', shape: 'dot', text: RED._('status.listening') });
 
     if (mode === 'app-connection') {
       startAppConnection(node, def, {
-        url: () => webhookUrl(def.publicUrl ?? '', httpRoot(RED), path, expectedToken),
+        url: () => webhookUrl(def.publicUrl ?? '', mountPath(RED.httpNode), path, expectedToken),
         eventTypes,
         clock,
         setBase,
@@ -288,10 +364,23 @@ export = function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType(TYPE, NotificationWebhook as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
+    // Both are passwords: the editor's /credentials answer (which read-only users may call) only
+    // says whether they are set. Stored credentials do not depend on the type, so saved tokens stay.
     credentials: {
-      token: { type: 'text' },
+      token: { type: 'password' },
       secretKey: { type: 'password' },
     },
+  });
+
+  // The token, for the editor to show the webhook URL: only to users who may change the node, never cached.
+  RED.httpAdmin.get(`${ADMIN_ROUTES}/notification-webhook/:id/token`, RED.auth.needsPermission(`${TYPE}.write`), (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    const creds = RED.nodes.getCredentials(String(req.params.id)) as WebhookCredentials | undefined;
+    if (!isStrongWebhookToken(creds?.token)) {
+      res.status(404).json({ code: 'OE_NOT_DEPLOYED', message: RED._('errors.no-token') });
+      return;
+    }
+    res.json({ token: creds.token });
   });
 
   // The editor's event checkboxes come from the one event table.
@@ -339,25 +428,30 @@ function deletionClient(connection: AppConnectionNode, shared: OctoEverywhereCli
   });
 }
 
-/** The body, read here within bounds, or as a body parser placed in front of httpNode left it. */
-function bodyOf(req: Request, maxBytes: number, signal: AbortSignal): Promise<Buffer | string | Record<string, unknown>> {
-  const parsed = req as Request & { _body?: boolean };
-  if (parsed._body || req.readableEnded) {
-    const body: unknown = req.body;
-    if (Buffer.isBuffer(body) || typeof body === 'string') {
-      if (Buffer.byteLength(body) > maxBytes) return Promise.reject(new WebhookRejection('OE_WEBHOOK_TOO_LARGE', 413, 'too large'));
-      return Promise.resolve(body);
-    }
-    if (isObject(body)) return Promise.resolve(body);
-    return Promise.reject(new WebhookRejection('OE_WEBHOOK_BAD_JSON', 400, 'not JSON'));
-  }
-  return readBoundedBody(req, maxBytes, signal);
+type ParsedRequest = Request & { _body?: boolean };
+
+/** True when a body parser has already read the request (body-parser's own marker, or the stream is done). */
+function isParsed(req: Request): boolean {
+  return (req as ParsedRequest)._body === true || req.readableEnded;
 }
 
-/** Where httpNode is mounted (httpNodeRoot); '' at the root. */
-function httpRoot(RED: NodeAPI): string {
-  const app = RED.httpNode as unknown as { path?: () => string };
-  return typeof app.path === 'function' ? app.path().replace(/\/+$/, '') : '';
+/**
+ * The body as a parser in front of httpNode left it, held to the same size bound: the declared
+ * length, else the length of the text or of the parsed value written out again.
+ */
+function alreadyRead(req: Request, maxBytes: number): Buffer | string | Record<string, unknown> {
+  const tooLarge = new WebhookRejection('OE_WEBHOOK_TOO_LARGE', 413, `The delivery is larger than ${maxBytes} bytes.`);
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge;
+  const body: unknown = req.body;
+  if (Buffer.isBuffer(body) || typeof body === 'string') {
+    if (Buffer.byteLength(body) > maxBytes) throw tooLarge;
+    return body;
+  }
+  if (!isObject(body)) throw new WebhookRejection('OE_WEBHOOK_BAD_JSON', 400, 'not JSON');
+  checkDepth(body); // before writing it out again, which recurses
+  if (Buffer.byteLength(JSON.stringify(body)) > maxBytes) throw tooLarge;
+  return body;
 }
 
 function positiveSetting(RED: NodeAPI, name: string): number | undefined {

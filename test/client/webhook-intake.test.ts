@@ -93,6 +93,13 @@ describe('client: webhook intake', () => {
     assert.deepEqual(event, { eventType: 2, event: 'print-complete', progress: 100, source: 'webhook' });
     assert.throws(() => parseDelivery('{'), (e: { code: string }) => e.code === 'OE_WEBHOOK_BAD_JSON');
     assert.throws(() => parseDelivery('"x"'), (e: { code: string }) => e.code === 'OE_WEBHOOK_NOT_AN_EVENT');
+    // Nesting: 32 levels (the object itself is the first) pass; one more, or 100,000, is a 400 — checked without recursion.
+    const nested = (n: number): string => `{"EventType":1,"X":${'['.repeat(n)}${']'.repeat(n)}}`;
+    assert.equal(parseDelivery(nested(31)).event.eventType, 1);
+    for (const n of [32, 100_000]) {
+      assert.throws(() => parseDelivery(nested(n)), (e: { code: string; httpStatus: number }) => e.code === 'OE_WEBHOOK_TOO_DEEP' && e.httpStatus === 400);
+    }
+    assert.throws(() => parseDelivery({ EventType: 1, X: JSON.parse(nested(40)) as unknown }), (e: { code: string }) => e.code === 'OE_WEBHOOK_TOO_DEEP');
   });
 
   it('maps event names to types once, reporting unknown names', () => {

@@ -62,11 +62,27 @@ function adminAuthSettings(users: readonly AdminUser[]): string {
 }
 
 export async function startNodeRedWithPackage(
-  options: { users?: readonly AdminUser[]; flows?: unknown[]; credentials?: StartOptions['credentials'] } = {},
+  options: {
+    users?: readonly AdminUser[];
+    flows?: unknown[];
+    credentials?: StartOptions['credentials'];
+    /** More settings.js properties (code). */
+    settings?: string;
+    readyPath?: string;
+    /** One made by userDirWithPackage(), e.g. with a flows_cred.json already in it. */
+    userDir?: string;
+  } = {},
 ): Promise<NodeRedProcess> {
   ensureBuilt();
-  const extra = [OFFLINE_SETTINGS, ...(options.users ? [adminAuthSettings(options.users)] : [])].join(',\n  ');
-  return startNodeRed({ userDir: userDirWithPackage(), settings: extra, flows: options.flows ?? [], credentials: options.credentials, timeoutMs: 60_000 });
+  const extra = [OFFLINE_SETTINGS, ...(options.users ? [adminAuthSettings(options.users)] : []), ...(options.settings ? [options.settings] : [])].join(',\n  ');
+  return startNodeRed({
+    userDir: options.userDir ?? userDirWithPackage(),
+    settings: extra,
+    flows: options.flows ?? [],
+    credentials: options.credentials,
+    timeoutMs: 60_000,
+    readyPath: options.readyPath,
+  });
 }
 
 /** An editor access token, as the login form gets one. */

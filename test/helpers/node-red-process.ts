@@ -11,6 +11,8 @@ export interface NodeRedProcess {
   url: string;
   port: number;
   userDir: string;
+  /** The Node-RED process id (for tests that measure its CPU time). */
+  pid: number;
   /** Everything the process printed so far. */
   output(): string;
   stop(): Promise<void>;
@@ -25,6 +27,8 @@ export interface StartOptions {
   credentials?: Record<string, Record<string, string | undefined>>;
   /** Milliseconds to wait for the editor to answer. */
   timeoutMs?: number;
+  /** What is polled until it answers: '/settings' unless httpAdminRoot moves the editor. */
+  readyPath?: string;
 }
 
 /** The Node-RED under test: OE_NODE_RED_PATH for the Node-RED 5 run, else our dev dependency. */
@@ -88,7 +92,7 @@ export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedP
   for (;;) {
     if (child.exitCode !== null) throw new Error(`Node-RED exited early:\n${out}`);
     try {
-      const res = await fetch(`${url}/settings`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`${url}${options.readyPath ?? '/settings'}`, { signal: AbortSignal.timeout(1000) });
       if (res.status === 200 || res.status === 401) break;
     } catch {
       // not listening yet
@@ -103,6 +107,7 @@ export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedP
     url,
     port,
     userDir,
+    pid: child.pid ?? 0,
     output: () => out,
     async stop() {
       if (child.exitCode === null) {

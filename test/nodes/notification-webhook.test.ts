@@ -2,7 +2,9 @@
 // served on a loopback port, fed by the simulator's deliveries and by hand-made requests. Renewal and
 // the slow-sender limit run on the simulator's manual clock (settings hook octoeverywhereClock).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { NodeAPI } from 'node-red';
 import { createClock, startSimulator, type CompletionKeys, type ManagedClock, type Simulator } from '../../src/simulator';
@@ -114,11 +116,13 @@ describe('node: octoeverywhere-notification-webhook', function () {
   const flow = (hook: Record<string, unknown> | undefined, ...more: Array<Record<string, unknown>>): Flow =>
     [configNode(), ...(hook ? [hook] : []), ...more, { id: 'out', type: 'helper' }] as unknown as Flow;
 
-  async function load(hook: Record<string, unknown>, hookCreds: Record<string, string> = { token: TOKEN }): Promise<void> {
+  /** `serve` puts something in front of httpNode that the nodes cannot get ahead of. */
+  async function load(hook: Record<string, unknown>, hookCreds: Record<string, string> = { token: TOKEN }, serve?: (httpNode: http.RequestListener) => http.RequestListener): Promise<void> {
     await helper.load([configModule, capture], flow(hook), { c1: configCreds(), w1: hookCreds });
     watch();
     if (!red) throw new Error('the node module was not loaded');
-    server = http.createServer(red.httpNode);
+    const httpNode = red.httpNode as unknown as http.RequestListener;
+    server = http.createServer(serve ? serve(httpNode) : httpNode);
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   }
@@ -234,6 +238,32 @@ describe('node: octoeverywhere-notification-webhook', function () {
       assert.equal((await post(port, url, padded)).status, 200);
       await until('one message', () => messages.length === 1);
       assert.equal(messages.length, 1);
+    });
+
+    it('when a JSON parser it could not get in front of read the body, still refuses over the bound (413) and warns once', async () => {
+      // What body-parser's json() does in front of an app: read it all, parse, mark it read (req._body).
+      const jsonParserInFront = (httpNode: http.RequestListener): http.RequestListener => (req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          Object.assign(req, { body: JSON.parse(Buffer.concat(chunks).toString()) as unknown, _body: true });
+          httpNode(req, res);
+        });
+      };
+      await load(hookNode(), { token: TOKEN }, jsonParserInFront);
+      const url = `/oe/hook?token=${TOKEN}`;
+      const big = JSON.stringify({ EventType: 2, Pad: 'x'.repeat(1024 * 1024) });
+      assert.deepEqual(await post(port, url, big), { status: 413, body: 'OE_WEBHOOK_TOO_LARGE' });
+      // Chunked: no declared length, so the parsed body's own length counts.
+      assert.deepEqual(await post(port, url, big, { 'transfer-encoding': 'chunked' }), { status: 413, body: 'OE_WEBHOOK_TOO_LARGE' });
+      const deep = `{"EventType":1,"Deep":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+      assert.deepEqual(await post(port, url, deep), { status: 400, body: 'OE_WEBHOOK_TOO_DEEP' });
+      assert.equal((await post(port, url, event({ EventType: 1 }))).status, 200);
+      await until('the message', () => messages.length === 1);
+      assert.equal(messages[0].topic, 'print-started');
+      const warnings = helper.log().args.filter((a: Array<{ msg?: unknown }>) => a[0].msg === 'warnings.parsed-first');
+      assert.equal(warnings.length, 1, 'warned once');
+      assert.ok(statusesOf().some((s) => s.text === 'status.parsed-first' && s.fill === 'yellow'));
     });
 
     it('gives a slow sender 10 s (on the node clock), then 408; nothing is sent', async () => {
@@ -471,5 +501,18 @@ describe('node: octoeverywhere-notification-webhook', function () {
     assert.match(token, /^[A-Za-z0-9_-]{43}$/);
     watchSecret(token);
     assert.equal((await post(port, `/oe/hook?token=${encodeURIComponent(token)}`, event({ EventType: 1 }))).status, 200);
+  });
+});
+
+describe('node: octoeverywhere-notification-webhook, its name in the editor', () => {
+  it('is called "notification webhook" in the palette and as the default label, as in the README and the help', () => {
+    const root = path.resolve(__dirname, '..', '..');
+    const catalog = JSON.parse(fs.readFileSync(path.join(root, 'nodes', 'locales', 'en-US', `${TYPE}.json`), 'utf8')) as { paletteLabel: string; label: { default: string } };
+    assert.equal(catalog.paletteLabel, 'notification webhook');
+    assert.equal(catalog.label.default, catalog.paletteLabel);
+    assert.match(fs.readFileSync(path.join(root, 'README.md'), 'utf8'), new RegExp(`^### ${catalog.paletteLabel} — `, 'm'));
+    const editor = fs.readFileSync(path.join(root, 'nodes', `${TYPE}.html`), 'utf8');
+    assert.match(editor, /paletteLabel: function \(\) \{\s*return this\._\('paletteLabel'\);/);
+    assert.match(editor, /return this\.name \|\| this\._\('label\.default'\);/);
   });
 });
