@@ -172,6 +172,11 @@ class Mux {
 
 type Mode = 'detect' | 'mqtt' | 'closed';
 
+/** mqtt-packet's parser holds the packet it is reading; its length is known once the fixed header is. */
+interface PartialParser {
+  packet?: { length?: number };
+}
+
 /** One client's WebSocket: mode detection, CONNECT, then the MQTT session. */
 class Session {
   clientId = '';
@@ -182,6 +187,8 @@ class Session {
   private will: IConnectPacket['will'];
   private keepaliveMs = 0;
   private keepaliveTimer: SimTimer | undefined;
+  /** Simulated time of the client's last packet; the keepalive timer re-arms from it. */
+  private lastSeenMs = 0;
   private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
   private untrack: () => void = () => undefined;
 
@@ -258,8 +265,12 @@ class Session {
       }
       this.mode = 'mqtt';
     }
-    this.armKeepalive();
+    this.lastSeenMs = this.clock.now();
     this.parser.parse(bytes);
+    // A packet may span frames: refuse one whose announced length is over the limit before it is buffered.
+    if (((this.parser as PartialParser).packet?.length ?? 0) > MAX_PACKET_BYTES && (this.mode as Mode) !== 'closed') {
+      this.close(CLOSE_TOO_BIG, 'packet larger than 1 MiB');
+    }
   }
 
   private onParseError(): void {
@@ -331,9 +342,13 @@ class Session {
     // MQTT credentials are ignored: the OctoEverywhere credentials already passed the gate.
     this.send({ cmd: 'connack', returnCode: ConnackCode.Accepted, sessionPresent: false });
     this.mux.add(this);
-    this.armKeepalive();
+    this.armKeepalive(this.keepaliveMs);
   }
 
+  /**
+   * SUBACK per filter. A requested QoS of 3 never gets here: mqtt-packet finds the SUBSCRIBE malformed
+   * and the session closes (MQTT 3.1.1 §3.8.3.1), where the plugin's own parser answers 0x80.
+   */
   private onSubscribe(packet: ISubscribePacket): void {
     const granted: number[] = [];
     const replay: Array<[string, Buffer]> = [];
@@ -400,15 +415,17 @@ class Session {
     }
   }
 
-  private armKeepalive(): void {
-    this.clock.clearTimer(this.keepaliveTimer);
-    this.keepaliveTimer = undefined;
-    if (!this.connected || this.keepaliveMs <= 0 || this.mode === 'closed') return;
+  /** One timer per session, re-armed from the last packet rather than reset on every frame. */
+  private armKeepalive(delayMs: number): void {
+    if (this.keepaliveMs <= 0 || this.mode === 'closed') return;
     this.keepaliveTimer = this.clock.setTimeout(() => {
       this.keepaliveTimer = undefined;
-      if (this.chaos.knobs.stallSockets) this.armKeepalive();
+      const quietMs = this.clock.now() - this.lastSeenMs;
+      // A stalled edge does not judge the client: it saw nothing because it read nothing.
+      if (this.chaos.knobs.stallSockets) this.armKeepalive(this.keepaliveMs);
+      else if (quietMs < this.keepaliveMs) this.armKeepalive(this.keepaliveMs - quietMs);
       else this.terminate();
-    }, this.keepaliveMs);
+    }, delayMs);
   }
 
   private send(packet: Packet): void {

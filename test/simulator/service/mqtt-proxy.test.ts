@@ -189,6 +189,13 @@ describe('simulator service: MQTT proxy', () => {
       await r.connect('big');
       r.send({ cmd: 'publish', topic: 'big/topic', payload: Buffer.alloc(1024 * 1024 + 16), qos: 0, dup: false, retain: false });
       assert.equal((await r.closing).code, 1009);
+
+      // Announced over several frames: refused from the fixed header, before the rest is buffered.
+      const spread = await raw();
+      await spread.connect('spread');
+      const bytes = mqttPacket.generate({ cmd: 'publish', topic: 'big/topic', payload: Buffer.alloc(2 * 1024 * 1024), qos: 0, dup: false, retain: false });
+      spread.sendBytes(bytes.subarray(0, 64 * 1024));
+      assert.equal((await spread.closing).code, 1009);
     });
 
     it('answers SUBACK per filter: an invalid filter gets 0x80; QoS is granted up to 1', async () => {
