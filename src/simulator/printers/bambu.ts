@@ -6,7 +6,7 @@
 import type { JobState, SimTimer } from '../contract';
 import type { PrinterContext } from './context';
 import { sendJson } from './http';
-import { parsePayload, PrinterBroker } from './mqtt-broker';
+import { parsePayload, PrinterBroker, PushPacer } from './mqtt-broker';
 import type { NativeApi } from './native';
 
 /** `isOnline` tells whether the companion is connected to OctoEverywhere. */
@@ -30,8 +30,10 @@ export function createBambuApi(ctx: PrinterContext, isOnline: () => boolean): Na
   };
 }
 
-/** How long the plugin takes to reconnect after the printer dropped its MQTT connection (simulated ms). */
+/** How long the plugin takes to reconnect after the printer dropped its MQTT connection (real ms). */
 export const BAMBU_RECONNECT_MS = 5_000;
+/** A P1 pushes about once a second while printing (real ms). */
+export const BAMBU_PUSH_INTERVAL_MS = 1_000;
 /** A `print_error` the simulation reports for an injected fault (not one of the codes the plugin ignores). */
 export const BAMBU_FAULT_CODE = 50348044;
 
@@ -103,18 +105,21 @@ export class BambuBroker extends PrinterBroker {
   private sent: Report;
   private sequence = 0;
   private reconnect: SimTimer | undefined;
-  private readonly onUpdate = (): void => this.pushChanges();
+  private readonly pacer: PushPacer;
+  private readonly onState = (): void => void this.pushChanges();
 
   constructor(private readonly ctx: PrinterContext, serialNumber: string) {
     super(serialNumber);
     this.reportTopic = `device/${serialNumber}/report`;
     this.requestTopic = `device/${serialNumber}/request`;
     this.sent = bambuPrintReport(ctx);
-    ctx.sim.on('update', this.onUpdate);
+    this.pacer = new PushPacer(ctx.clock, ctx.realMs(BAMBU_PUSH_INTERVAL_MS), () => this.pushChanges());
+    ctx.sim.on('state', this.onState);
   }
 
   close(): void {
-    this.ctx.sim.off('update', this.onUpdate);
+    this.ctx.sim.off('state', this.onState);
+    this.pacer.stop();
     this.ctx.clock.clearTimer(this.reconnect);
     this.reconnect = undefined;
   }
@@ -129,11 +134,12 @@ export class BambuBroker extends PrinterBroker {
       this.reconnect = this.ctx.clock.setTimeout(() => {
         this.reconnect = undefined;
         this.restoreLink();
-      }, BAMBU_RECONNECT_MS);
+      }, this.ctx.realMs(BAMBU_RECONNECT_MS));
       return false;
     }
     // Partial pushes carry what changed since the subscription began; the rest needs pushall.
     if (!this.subscribed(this.reportTopic)) this.sent = bambuPrintReport(this.ctx);
+    this.pacer.start();
     return true;
   }
 
@@ -181,16 +187,17 @@ export class BambuBroker extends PrinterBroker {
     this.report({ print: { command: 'push_status', sequence_id: String(this.sequence++), msg: 0, ...this.sent, ...STATIC_FULL } });
   }
 
-  private pushChanges(): void {
-    if (!this.linkUp || !this.subscribed(this.reportTopic)) return;
+  /** Pushes what changed; false once nobody listens. */
+  private pushChanges(): boolean {
+    if (!this.linkUp || !this.subscribed(this.reportTopic)) return false;
     const now = bambuPrintReport(this.ctx);
     const changed: Report = {};
     for (const [key, value] of Object.entries(now)) {
       if (JSON.stringify(this.sent[key]) !== JSON.stringify(value)) changed[key] = value;
     }
     this.sent = now;
-    if (Object.keys(changed).length === 0) return;
-    this.report({ print: { command: 'push_status', sequence_id: String(this.sequence++), msg: 1, ...changed } });
+    if (Object.keys(changed).length > 0) this.report({ print: { command: 'push_status', sequence_id: String(this.sequence++), msg: 1, ...changed } });
+    return true;
   }
 
   private report(message: Report): void {

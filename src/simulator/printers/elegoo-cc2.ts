@@ -4,13 +4,15 @@
 // and answers per client id, and a PING/PONG heartbeat.
 import type { JobState, SimTimer } from '../contract';
 import type { PrinterContext } from './context';
-import { parsePayload, PrinterBroker } from './mqtt-broker';
+import { parsePayload, PrinterBroker, PushPacer } from './mqtt-broker';
 
 /** The status push's method number. */
 export const CC2_STATUS_METHOD = 6000;
 export const CC2_METHOD = { Attributes: 1001, Status: 1002 } as const;
-/** A registered client that neither pings nor asks for this long is forgotten (simulated ms). */
+/** A registered client that neither pings nor asks for this long is forgotten (real ms). */
 export const CC2_CLIENT_TIMEOUT_MS = 65_000;
+/** Status pushes while something changes (real ms). */
+export const CC2_PUSH_INTERVAL_MS = 1_000;
 
 /** machine_status.status / sub_status for a job state (the plugin's PrinterState table, reversed). */
 function machineStatus(ctx: PrinterContext): { status: number; sub_status: number } {
@@ -71,14 +73,16 @@ export class Cc2Broker extends PrinterBroker {
   private statusId = 0;
   /** Registered client ids and the timer that forgets each. */
   private readonly clients = new Map<string, SimTimer>();
-  private readonly onUpdate = (): void => this.pushChanges();
+  private readonly pacer: PushPacer;
+  private readonly onState = (): void => void this.pushChanges();
 
   constructor(private readonly ctx: PrinterContext, serialNumber: string) {
     super(serialNumber);
     this.prefix = `elegoo/${serialNumber}/`;
     this.statusTopic = `${this.prefix}api_status`;
     this.sent = cc2Status(ctx);
-    ctx.sim.on('update', this.onUpdate);
+    this.pacer = new PushPacer(ctx.clock, ctx.realMs(CC2_PUSH_INTERVAL_MS), () => this.pushChanges());
+    ctx.sim.on('state', this.onState);
     this.on('link', (up: boolean) => {
       if (!up) this.forgetClients();
     });
@@ -90,12 +94,14 @@ export class Cc2Broker extends PrinterBroker {
   }
 
   close(): void {
-    this.ctx.sim.off('update', this.onUpdate);
+    this.ctx.sim.off('state', this.onState);
+    this.pacer.stop();
     this.forgetClients();
   }
 
   protected accepts(): boolean {
     if (!this.subscribed(this.statusTopic)) this.sent = cc2Status(this.ctx);
+    this.pacer.start();
     return true;
   }
 
@@ -149,7 +155,7 @@ export class Cc2Broker extends PrinterBroker {
     this.ctx.clock.clearTimer(this.clients.get(clientId));
     this.clients.set(
       clientId,
-      this.ctx.clock.setTimeout(() => this.clients.delete(clientId), CC2_CLIENT_TIMEOUT_MS),
+      this.ctx.clock.setTimeout(() => this.clients.delete(clientId), this.ctx.realMs(CC2_CLIENT_TIMEOUT_MS)),
     );
   }
 
@@ -158,8 +164,9 @@ export class Cc2Broker extends PrinterBroker {
     this.clients.clear();
   }
 
-  private pushChanges(): void {
-    if (!this.linkUp || !this.subscribed(this.statusTopic)) return;
+  /** Pushes what changed; false once nobody listens. */
+  private pushChanges(): boolean {
+    if (!this.linkUp || !this.subscribed(this.statusTopic)) return false;
     const now = cc2Status(this.ctx);
     const changed: Status = {};
     for (const [object, attrs] of Object.entries(now)) {
@@ -168,7 +175,9 @@ export class Cc2Broker extends PrinterBroker {
       }
     }
     this.sent = now;
-    if (Object.keys(changed).length === 0) return;
-    this.deliver(this.statusTopic, JSON.stringify({ method: CC2_STATUS_METHOD, status_id: ++this.statusId, result: changed }));
+    if (Object.keys(changed).length > 0) {
+      this.deliver(this.statusTopic, JSON.stringify({ method: CC2_STATUS_METHOD, status_id: ++this.statusId, result: changed }));
+    }
+    return true;
   }
 }

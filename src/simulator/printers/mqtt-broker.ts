@@ -1,7 +1,7 @@
 // The broker inside an MQTT printer (Bambu Lab, Elegoo CC2) as the plugin's one upstream connection
 // sees it: subscriptions, the link, and delivery of what the printer (or a client) publishes.
 import { EventEmitter } from 'node:events';
-import type { SimMqttBroker, SimMqttMessage } from '../contract';
+import type { SimClock, SimMqttBroker, SimMqttMessage, SimTimer } from '../contract';
 import { topicMatches } from '../mqtt-topic';
 
 export abstract class PrinterBroker extends EventEmitter implements SimMqttBroker {
@@ -86,6 +86,31 @@ export abstract class PrinterBroker extends EventEmitter implements SimMqttBroke
     // A new upstream connection starts with no subscriptions.
     if (!this.linkUp) this.subscriptions.clear();
     this.emit('link', this.linkUp);
+  }
+}
+
+/**
+ * Paces a printer's status pushes while someone listens: every `intervalMs`, and at once on a job
+ * state change (so no state is skipped). `push` returns false once nobody listens, which stops it.
+ */
+export class PushPacer {
+  private timer: SimTimer | undefined;
+
+  constructor(
+    private readonly clock: SimClock,
+    private readonly intervalMs: number,
+    private readonly push: () => boolean,
+  ) {}
+
+  start(): void {
+    this.timer ??= this.clock.setInterval(() => {
+      if (!this.push()) this.stop();
+    }, this.intervalMs);
+  }
+
+  stop(): void {
+    this.clock.clearTimer(this.timer);
+    this.timer = undefined;
   }
 }
 

@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import { timeScaleOf } from '../clock';
 import type { SimClock, SimMqttBroker, SimMqttMessage, SimPrinter, SimTimer } from '../contract';
 import { isValidFilter, isValidTopic, topicMatches } from '../mqtt-topic';
 import { type Chaos, CLOSE_PRINTER_LINK_LOST } from './chaos';
@@ -337,7 +338,8 @@ class Session {
     if (!clean) return this.refuse(ConnackCode.ServerUnavailable);
     this.clientId = packet.clientId === '' ? `oe-${randomBytes(16).toString('hex')}` : packet.clientId;
     this.will = packet.will;
-    this.keepaliveMs = (packet.keepalive ?? 0) * 1500;
+    // Keepalive is network time: real seconds, so a sped-up demo clock does not cut sessions short.
+    this.keepaliveMs = (packet.keepalive ?? 0) * 1500 * timeScaleOf(this.clock);
     this.connected = true;
     // MQTT credentials are ignored: the OctoEverywhere credentials already passed the gate.
     this.send({ cmd: 'connack', returnCode: ConnackCode.Accepted, sessionPresent: false });

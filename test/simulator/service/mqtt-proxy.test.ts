@@ -184,6 +184,24 @@ describe('simulator service: MQTT proxy', () => {
       await off.next('pingresp');
     });
 
+    it('counts keepalive in real seconds on a sped-up clock', async () => {
+      const fast = createClock({ mode: 'real', timeScale: 60 });
+      const demo = await startSimulator({ clock: fast, printers: [{ kind: 'bambu', name: 'P1S' }] });
+      try {
+        const demoConn = demo.createAppConnection(0);
+        const r = await RawMqtt.open(proxyUrl(demoConn), authOf(demoConn));
+        raws.push(r);
+        await r.connect('demo', { keepalive: 10 });
+        // 20 simulated seconds are a third of a real second at this scale: far inside 15 real seconds.
+        await fast.advance(20_000);
+        r.send({ cmd: 'pingreq' });
+        await r.next('pingresp');
+      } finally {
+        await demo.close();
+        fast.dispose();
+      }
+    });
+
     it('closes a session that sends a packet over 1 MiB', async () => {
       const r = await raw();
       await r.connect('big');
