@@ -77,10 +77,17 @@ export class WsRelay {
       return;
     }
     const target = this.targets.of(conn.printer);
-    const upstream = new WebSocket(`ws://${target.host}${url}`, subprotocols(req), {
-      headers: forwardedHeaders(req),
-      perMessageDeflate: false,
-    });
+    let upstream: WebSocket;
+    try {
+      upstream = new WebSocket(`ws://${target.host}${url}`, subprotocols(req), {
+        headers: forwardedHeaders(req),
+        perMessageDeflate: false,
+      });
+    } catch {
+      // `ws` throws on a subprotocol that is not a token (`a b`) or listed twice: a malformed handshake.
+      rejectUpgrade(socket, 400);
+      return;
+    }
     this.track(upstream);
     this.pendingSockets.add(socket);
     let settled = false;
