@@ -208,7 +208,14 @@ class Session {
     });
     this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
     this.parser.on('error', () => this.onParseError());
-    this.ws.on('message', (data: RawData, isBinary: boolean) => this.onFrame(data, isBinary));
+    this.ws.on('message', (data: RawData, isBinary: boolean) => {
+      try {
+        this.onFrame(data, isBinary);
+      } catch {
+        // Whatever a client sends must not take the simulator down: the session ends instead.
+        this.abort('unreadable packet');
+      }
+    });
     this.ws.on('ping', (data: Buffer) => {
       if (!this.chaos.knobs.stallSockets) this.ws.pong(data);
       else this.chaos.stalledFrames++;
@@ -337,7 +344,8 @@ class Session {
     // No persistent sessions.
     if (!clean) return this.refuse(ConnackCode.ServerUnavailable);
     this.clientId = packet.clientId === '' ? `oe-${randomBytes(16).toString('hex')}` : packet.clientId;
-    this.will = packet.will;
+    // A will whose topic is not a valid topic name is never published.
+    this.will = packet.will && isValidTopic(packet.will.topic) ? packet.will : undefined;
     // Keepalive is network time: real seconds, so a sped-up demo clock does not cut sessions short.
     this.keepaliveMs = (packet.keepalive ?? 0) * 1500 * timeScaleOf(this.clock);
     this.connected = true;

@@ -231,6 +231,21 @@ describe('simulator service: MQTT proxy', () => {
       assert.deepEqual(ack.granted, [0, 0x80, 0x80, 1]);
     });
 
+    it('ends a session that sends garbage or publishes to a wildcard topic, and keeps serving others', async () => {
+      const garbage = await raw();
+      await garbage.connect('garbage');
+      garbage.sendBytes(Buffer.from([0xf0, 0x03, 0xde, 0xad, 0xbe]));
+      assert.equal((await garbage.closing).code, 1002);
+      const wildcard = await raw();
+      await wildcard.connect('wildcard');
+      wildcard.send({ cmd: 'publish', topic: 'device/+/request', payload: Buffer.from('{}'), qos: 0, dup: false, retain: false });
+      assert.equal((await wildcard.closing).code, 1002);
+      const before = await raw();
+      before.send({ cmd: 'pingreq' });
+      assert.equal((await before.closing).code, 1002, 'a first packet other than CONNECT');
+      assert.ok((await client()).connected);
+    });
+
     it('acks QoS 1 publishes', async () => {
       const c = await client();
       await c.publishAsync(`device/${bambu.serialNumber}/request`, JSON.stringify({ pushing: { sequence_id: '0', command: 'pushall' } }), { qos: 1 });
