@@ -246,9 +246,18 @@ describe('simulator service: MQTT proxy', () => {
       assert.ok((await client()).connected);
     });
 
-    it('acks QoS 1 publishes', async () => {
+    it('acks QoS 1 and QoS 2 publishes', async () => {
       const c = await client();
       await c.publishAsync(`device/${bambu.serialNumber}/request`, JSON.stringify({ pushing: { sequence_id: '0', command: 'pushall' } }), { qos: 1 });
+      await c.publishAsync(`device/${bambu.serialNumber}/request`, JSON.stringify({ pushing: { sequence_id: '1', command: 'pushall' } }), { qos: 2 });
+      const r = await raw();
+      await r.connect('acks');
+      r.send({ cmd: 'publish', topic: 'device/x/any', payload: Buffer.from('1'), qos: 1, messageId: 41, dup: false, retain: false });
+      assert.equal((await r.next('puback')).messageId, 41);
+      r.send({ cmd: 'publish', topic: 'device/x/any', payload: Buffer.from('2'), qos: 2, messageId: 42, dup: false, retain: false });
+      assert.equal((await r.next('pubrec')).messageId, 42);
+      r.send({ cmd: 'pubrel', messageId: 42 });
+      assert.equal((await r.next('pubcomp')).messageId, 42);
     });
 
     it('shares one upstream subscription between identical filters and delivers to both', async () => {
@@ -297,6 +306,15 @@ describe('simulator service: MQTT proxy', () => {
       rude.ws.terminate();
       await until(() => seen.length > 0, 'the will');
       assert.deepEqual(seen, ['rude gone']);
+
+      // A session taken over by a newer one with its client id did not end by DISCONNECT either.
+      const older = await raw();
+      await older.connect('taken', { will: { topic, payload: Buffer.from('taken over'), qos: 0, retain: false } });
+      const newer = await raw();
+      await newer.connect('taken');
+      await older.closing;
+      await until(() => seen.length > 1, 'the will of the kicked session');
+      assert.deepEqual(seen, ['rude gone', 'taken over']);
     });
   });
 
