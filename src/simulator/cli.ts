@@ -44,6 +44,11 @@ async function main(): Promise<void> {
     console.log(`    basic user/pass    ${app.authbasichttpuser} / ${app.authbasichttppassword}`);
     console.log(`    authBearerToken    ${app.authBearerToken}`);
     if (app.octoPrintApiKey) console.log(`    octoPrintApiKey    ${app.octoPrintApiKey}`);
+    if (printer.mqtt) {
+      const key = encodeURIComponent(app.authBearerToken);
+      console.log(`    MQTT proxy         ${app.url.replace(/^http/, 'ws')}/octoeverywhere-command-api/proxy/mqtt?oe_api_key=${key}`);
+      console.log(`    serial number      ${printer.mqtt.serialNumber}`);
+    }
     console.log(`  Shared Connection  ${shared.url}`);
     console.log(`    basic user/pass    ${shared.authBasicHttpUser} / ${shared.authBasicHttpPassword}`);
     console.log(`    authBearerToken    ${shared.authBearerToken}\n`);

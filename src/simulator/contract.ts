@@ -4,7 +4,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Clock } from '../client/clock';
 
-export type PrinterKind = 'octoprint' | 'moonraker' | 'bambu';
+export type PrinterKind = 'octoprint' | 'moonraker' | 'bambu' | 'elegoo-cc2';
 
 /** The job states of the command API's `JobStatus.State` (facts §7). */
 export type JobState =
@@ -61,10 +61,33 @@ export interface SimTimer {
   readonly id: number;
 }
 
+/** One MQTT message as the printer's broker delivers it. */
+export interface SimMqttMessage {
+  topic: string;
+  payload: Buffer;
+  retain: boolean;
+}
+
+/**
+ * A printer's MQTT broker (Bambu Lab, Elegoo CC2) as the plugin's one upstream connection to it
+ * sees it; the service's MQTT proxy multiplexes its client sessions over this.
+ * Events: 'message' (SimMqttMessage) for topics matching an upstream subscription; 'link' (up: boolean).
+ */
+export interface SimMqttBroker extends EventEmitter {
+  readonly serialNumber: string;
+  /** Whether the plugin's MQTT connection to the printer is up (down → CONNACK 3 at the proxy). */
+  readonly linkUp: boolean;
+  /** Adds an upstream subscription; false when the printer refuses it (SUBACK 0x80). */
+  subscribe(filter: string): boolean;
+  unsubscribe(filter: string): void;
+  publish(topic: string, payload: Buffer, retain: boolean): void;
+}
+
 /**
  * One simulated printer: a real HTTP server on 127.0.0.1 (its "LAN" address) that serves the
  * printer's native API and the OctoEverywhere plugin's command API, plus controls for tests.
- * Events: 'event' (SimPrinterEvent), 'state' (JobState).
+ * Events: 'event' (SimPrinterEvent), 'state' (JobState), 'online' (boolean) when `online` changes
+ * (the service closes the printer's relayed sockets then; a stand-in may not emit it).
  */
 export interface SimPrinter extends EventEmitter {
   readonly kind: PrinterKind;
@@ -79,6 +102,8 @@ export interface SimPrinter extends EventEmitter {
   /** The plugin stops answering the relay (→ 602). */
   pluginTimeout: boolean;
   readonly state: JobState;
+  /** The printer's MQTT broker behind the MQTT proxy (Bambu Lab, Elegoo CC2 only). */
+  readonly mqtt?: SimMqttBroker;
   gadget(): GadgetWire;
   /** Creates an OctoPrint API key for an app (octoprint only; others return undefined). */
   createApiKey(appName: string): string | undefined;

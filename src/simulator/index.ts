@@ -8,7 +8,10 @@ export {
   type PrinterSpec,
   type PrinterFactory,
   type SharedConnectionValues,
+  type SocketChaos,
 } from './service/simulator';
+export { ConnackCode, MAX_PACKET_BYTES, NOT_A_WEBSOCKET } from './service/mqtt-proxy';
+export { MQTT_PROXY_PATH } from './service/relay-gate';
 export type { CompletionKeys, AppConnectionOptions } from './service/account';
 export type { AppApiShape } from './service/app-api';
 export type { ChaosKnobs } from './service/chaos';
@@ -16,4 +19,4 @@ export { DEFAULT_LIMITS, DEFAULT_WEBCAM_VIEW_LIMIT, type PrinterLimitsWire, type
 export type { WebhookDelivery } from './service/webhooks';
 export { localhostLookup, createLocalhostAgent } from './service/localhost';
 export { createClock, type ClockOptions, type ManagedClock } from './clock';
-export type { PrinterKind, JobState, GadgetWire, SimPrinter, SimPrinterEvent, SimClock, SimTimer } from './contract';
+export type { PrinterKind, JobState, GadgetWire, SimPrinter, SimPrinterEvent, SimClock, SimTimer, SimMqttBroker, SimMqttMessage } from './contract';

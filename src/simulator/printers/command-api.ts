@@ -163,7 +163,7 @@ function requireWebcam(ctx: PrinterContext, args: Args): SimWebcam {
 
 /** The printer's own (mjpg-streamer style) URLs of webcam N, relative to its origin. */
 export function nativeWebcamUrls(ctx: PrinterContext, index: number): { SnapshotUrl: string; StreamUrl: string } {
-  if (ctx.kind === 'bambu') {
+  if (ctx.kind === 'bambu' || ctx.kind === 'elegoo-cc2') {
     return {
       SnapshotUrl: `${COMMAND_API_PREFIX}webcam/snapshot?index=${index}`,
       StreamUrl: `${COMMAND_API_PREFIX}webcam/stream?index=${index}`,

@@ -27,6 +27,7 @@ const PLATFORM_ROOTS: Record<PrinterKind, Record<FileRoot, string>> = {
   octoprint: { gcode: 'local/', config: 'config/', logs: 'logs/' },
   moonraker: { gcode: 'gcodes/', config: 'config/', logs: 'logs/' },
   bambu: { gcode: '/sdcard/', config: '/config/', logs: '/logs/' },
+  'elegoo-cc2': { gcode: '/local/', config: '/config/', logs: '/logs/' },
 };
 
 export class FileStore {

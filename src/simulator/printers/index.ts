@@ -7,3 +7,6 @@ export { COMMAND_API_PREFIX, CommandStatus } from './command-api';
 export { Feature, PLATFORMS, PLUGIN_VERSION } from './platform';
 export { FileStore, type FileInfo, type FileRoot } from './files';
 export { NO_FRAME_TIMEOUT_MS } from './mjpeg';
+export { BambuBroker, BAMBU_RECONNECT_MS, BAMBU_FAULT_CODE, bambuPrintReport } from './bambu';
+export { Cc2Broker, CC2_METHOD, CC2_STATUS_METHOD, CC2_CLIENT_TIMEOUT_MS, cc2Status } from './elegoo-cc2';
+export { PrinterBroker } from './mqtt-broker';

@@ -52,6 +52,15 @@ export const PLATFORMS: Record<PrinterKind, Platform> = {
     lights: ['chamber_light'],
     defaultWebcams: [{ name: 'Chamber Camera' }],
   },
+  'elegoo-cc2': {
+    features: Feature.Light | Feature.PrintStart,
+    platformVersion: '01.03.02.51',
+    reportsCancelled: true,
+    reportsSubStateAndLights: true,
+    hasChamber: true,
+    lights: ['chamber_light'],
+    defaultWebcams: [{ name: 'Chamber Camera' }],
+  },
 };
 
 /** The OctoEverywhere plugin version every simulated printer reports. */

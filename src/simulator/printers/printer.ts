@@ -8,13 +8,15 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { timeScaleOf } from '../clock';
 import type { GadgetWire, JobState, PrinterKind, SimClock, SimPrinter, SimPrinterEvent } from '../contract';
-import { createBambuApi } from './bambu';
+import { BambuBroker, createBambuApi, nextBambuSerial } from './bambu';
 import { COMMAND_API_PREFIX, handleCommandApi } from './command-api';
 import type { PrinterContext } from './context';
+import { Cc2Broker, nextCc2Serial } from './elegoo-cc2';
 import { FileStore, seedFiles } from './files';
 import type { GadgetSetting } from './gadget';
 import { requestUrl, sendJson } from './http';
 import { createMoonrakerApi } from './moonraker';
+import type { PrinterBroker } from './mqtt-broker';
 import type { NativeApi } from './native';
 import { createOctoPrintApi } from './octoprint';
 import { PLATFORMS } from './platform';
@@ -38,6 +40,8 @@ export interface StartPrinterOptions {
   webcamFrameIntervalMs?: number;
   /** Simulated ms per print-simulation step. Default 1000. */
   tickMs?: number;
+  /** Bambu / Elegoo CC2: the printer's serial number (default a stable fake in start order). */
+  serialNumber?: string;
   /** Reprint after each finished print's bed cool-down (for the demo). */
   loop?: boolean;
 }
@@ -49,7 +53,11 @@ export interface SimulatedPrinter extends SimPrinter {
   readonly simulation: PrintSimulation;
   readonly webcams: readonly SimWebcam[];
   readonly files: FileStore;
-  /** Whether the plugin reaches its printer host; false → command API 785. */
+  /** Bambu / Elegoo CC2: the serial number in the printer's MQTT topics; undefined for other kinds. */
+  readonly serialNumber: string | undefined;
+  /** Bambu / Elegoo CC2: the printer's broker behind the MQTT proxy. */
+  readonly mqtt: PrinterBroker | undefined;
+  /** Whether the plugin reaches its printer host; false → command API 785 (and, for MQTT printers, the MQTT link drops). */
   readonly hostConnected: boolean;
   setHostConnected(connected: boolean): void;
   setLoop(on: boolean): void;
@@ -88,8 +96,9 @@ class Printer extends EventEmitter implements SimulatedPrinter {
   readonly simulation: PrintSimulation;
   readonly webcams: readonly SimWebcam[];
   readonly files: FileStore;
-  online = true;
+  readonly mqtt: PrinterBroker | undefined;
   pluginTimeout = false;
+  private isOnline = true;
   private readonly ctx: PrinterContext;
   private readonly native: NativeApi;
   private readonly server: Server;
@@ -135,8 +144,15 @@ class Printer extends EventEmitter implements SimulatedPrinter {
       streams: new Set(),
       realMs: (ms) => ms * scale,
     };
+    // Bambu and the CC2 have the same companion on the LAN; their live state is on the MQTT broker.
     this.native =
       opts.kind === 'octoprint' ? createOctoPrintApi(this.ctx) : opts.kind === 'moonraker' ? createMoonrakerApi(this.ctx) : createBambuApi(this.ctx, () => this.online);
+    this.mqtt =
+      opts.kind === 'bambu'
+        ? new BambuBroker(this.ctx, opts.serialNumber ?? nextBambuSerial())
+        : opts.kind === 'elegoo-cc2'
+          ? new Cc2Broker(this.ctx, opts.serialNumber ?? nextCc2Serial())
+          : undefined;
     this.simulation.on('state', (state: JobState) => this.emit('state', state));
     this.simulation.on('event', (event: SimPrinterEvent) => this.emit('event', event));
     this.server = createServer((req, res) => {
@@ -154,6 +170,21 @@ class Printer extends EventEmitter implements SimulatedPrinter {
 
   get state(): JobState {
     return this.simulation.state;
+  }
+
+  get serialNumber(): string | undefined {
+    return this.mqtt?.serialNumber;
+  }
+
+  get online(): boolean {
+    return this.isOnline;
+  }
+
+  /** Tests flip this; the service closes the printer's relayed sockets when it goes false. */
+  set online(on: boolean) {
+    if (this.isOnline === on) return;
+    this.isOnline = on;
+    this.emit('online', on);
   }
 
   get hostConnected(): boolean {
@@ -211,6 +242,7 @@ class Printer extends EventEmitter implements SimulatedPrinter {
     if (this.ctx.hostConnected === connected) return;
     this.ctx.hostConnected = connected;
     this.native.hostChanged?.(connected);
+    this.mqtt?.setHostUp(connected);
   }
 
   setLoop(on: boolean): void {
@@ -234,6 +266,7 @@ class Printer extends EventEmitter implements SimulatedPrinter {
     this.closing ??= new Promise<void>((resolve) => {
       this.simulation.close();
       this.native.close();
+      this.mqtt?.close();
       for (const stop of [...this.ctx.streams]) stop();
       for (const client of this.wss.clients) client.terminate();
       this.wss.close();

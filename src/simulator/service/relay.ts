@@ -4,6 +4,7 @@ import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerRespon
 import type { SimClock, SimTimer } from '../contract';
 import type { Account, Connection } from './account';
 import { isWebcamView, type WebcamViewCounter } from './limits';
+import { NOT_A_WEBSOCKET } from './mqtt-proxy';
 import { admission, ClockDelays, isMqttProxyPath, PLUGIN_TIMEOUT_MS, type PrinterTarget, PrinterTargets } from './relay-gate';
 import { sendStatus } from './status';
 
@@ -94,8 +95,8 @@ export class HttpRelay {
       return;
     }
     if (isMqttProxyPath(url)) {
-      // MQTT proxying is out of the simulator's scope; answer as the command API does for an unknown command.
-      const body = JSON.stringify({ Status: 754, Error: 'The MQTT proxy is not simulated.' });
+      // The proxy speaks only WebSocket; plain HTTP gets the command API's envelope (facts-more §C).
+      const body = JSON.stringify(NOT_A_WEBSOCKET);
       res.writeHead(200, { 'content-type': 'text/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
       return;

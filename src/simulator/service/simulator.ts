@@ -9,10 +9,11 @@ import type { PrinterKind, SimClock, SimPrinter } from '../contract';
 import { startPrinter } from '../printers';
 import { Account, type AppConnectionOptions, type CompletionKeys } from './account';
 import { AppApi, type AppApiShape } from './app-api';
-import { Chaos, type ChaosKnobs } from './chaos';
+import { Chaos, type ChaosKnobs, CLOSE_PRINTER_LINK_LOST } from './chaos';
 import { sendHtml } from './http-util';
 import { page } from './html';
 import { DEFAULT_LIMITS, DEFAULT_WEBCAM_VIEW_LIMIT, type PrinterLimitsWire, WebcamViewCounter, type WebcamViewLimit } from './limits';
+import { MqttProxy } from './mqtt-proxy';
 import { LiveLinks, Pages } from './pages';
 import { Portal, PORTAL_PATH } from './portal';
 import { HttpRelay } from './relay';
@@ -47,6 +48,20 @@ export interface SimulatorOptions {
   /** Webcam views per printer per window before 609. Default 120 per 60 s. */
   webcamViewLimit?: Partial<WebcamViewLimit>;
   startPrinter?: PrinterFactory;
+}
+
+/** Socket chaos: actions on the relayed sockets (WebSocket relay and MQTT proxy); see service/chaos.ts. */
+export interface SocketChaos {
+  /** Every relayed socket ends abruptly (no close frame). */
+  drop(): void;
+  /** Every relayed socket is closed (1012); new upgrades get `chaos.relayRestartStatus` for `chaos.relayRestartMs`. */
+  restartRelay(): void;
+  /** The plugin loses (false) or regains (true) the printer: its relayed sockets close; the MQTT proxy answers CONNACK 3 meanwhile. */
+  setPrinterLink(printer: SimPrinter | number, up: boolean): void;
+  /** Relayed sockets open now. */
+  readonly openSockets: number;
+  /** Frames and pings swallowed by `chaos.stallSockets` so far. */
+  readonly stalledFrames: number;
 }
 
 export interface SharedConnectionValues {
@@ -84,8 +99,9 @@ export interface Simulator {
   /** A LAN user webhook for the printer's events (body + SecretKey); returns its id (used as connectionId in deliveries). */
   addUserWebhook(printer: SimPrinter | number, url: string, secretKey?: string): string;
   removeUserWebhook(id: string): void;
-  /** Mutable knobs, all 0 by default. */
+  /** Mutable knobs, all 0 (false) by default. */
   readonly chaos: ChaosKnobs;
+  readonly socketChaos: SocketChaos;
   readonly webhookDeliveries: WebhookDelivery[];
   /** Resolves when the print-event deliveries queued so far have been attempted. */
   flushWebhooks(): Promise<void>;
@@ -154,7 +170,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     relayOrigin: (label) => `http://${label}.localhost:${port}`,
   });
   let shape: AppApiShape = opts.appApiShape ?? 'enveloped';
-  const chaos = new Chaos();
+  const chaos = new Chaos(clock);
+  // A printer whose plugin goes offline takes its relayed sockets with it.
+  const onlineListeners = printers.map((printer) => {
+    const listener = (on: boolean): void => {
+      if (!on) chaos.closeSocketsOf(printer, CLOSE_PRINTER_LINK_LOST, 'printer offline');
+    };
+    printer.on('online', listener);
+    return () => printer.off('online', listener);
+  });
   const targets = new PrinterTargets();
   const delays = new ClockDelays(clock);
   const webcamViews = new WebcamViewCounter(clock, { ...DEFAULT_WEBCAM_VIEW_LIMIT, ...opts.webcamViewLimit });
@@ -165,7 +189,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const appApi = new AppApi(account, webhooks, liveLinks, () => shape);
   const portal = new Portal(account);
   const httpRelay = new HttpRelay({ account, clock, webcamViews, targets, delays });
-  const wsRelay = new WsRelay(account, targets, delays);
+  const mqttProxy = new MqttProxy(clock, chaos);
+  const wsRelay = new WsRelay(account, targets, delays, chaos, mqttProxy);
 
   const serviceRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
@@ -238,6 +263,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     delays.close();
     httpRelay.close();
     wsRelay.close();
+    mqttProxy.close();
+    for (const off of onlineListeners) off();
     pages.close();
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -275,6 +302,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     addUserWebhook: (printer, url, secretKey) => webhooks.addUserWebhook(printerOf(printer), url, secretKey),
     removeUserWebhook: (id) => webhooks.removeUserWebhook(id),
     chaos: chaos.knobs,
+    socketChaos: {
+      drop: () => chaos.dropSockets(),
+      restartRelay: () => chaos.restartRelay(),
+      setPrinterLink: (printer, up) => chaos.setPrinterLink(printerOf(printer), up),
+      get openSockets() {
+        return chaos.socketCount;
+      },
+      get stalledFrames() {
+        return chaos.stalledFrames;
+      },
+    },
     webhookDeliveries: webhooks.deliveries,
     flushWebhooks: () => webhooks.flush(),
     close: () => (closing ??= close()),

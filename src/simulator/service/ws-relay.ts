@@ -1,9 +1,14 @@
 // The WebSocket side of the relay (facts §3): the handshake passes the same gate as HTTP; the printer
 // sees only `X-Api-Key*`, `Cookie` and the subprotocol list; text, binary and close frames pass through.
+// A refused handshake answers with the 6xx as its HTTP status (facts-more §B); the MQTT proxy path is
+// handed to the MqttProxy after the same gate. Pings are answered here, per hop, unless a stall says not.
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import type { SimPrinter } from '../contract';
 import type { Account, Connection } from './account';
+import type { Chaos } from './chaos';
+import type { MqttProxy } from './mqtt-proxy';
 import { admission, type ClockDelays, isMqttProxyPath, PLUGIN_TIMEOUT_MS, type PrinterTargets } from './relay-gate';
 import { rejectUpgrade } from './status';
 
@@ -37,6 +42,7 @@ export class WsRelay {
     noServer: true,
     perMessageDeflate: false,
     handleProtocols: (_offered, req) => this.chosenProtocol.get(req) || false,
+    autoPong: false,
   });
   private readonly chosenProtocol = new WeakMap<IncomingMessage, string>();
   private readonly sockets = new Set<WebSocket>();
@@ -46,10 +52,17 @@ export class WsRelay {
     private readonly account: Account,
     private readonly targets: PrinterTargets,
     private readonly delays: ClockDelays,
+    private readonly chaos: Chaos,
+    private readonly mqtt: MqttProxy,
   ) {}
 
   handle(req: IncomingMessage, socket: Duplex, head: Buffer, conn: Connection): void {
     const url = req.url ?? '/';
+    const restarting = this.chaos.upgradeRefusal();
+    if (restarting !== 0) {
+      rejectUpgrade(socket, restarting);
+      return;
+    }
     const refusal = admission(this.account, conn, req.headers.authorization, url);
     if (refusal === 602) {
       this.delays.after(PLUGIN_TIMEOUT_MS, () => rejectUpgrade(socket, 602), () => socket.destroy());
@@ -60,14 +73,21 @@ export class WsRelay {
       return;
     }
     if (isMqttProxyPath(url)) {
-      rejectUpgrade(socket, 754);
+      this.mqtt.accept(req, socket, head, conn.printer, (status) => rejectUpgrade(socket, status));
       return;
     }
     const target = this.targets.of(conn.printer);
-    const upstream = new WebSocket(`ws://${target.host}${url}`, subprotocols(req), {
-      headers: forwardedHeaders(req),
-      perMessageDeflate: false,
-    });
+    let upstream: WebSocket;
+    try {
+      upstream = new WebSocket(`ws://${target.host}${url}`, subprotocols(req), {
+        headers: forwardedHeaders(req),
+        perMessageDeflate: false,
+      });
+    } catch {
+      // `ws` throws on a subprotocol that is not a token (`a b`) or listed twice: a malformed handshake.
+      rejectUpgrade(socket, 400);
+      return;
+    }
     this.track(upstream);
     this.pendingSockets.add(socket);
     let settled = false;
@@ -96,7 +116,7 @@ export class WsRelay {
       if (!settle()) return;
       this.chosenProtocol.set(req, upstream.protocol);
       // Completes synchronously, so no printer frame can arrive before the pipe below exists.
-      this.server.handleUpgrade(req, socket, head, (client) => this.pipe(client, upstream));
+      this.server.handleUpgrade(req, socket, head, (client) => this.pipe(client, upstream, conn.printer));
     });
   }
 
@@ -113,13 +133,31 @@ export class WsRelay {
     ws.once('close', () => this.sockets.delete(ws));
   }
 
-  private pipe(client: WebSocket, upstream: WebSocket): void {
+  private pipe(client: WebSocket, upstream: WebSocket, printer: SimPrinter): void {
     this.track(client);
+    const untrack = this.chaos.track({
+      printer,
+      terminate: () => {
+        client.terminate();
+        upstream.terminate();
+      },
+      close: (code, reason) => {
+        client.close(code, reason);
+        upstream.close();
+      },
+    });
+    client.once('close', untrack);
+    // A stalled relay forwards nothing and answers no ping (the frames are lost, not queued).
     const forward =
       (to: WebSocket) =>
       (data: RawData, isBinary: boolean): void => {
-        if (to.readyState === WebSocket.OPEN) to.send(data, { binary: isBinary });
+        if (this.chaos.knobs.stallSockets) this.chaos.stalledFrames++;
+        else if (to.readyState === WebSocket.OPEN) to.send(data, { binary: isBinary });
       };
+    client.on('ping', (data: Buffer) => {
+      if (!this.chaos.knobs.stallSockets) client.pong(data);
+      else this.chaos.stalledFrames++;
+    });
     client.on('message', forward(upstream));
     upstream.on('message', forward(client));
     client.on('close', (code, reason) => relayClose(upstream, code, reason));

@@ -205,7 +205,7 @@ describe('simulator service: relay', () => {
     assert.equal((await request(`${conn.url}/api/printer?oe_api_key=${key}`)).status, 606);
     const mqtt = await request(`${conn.url}/octoeverywhere-command-api/proxy/mqtt?oe_api_key=${key}`);
     assert.equal(mqtt.status, 200);
-    assert.equal(mqtt.json().Status, 754);
+    assert.deepEqual(mqtt.json(), { Status: 400, Error: 'MQTT proxy requires a websocket connection.' }, 'plain HTTP gets the proxy envelope');
     const basicKey = Buffer.from(`${conn.authbasichttpuser}:${conn.authbasichttppassword}`).toString('base64');
     assert.equal((await request(`${conn.url}/octoeverywhere-command-api/proxy/mqtt?oe_api_key=${encodeURIComponent(basicKey)}`)).status, 200);
     assert.equal((await request(`${conn.url}/octoeverywhere-command-api/proxy/mqtt?oe_api_key=wrong`)).status, 606);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import WebSocket from 'ws';
 import { createClock, type ManagedClock, type Simulator, startSimulator, type CompletionKeys, localhostLookup } from '../../../src/simulator/index';
 import { bearer } from './helpers';
@@ -77,6 +78,37 @@ describe('simulator service: WebSocket relay', () => {
     const closed = new Promise<[number, string]>((resolve) => ws.once('close', (code, reason) => resolve([code, reason.toString()])));
     ws.send('close-me');
     assert.deepEqual(await closed, [4001, 'asked to']);
+  });
+
+  it('refuses a handshake whose subprotocol list is malformed with 400, and keeps running', async () => {
+    const target = new URL(conn.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: target.port,
+        path: '/ws',
+        headers: {
+          host: target.host,
+          authorization: bearer(conn.authBearerToken),
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          'sec-websocket-protocol': 'not a token, v2',
+        },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 400);
+    const ws = connect(`${conn.url}/ws`, { authorization: bearer(conn.authBearerToken) });
+    await nextMessage(ws);
+    ws.close();
   });
 
   it('authenticates the handshake: 606 without or with wrong credentials, 604 revoked, 605, 601', async () => {
