@@ -86,7 +86,8 @@ describe('e2e: the notification webhook\'s token in the editor (adminAuth)', fun
         RED.view.importNodes([{ id: 'newhook', type: 'octoeverywhere-notification-webhook', z: RED.workspaces.active(), mode: 'user', path: '/oe/new', x: 200, y: 200, wires: [] }]);
         RED.editor.edit(RED.nodes.node('newhook'));
       });
-      await page.waitForSelector('#oe-webhook-url');
+      // The URL is filled once the new dialog is up (the previous dialog's field may still be closing).
+      await page.waitForFunction(() => /\?token=[A-Za-z0-9_-]{43}$/.test((document.querySelector('#oe-webhook-url') as HTMLInputElement | null)?.value ?? ''));
       const token = (await urlField(page)).split('?token=')[1] ?? '';
       assert.match(token, /^[A-Za-z0-9_-]{43}$/);
       watchSecret(token);

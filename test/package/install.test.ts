@@ -29,9 +29,12 @@ function ourInstallScriptWarnings(output: string): string[] {
   return output.split('\n').filter((l) => /install-scripts/.test(l) && l.includes('node-red-contrib-octoeverywhere'));
 }
 
-// Offline: everything the package needs (axios, ws, jpeg-js; the dev dependencies for the git build)
-// comes from the npm cache that installed this checkout.
+// From the npm cache that installed this checkout where it can: the tarball's dependencies (axios, ws,
+// jpeg-js, mqtt …) are all there. The git build installs every dev dependency in its clone, and a cache
+// filled by `npm install` (not `npm ci`) may lack a package that was already on disk: that one may come
+// from the registry.
 const INSTALL = ['install', '--no-audit', '--no-fund', '--offline'];
+const GIT_INSTALL = ['install', '--no-audit', '--no-fund', '--prefer-offline'];
 
 function emptyProject(prefix: string): string {
   const dir = tempDir(prefix);
@@ -127,7 +130,7 @@ describe('package: npm install from git builds dist/', function () {
     git('commit', '-q', '-m', 'snapshot');
 
     const project = emptyProject('oe-git-user-');
-    const output = runNpm([...INSTALL, `git+file://${repo}`], project);
+    const output = runNpm([...GIT_INSTALL, `git+file://${repo}`], project);
     const installed = path.join(project, 'node_modules', 'node-red-contrib-octoeverywhere');
     for (const file of ['dist/nodes/octoeverywhere-app-connection.js', 'dist/nodes/octoeverywhere-app-connection.html', 'dist/simulator/cli.js']) {
       assert.ok(fs.existsSync(path.join(installed, file)), `${file} was built; npm said:\n${output}`);
