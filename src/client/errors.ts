@@ -4,11 +4,25 @@
 
 export type ErrorKind = 'temporary' | 'permanent';
 
+/**
+ * What a failure means for what the package does next — the one place nodes read it from, instead
+ * of testing codes one by one:
+ * - `retry`: passing; try again with back-off.
+ * - `offline`: the printer cannot be reached right now; say so (status "offline") and keep trying.
+ * - `reconnect`: the connection is gone for good; stop and ask the user to connect again through the portal.
+ * - `supporter`: the owner lost Supporter Perks; show the no-Supporter page, it works again once they return.
+ * - `cool-down`: asked too often; stop asking for a while.
+ * - `refused`: this request cannot succeed as it is (arguments, state, limits, platform); nothing to retry.
+ */
+export type ErrorBehaviour = 'retry' | 'offline' | 'reconnect' | 'supporter' | 'cool-down' | 'refused';
+
 interface CodeInfo {
   readonly meaning: string;
   readonly kind: ErrorKind;
   /** What the user should do about it. */
   readonly advice: string;
+  /** When it is not what `kind` implies (temporary → retry, permanent → refused). */
+  readonly behaviour?: ErrorBehaviour;
 }
 
 const RECONNECT = 'Reconnect the printer through the App Connection Portal (the config node\'s "Connect with OctoEverywhere").';
@@ -17,15 +31,15 @@ const RETRY_LATER = 'This is usually temporary; it is retried with back-off.';
 /** The shared 6xx codes of the relay, the App APIs and the command API (facts §8). */
 export const SERVICE_CODES: Readonly<Record<number, CodeInfo>> = {
   600: { meaning: 'OctoEverywhere had an unknown server error', kind: 'temporary', advice: RETRY_LATER },
-  601: { meaning: 'the printer is not connected to OctoEverywhere', kind: 'temporary', advice: 'Check that the printer and its OctoEverywhere plugin are powered on and online.' },
+  601: { meaning: 'the printer is not connected to OctoEverywhere', kind: 'temporary', behaviour: 'offline', advice: 'Check that the printer and its OctoEverywhere plugin are powered on and online.' },
   602: { meaning: 'the connection to the printer\'s OctoEverywhere plugin timed out', kind: 'temporary', advice: RETRY_LATER },
-  603: { meaning: 'the App Connection was not found', kind: 'permanent', advice: RECONNECT },
-  604: { meaning: 'the App Connection was revoked or has expired', kind: 'permanent', advice: RECONNECT },
-  605: { meaning: 'the printer owner\'s account no longer has OctoEverywhere Supporter Perks', kind: 'temporary', advice: 'Restore Supporter Perks at the no-Supporter page; the connection works again once they return.' },
-  606: { meaning: 'the App Connection credentials are invalid', kind: 'permanent', advice: RECONNECT },
+  603: { meaning: 'the App Connection was not found', kind: 'permanent', behaviour: 'reconnect', advice: RECONNECT },
+  604: { meaning: 'the App Connection was revoked or has expired', kind: 'permanent', behaviour: 'reconnect', advice: RECONNECT },
+  605: { meaning: 'the printer owner\'s account no longer has OctoEverywhere Supporter Perks', kind: 'temporary', behaviour: 'supporter', advice: 'Restore Supporter Perks at the no-Supporter page; the connection works again once they return.' },
+  606: { meaning: 'the App Connection credentials are invalid', kind: 'permanent', behaviour: 'reconnect', advice: RECONNECT },
   607: { meaning: 'the download is larger than the account allows', kind: 'permanent', advice: 'Download a smaller file; the limit is in the account\'s printer limits.' },
   608: { meaning: 'the upload is larger than the account allows', kind: 'permanent', advice: 'Upload a smaller file; the limit is in the account\'s printer limits.' },
-  609: { meaning: 'the webcam was viewed too many times back to back', kind: 'temporary', advice: 'Wait a while before asking for the webcam again.' },
+  609: { meaning: 'the webcam was viewed too many times back to back', kind: 'temporary', behaviour: 'cool-down', advice: 'Wait a while before asking for the webcam again.' },
   610: { meaning: 'the printer\'s OctoEverywhere plugin must be updated', kind: 'temporary', advice: 'Update the OctoEverywhere plugin on the printer.' },
   611: { meaning: 'this feature needs OctoEverywhere beta access', kind: 'temporary', advice: 'Enable beta access on the OctoEverywhere account or do without this feature.' },
   612: { meaning: 'the printer\'s OctoEverywhere plugin reported an error', kind: 'temporary', advice: RETRY_LATER },
@@ -58,6 +72,8 @@ export interface ErrorDetails {
   /** HTTP status or envelope code the failure arrived as, when it came from the far side. */
   status?: number;
   kind?: ErrorKind;
+  /** Default: from the code table for `status`, else from `kind`. */
+  behaviour?: ErrorBehaviour;
   /** Link the user should open (605: the no-Supporter page). */
   helpUrl?: string;
   cause?: unknown;
@@ -69,6 +85,8 @@ export class OctoEverywhereError extends Error {
   readonly code: string;
   readonly status?: number;
   readonly kind: ErrorKind;
+  /** What it means for what happens next (see ErrorBehaviour). */
+  readonly behaviour: ErrorBehaviour;
   readonly helpUrl?: string;
 
   constructor(code: string, message: string, details: ErrorDetails = {}) {
@@ -76,6 +94,7 @@ export class OctoEverywhereError extends Error {
     this.code = code;
     this.status = details.status;
     this.kind = details.kind ?? 'permanent';
+    this.behaviour = details.behaviour ?? behaviourOf(details.status, this.kind);
     this.helpUrl = details.helpUrl;
     // Only our own errors are kept as causes: a library error (axios) carries request config,
     // headers included, so it is never attached.
@@ -91,6 +110,12 @@ export class OctoEverywhereError extends Error {
   toJSON(): Record<string, unknown> {
     return { name: this.name, code: this.code, message: this.message, status: this.status, kind: this.kind, helpUrl: this.helpUrl };
   }
+}
+
+/** A code's behaviour from the tables, else what its kind implies. */
+function behaviourOf(status: number | undefined, kind: ErrorKind): ErrorBehaviour {
+  const info = status === undefined ? undefined : (SERVICE_CODES[status] ?? COMMAND_CODES[status]);
+  return info?.behaviour ?? (kind === 'temporary' ? 'retry' : 'refused');
 }
 
 /** A 6xx from the relay or an App API, or another HTTP failure of an App API. */
@@ -181,7 +206,7 @@ function sanitizeDetail(detail: string): string {
 }
 
 /** The meaning of a code from either table, for statuses and docs. */
-export function describeCode(status: number): { meaning: string; kind: ErrorKind } | undefined {
+export function describeCode(status: number): { meaning: string; kind: ErrorKind; behaviour: ErrorBehaviour } | undefined {
   const info = SERVICE_CODES[status] ?? COMMAND_CODES[status];
-  return info ? { meaning: info.meaning, kind: info.kind } : undefined;
+  return info ? { meaning: info.meaning, kind: info.kind, behaviour: behaviourOf(status, info.kind) } : undefined;
 }

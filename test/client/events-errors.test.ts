@@ -32,6 +32,20 @@ describe('client: events and error tables', () => {
     assert.equal(commandError(786, 'pause').kind, 'permanent');
   });
 
+  it('says in the one table what each code means for behaviour: offline, reconnect, supporter, cool-down, retry, refused', () => {
+    const behaviour = (c: number): string => (c >= 700 ? commandError(c, 'x') : serviceError(c, 'x')).behaviour;
+    assert.equal(behaviour(601), 'offline');
+    for (const c of [603, 604, 606]) assert.equal(behaviour(c), 'reconnect', String(c));
+    assert.equal(behaviour(605), 'supporter');
+    assert.equal(behaviour(609), 'cool-down');
+    for (const c of [600, 602, 610, 611, 612, 613, 750, 752, 785, 787]) assert.equal(behaviour(c), 'retry', String(c));
+    for (const c of [607, 608, 751, 754, 786, 788, 789]) assert.equal(behaviour(c), 'refused', String(c));
+    // A command envelope carrying a 6xx has the 6xx's behaviour; a code nobody knows follows its kind.
+    assert.equal(commandError(601, 'status').behaviour, 'offline');
+    assert.equal(serviceError(599, 'x').behaviour, 'retry');
+    assert.equal(serviceError(418, 'x').behaviour, 'refused');
+  });
+
   it('keeps the plugin\'s error text to one short line', () => {
     const e = commandError(752, 'home', `bad\r\nthing ${'x'.repeat(500)}`);
     assert.ok(!/[\r\n]/.test(e.message));
