@@ -19,6 +19,7 @@ export * from './localPlugin';
 export * from './limits';
 export * from './transfer';
 export * from './webhook-intake';
+export * from './failure-detection';
 export { isLoopbackHost, loopbackAwareLookup } from './urls';
 export { checkPrinterPath, checkHeaders } from './validate';
 
