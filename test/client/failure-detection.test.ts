@@ -15,6 +15,7 @@ import {
 } from '../../src/client';
 import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
 import { markJpeg, readMark } from '../../src/simulator/printers/gadget-marker';
+import type { SimulatedPrinter } from '../../src/simulator/printers';
 import { secretsIn, watchSecret } from '../helpers/secrets';
 
 const FAKE_JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00]), Buffer.alloc(64, 7), Buffer.from([0xff, 0xd9])]);
@@ -53,7 +54,7 @@ describe('client: Gadget Failure Detection API', () => {
     assert.match(context.id, /^[0-9a-f]{50}$/);
     assert.match(context.processUrl, /^http:\/\/gadget-regional\.localhost:\d+\/api\/gadget\/v1\/process\//);
     assert.match(context.fallbackUrl, /^http:\/\/gadget-pv1-oeapi\.localhost:\d+\/api\/gadget\/v1\/process\//);
-    const result = await client.process(context, sim.printers[0].webcams[0].jpeg());
+    const result = await client.process(context, (sim.printers[0] as SimulatedPrinter).webcams[0].jpeg());
     assert.deepEqual(result, { printQuality: 8, warningSuggested: false, pauseSuggested: false, score: 22, nextIntervalSec: 40 });
     assert.deepEqual(
       sim.gadgetApi.calls.map((c) => [c.kind, c.host, c.status, c.keyKnown]),
@@ -180,7 +181,7 @@ describe('client: Gadget Failure Detection API', () => {
   });
 
   it('scores the simulator\'s frames by the print\'s truth: good, then failing', async () => {
-    const printer = sim.printers[0];
+    const printer = sim.printers[0] as SimulatedPrinter;
     printer.startPrint('benchy.gcode');
     const frame = printer.webcams[0].jpeg();
     assert.equal(readMark(frame), 8);
