@@ -24,6 +24,7 @@ const NODES: ReadonlyArray<{ type: string; name: string }> = [
   { type: 'octoeverywhere-printer-command', name: 'printer command' },
   { type: 'octoeverywhere-live-link', name: 'live link' },
   { type: 'octoeverywhere-status-poll', name: 'status poll' },
+  { type: 'octoeverywhere-failure-detection', name: 'failure detection' },
 ];
 
 const FLOW = [

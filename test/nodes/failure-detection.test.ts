@@ -272,6 +272,18 @@ describe('node: octoeverywhere-failure-detection', () => {
     assert.equal(seen[0]?.code, 'OE_NO_GADGET_API');
   });
 
+  it('on close the waiting frame is let go and its timer released', async () => {
+    await load();
+    await frame({ payload: good() });
+    const before = rig.clock.pendingTimers;
+    await frame({ payload: good() });
+    assert.equal(rig.clock.pendingTimers, before + 1, 'one timer for the frame waiting for the interval');
+    await helper.unload();
+    assert.equal(rig.clock.pendingTimers, before);
+    await rig.clock.advance(60_000);
+    assert.equal(processCalls().length, 1, 'nothing is sent after close');
+  });
+
   describe('monthly budget', () => {
     let dir: string;
     let contextModule: { load(): Promise<void>; close(): Promise<void> };
