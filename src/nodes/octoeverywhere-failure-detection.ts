@@ -31,6 +31,7 @@ export = function register(RED: NodeAPI): void {
       controller = new FailureDetectionController({
         account: config.gadgetApi(),
         clock: clockFor(RED),
+        t: (key, vars) => RED._(key, vars),
         hooks: {
           deliver: (frame, result, events) => {
             frame.send([result, events.length > 0 ? events : null]);

@@ -226,7 +226,7 @@ describe('node: octoeverywhere-failure-detection', () => {
     await load();
     for (const payload of ['not an image', { a: 1 }, Buffer.from('GIF89a....'), undefined]) await frame({ payload });
     assert.deepEqual(errors.map((e) => e.code), ['OE_GADGET_NOT_JPEG', 'OE_GADGET_NOT_JPEG', 'OE_GADGET_NOT_JPEG', 'OE_GADGET_NOT_JPEG']);
-    assert.match(errors[0].message, /msg\.payload was a string/);
+    assert.match(errors[0].message, /it was a string\. Nothing was sent/);
     assert.match(errors[2].message, /a Buffer of 10 bytes/);
     assert.equal(rig.sim.gadgetApi.calls.length, 0);
     assert.equal(statusesOf('fd').at(-1)?.text, 'OE_GADGET_NOT_JPEG · 0/5000 calls this month');
@@ -330,7 +330,7 @@ describe('node: octoeverywhere-failure-detection', () => {
       assert.equal(processCalls().length, 2);
       assert.equal(errors.length, 1);
       assert.equal(errors[0].code, 'OE_GADGET_BUDGET_REACHED');
-      assert.match(errors[0].message, /2 of 2 calls used in \d{4}-\d{2}; calls resume on \d{4}-\d{2}-01/);
+      assert.match(errors[0].message, /budget of 2 Failure Detection calls is used up \(2 calls in \d{4}-\d{2}\): no more calls until \d{4}-\d{2}-01/);
       assert.match(String(statusesOf('fd').at(-1)?.text), /^OE_GADGET_BUDGET_REACHED · 2\/2 calls this month$/);
 
       await account().budget.flushed();

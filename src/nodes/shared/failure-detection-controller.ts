@@ -9,7 +9,6 @@ import {
   EVENT_NAMES,
   type DetectionEvent,
   type DetectionResult,
-  detectionCodeError,
   FailureDetectionError,
   FailureDetectionSession,
   isObject,
@@ -47,10 +46,15 @@ export interface DetectionHooks {
   status(view: DetectionView): void;
 }
 
+/** The node's message catalog (RED._). */
+export type Translate = (key: string, vars?: Record<string, string | number>) => string;
+
 export interface ControllerOptions {
   account: GadgetApiAccount;
   clock: Clock;
   hooks: DetectionHooks;
+  /** The failure-detection node's catalog, for the errors the node itself raises. */
+  t: Translate;
 }
 
 export class FailureDetectionController {
@@ -103,7 +107,8 @@ export class FailureDetectionController {
       return;
     }
     if (!looksLikeJpeg(msg.payload)) {
-      this.options.hooks.fail(frame, detectionCodeError('OE_GADGET_NOT_JPEG', `(msg.payload was ${describe(msg.payload)}.)`), this.errorView('OE_GADGET_NOT_JPEG'));
+      const error = new FailureDetectionError('OE_GADGET_NOT_JPEG', this.options.t('errors.not-jpeg', { what: describe(msg.payload, this.options.t) }), { kind: 'permanent' });
+      this.options.hooks.fail(frame, error, this.errorView(error.code));
       return;
     }
     const stopped = this.options.account.stopped;
@@ -219,7 +224,8 @@ export class FailureDetectionController {
     if (!budget.exhausted) return;
     const now = this.options.clock.now();
     const resumes = new Date(nextMonthStart(now)).toISOString().slice(0, 10);
-    throw detectionCodeError('OE_GADGET_BUDGET_REACHED', `(${budget.used} of ${budget.limit} calls used in ${monthOf(now)}; calls resume on ${resumes}.)`);
+    const message = this.options.t('errors.budget-reached', { limit: budget.limit, used: budget.used, month: monthOf(now), resumes });
+    throw new FailureDetectionError('OE_GADGET_BUDGET_REACHED', message, { kind: 'temporary' });
   }
 
   /** The events of this answer: each flag once when it turns on, again only after it was off. */
@@ -260,9 +266,9 @@ function idOf(value: unknown): string | undefined {
 }
 
 /** What a payload was, in a few words and never its content (it may hold anything). */
-function describe(value: unknown): string {
-  if (Buffer.isBuffer(value)) return `a Buffer of ${value.length} bytes that does not start like a JPEG`;
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+function describe(value: unknown, t: Translate): string {
+  if (Buffer.isBuffer(value)) return t('payload.buffer', { bytes: value.length });
+  if (value === null) return t('payload.null');
+  if (Array.isArray(value)) return t('payload.array');
+  return typeof value === 'object' ? t('payload.object') : t('payload.type', { type: typeof value });
 }
