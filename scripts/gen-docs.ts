@@ -2,13 +2,14 @@
 // docs and the code cannot disagree. `npm run docs` rewrites them; a test fails if they are stale.
 import fs from 'node:fs';
 import path from 'node:path';
-import { COMMAND_CODES, EVENT_DESCRIPTIONS, EVENT_NAMES, SERVICE_CODES } from '../src/client';
+import { COMMAND_CODES, EVENT_DESCRIPTIONS, EVENT_NAMES, EVENT_TYPES, FAILURE_DETECTION_CODES, OWN_EVENT_DESCRIPTIONS, SERVICE_CODES } from '../src/client';
 
 export const README = path.resolve(__dirname, '..', 'README.md');
 
 function eventsTable(): string {
   const rows = Object.entries(EVENT_NAMES).map(([n, name]) => `| ${n} | \`${name}\` | ${EVENT_DESCRIPTIONS[Number(n)] ?? ''} |`);
-  return ['| EventType | `msg.topic` / `payload.event` | When |', '|---|---|---|', ...rows, '| any other *n* | `event-<n>` | A type added by OctoEverywhere after this version; passed through. |'].join('\n');
+  const own = Object.entries(OWN_EVENT_DESCRIPTIONS).map(([name, when]) => `| ${EVENT_TYPES[name] ?? '—'} | \`${name}\` | ${when} |`);
+  return ['| EventType | `msg.topic` / `payload.event` | When |', '|---|---|---|', ...rows, '| any other *n* | `event-<n>` | A type added by OctoEverywhere after this version; passed through. |', ...own].join('\n');
 }
 
 function errorsTable(): string {
@@ -18,7 +19,14 @@ function errorsTable(): string {
   return ['| `msg.error.code` | Meaning | Kind | What to do |', '|---|---|---|---|', ...rows].join('\n');
 }
 
-const SECTIONS: Record<string, () => string> = { events: eventsTable, errors: errorsTable };
+/** The Gadget Failure Detection API's codes (the failure detection node), with what the node does next. */
+function detectionErrorsTable(): string {
+  const next: Record<string, string> = { stop: 'no more calls', 'next-interval': 'next interval', 'next-frame': 'next frame' };
+  const rows = Object.entries(FAILURE_DETECTION_CODES).map(([code, info]) => `| \`${code}\` | ${info.meaning} | ${info.kind} | ${next[info.action]} | ${info.advice} |`);
+  return ['| `msg.error.code` | Meaning | Kind | Then | What to do |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
+const SECTIONS: Record<string, () => string> = { events: eventsTable, errors: errorsTable, 'detection-errors': detectionErrorsTable };
 
 /** The README with every generated section filled in. */
 export function renderReadme(text: string): string {

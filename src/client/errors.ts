@@ -210,3 +210,81 @@ export function describeCode(status: number): { meaning: string; kind: ErrorKind
   const info = SERVICE_CODES[status] ?? COMMAND_CODES[status];
   return info ? { meaning: info.meaning, kind: info.kind, behaviour: behaviourOf(status, info.kind) } : undefined;
 }
+
+// ---- the Gadget Failure Detection API (section A of the more-facts sheet) -----------------------
+
+/**
+ * What the failure-detection node does after an error, read from the table below (not code by code):
+ * `stop` no more calls with this key until the user acts (redeploy with a new or fixed key);
+ * `next-interval` this frame is lost, the next call waits for the next interval (same context);
+ * `next-frame` this frame (or request) could not be used, the next frame is tried at the next interval.
+ */
+export type DetectionAction = 'stop' | 'next-interval' | 'next-frame';
+
+interface DetectionCodeInfo extends CodeInfo {
+  readonly action: DetectionAction;
+}
+
+const NEXT_INTERVAL = 'Nothing to do: the next frame is sent after the next interval.';
+const NEW_KEY = 'No more calls are made with this key; put a working key in the Gadget API config node and deploy.';
+
+/**
+ * The Failure Detection API's ErrorType values (they are already stable `OE_…` names, so they are
+ * our codes as they are) and the package's own codes of the failure-detection node.
+ */
+export const FAILURE_DETECTION_CODES: Readonly<Record<string, DetectionCodeInfo>> = {
+  OE_BAD_ARGS: { meaning: 'the Failure Detection API refused the request\'s arguments', kind: 'permanent', action: 'next-frame', advice: 'Check the confidence levels (1–5) of the Gadget API config node.' },
+  OE_ARGS_PARSE_FAILED: { meaning: 'the Failure Detection API could not parse the request', kind: 'permanent', action: 'next-frame', advice: 'Please report it: the request was malformed.' },
+  OE_CONTEXT_RATE_LIMITED: { meaning: 'this print\'s context was called sooner than the service allows', kind: 'temporary', action: 'next-interval', advice: NEXT_INTERVAL },
+  OE_IMAGE_DECODE_FAILED: { meaning: 'the service could not decode the image', kind: 'permanent', action: 'next-frame', advice: 'Send a complete JPEG (headers included) as a Buffer in msg.payload; the next frame is tried.' },
+  OE_INVALID_API_KEY: { meaning: 'the developer API key is not valid', kind: 'permanent', action: 'stop', advice: `Check the key. ${NEW_KEY}` },
+  OE_API_KEY_DISABLED: { meaning: 'the developer API key was disabled', kind: 'permanent', action: 'stop', advice: `A new key is needed (https://octoeverywhere.com/support). ${NEW_KEY}` },
+  OE_API_KEY_BLOCKED_PAYMENT_FAILED: { meaning: 'the developer API key is blocked because a payment failed', kind: 'permanent', action: 'stop', advice: `Settle the payment with OctoEverywhere. ${NEW_KEY}` },
+  OE_BACKEND_THROTTLED: { meaning: 'the Failure Detection service is overloaded', kind: 'temporary', action: 'next-interval', advice: NEXT_INTERVAL },
+  OE_INTERNAL_ERROR: { meaning: 'the Failure Detection service had an internal error', kind: 'temporary', action: 'next-interval', advice: NEXT_INTERVAL },
+  OE_GADGET_BUDGET_REACHED: { meaning: 'this month\'s call budget of the Gadget API config node is used up', kind: 'temporary', action: 'stop', advice: 'No calls until the next calendar month (UTC), or raise the monthly budget; calls beyond 5,000 a month cost the key\'s owner money.' },
+  OE_GADGET_NO_API_KEY: { meaning: 'the Gadget API config node has no developer API key', kind: 'permanent', action: 'stop', advice: 'Enter the developer API key in the Gadget API config node and deploy.' },
+  OE_GADGET_UNTRUSTED_URL: { meaning: 'the service named a process URL that is not an OctoEverywhere host', kind: 'temporary', action: 'next-interval', advice: 'The API key was not sent there; a new context is asked for 30 s later.' },
+  OE_GADGET_NOT_JPEG: { meaning: 'msg.payload is not a JPEG image', kind: 'permanent', action: 'next-frame', advice: 'Send the JPEG bytes as a Buffer in msg.payload (an http request node with "a binary buffer" output, or the webcam snapshot node).' },
+};
+
+/** A failure of the Gadget Failure Detection API (an ErrorType answer, or the package's own refusal). */
+export class FailureDetectionError extends OctoEverywhereError {
+  override name = 'FailureDetectionError';
+  readonly action: DetectionAction;
+
+  constructor(code: string, message: string, details: ErrorDetails & { action?: DetectionAction } = {}) {
+    super(code, message, details);
+    this.action = details.action ?? FAILURE_DETECTION_CODES[code]?.action ?? (this.kind === 'temporary' ? 'next-interval' : 'next-frame');
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), action: this.action };
+  }
+}
+
+/**
+ * The error for a Failure Detection answer that is not 2XX: its ErrorType when it has one (unknown
+ * `OE_…` types pass through as codes; the rest become `OE_GADGET_HTTP_<status>`). `detail` is the
+ * service's ErrorDetails, already stripped of the key by the caller.
+ */
+export function failureDetectionError(status: number, errorType: string | undefined, what: string, detail?: string): FailureDetectionError {
+  const said = detail ? ` The service said: ${sanitizeDetail(detail)}` : '';
+  const known = errorType ? FAILURE_DETECTION_CODES[errorType] : undefined;
+  if (known && errorType) {
+    return new FailureDetectionError(errorType, `${what} failed: ${known.meaning} (${errorType}, ${known.kind}). ${known.advice}${said}`, { status, kind: known.kind });
+  }
+  const kind: ErrorKind = status >= 500 || status === 429 || status === 408 || status === 0 ? 'temporary' : 'permanent';
+  const code = errorType && /^OE_[A-Z0-9_]{1,60}$/.test(errorType) ? errorType : `OE_GADGET_HTTP_${status}`;
+  return new FailureDetectionError(code, `${what} failed: the Failure Detection API answered HTTP ${status}${errorType ? ` (${code})` : ''} (${kind}).${said}`, { status, kind });
+}
+
+/** An own-code Failure Detection error from the table (budget, no key, not a JPEG …); `extra` is added to the advice. */
+export function detectionCodeError(code: keyof typeof FAILURE_DETECTION_CODES & string, extra = ''): FailureDetectionError {
+  const info = FAILURE_DETECTION_CODES[code];
+  return new FailureDetectionError(code, `${capitalize(info.meaning)}. ${info.advice}${extra ? ` ${extra}` : ''}`, { kind: info.kind });
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

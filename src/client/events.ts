@@ -114,3 +114,33 @@ export function eventFromWebhook(body: unknown): PrinterEvent | undefined {
   }
   return event;
 }
+
+/**
+ * Events the package raises itself, with no OctoEverywhere EventType: the failure-detection node's
+ * answer to the Gadget Failure Detection API's flags. Its warning reuses the webhook's name
+ * (`gadget-warning`, EventType 7) so one automation serves both; a pause *suggestion* has a name of
+ * its own, because `gadget-paused-print` means Gadget already paused the print.
+ */
+export const DETECTION_EVENTS = {
+  warning: EVENT_NAMES[7],
+  pause: 'gadget-pause-suggested',
+} as const;
+
+/** The package's own events, for the README's event table (generated). */
+export const OWN_EVENT_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  [DETECTION_EVENTS.warning]: 'Also from the failure-detection node: the Failure Detection API suggests a warning (once per rising edge).',
+  [DETECTION_EVENTS.pause]: 'The failure-detection node: the Failure Detection API suggests pausing the print (once per rising edge); nothing is paused until a flow does it.',
+};
+
+/** A failure-detection event, in the PrinterEvent shape where the fields are shared. */
+export interface DetectionEvent {
+  event: (typeof DETECTION_EVENTS)[keyof typeof DETECTION_EVENTS];
+  /** 7 for gadget-warning (as the webhook's); absent for gadget-pause-suggested, which has no EventType. */
+  eventType?: number;
+  printId?: string;
+  /** 1 failure … 10 perfect (display only). */
+  printQuality: number;
+  /** 0 perfect … 100 failure (raw). */
+  score: number;
+  source: 'failure-detection';
+}

@@ -20,6 +20,7 @@ export * from './localPlugin';
 export * from './limits';
 export * from './transfer';
 export * from './webhook-intake';
+export * from './failure-detection';
 export { baseUrlString, connectionHostKind, isLoopbackHost, loopbackAwareLookup, parseBaseUrl, parseLocalUrl, type ConnectionHostKind } from './urls';
 export { checkPrinterPath, checkHeaders } from './validate';
 

@@ -29,6 +29,7 @@ import {
 } from '../client';
 import { ADMIN_ROUTES, COMMON, useConnection } from './shared/adapter';
 import { clockFor, Timers } from './shared/clock';
+import { persistentRecord } from './shared/context-store';
 import { asOctoEverywhereError } from './shared/failure';
 import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeStatus } from './shared/types';
 import { addFrontMiddleware, addPostRoute, mountingApp, mountPath, requestPathMatcher, routeExists } from './shared/webhook-route';
@@ -459,38 +460,9 @@ function positiveSetting(RED: NodeAPI, name: string): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
-/**
- * The context store that survives a restart: `default` when it is persistent, else the first
- * persistent one configured. Without one, every start registers again, which also renews.
- */
-function persistentStore(RED: NodeAPI): string | undefined {
-  const stores: unknown = (RED.settings as unknown as Record<string, unknown>).contextStorage;
-  if (!isObject(stores)) return undefined;
-  const persistent = (name: string, hops = 0): boolean => {
-    const entry = stores[name];
-    if (typeof entry === 'string') return hops < 3 && persistent(entry, hops + 1);
-    return isObject(entry) && entry.module !== undefined && entry.module !== 'memory';
-  };
-  if (persistent('default')) return 'default';
-  return Object.keys(stores).find((name) => name !== 'default' && persistent(name));
-}
-
+/** Without a persistent store, every start registers again, which also renews. */
 function recordStore(RED: NodeAPI, node: Node): RegistrationStore | undefined {
-  const store = persistentStore(RED);
-  if (!store) return undefined;
-  const context = node.context();
-  return {
-    load: () =>
-      new Promise((resolve) => {
-        context.get(RECORD_KEY, store, (err: Error | undefined, value: unknown) => {
-          resolve(!err && isRecord(value) ? value : undefined);
-        });
-      }),
-    save: (record) =>
-      new Promise((resolve, reject) => {
-        context.set(RECORD_KEY, record, store, (err?: Error) => (err ? reject(err) : resolve()));
-      }),
-  };
+  return persistentRecord(RED, node, RECORD_KEY, isRecord);
 }
 
 function isRecord(value: unknown): value is RegistrationRecord {

@@ -53,6 +53,8 @@ async function main(): Promise<void> {
     console.log(`    basic user/pass    ${shared.authBasicHttpUser} / ${shared.authBasicHttpPassword}`);
     console.log(`    authBearerToken    ${shared.authBearerToken}\n`);
   }
+  console.log(`Gadget Failure Detection API: ${sim.gadgetApi.url} (service URL of the Gadget API key config node)`);
+  console.log(`    developer API key  ${sim.gadgetApi.addKey()}\n`);
   console.log('Ctrl-C to stop.');
 
   const stop = (): void => {

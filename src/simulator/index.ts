@@ -15,6 +15,7 @@ export { MQTT_PROXY_PATH } from './service/relay-gate';
 export type { CompletionKeys, AppConnectionOptions } from './service/account';
 export type { AppApiShape } from './service/app-api';
 export type { ChaosKnobs } from './service/chaos';
+export { SimGadgetApi, type GadgetApiCall, type GadgetApiKnobs, type GadgetKeyState } from './service/gadget-api';
 export { DEFAULT_LIMITS, DEFAULT_WEBCAM_VIEW_LIMIT, type PrinterLimitsWire, type WebcamViewLimit } from './service/limits';
 export type { WebhookDelivery } from './service/webhooks';
 export { localhostLookup, createLocalhostAgent } from './service/localhost';

@@ -25,6 +25,7 @@ const NODES: ReadonlyArray<{ type: string; name: string }> = [
   { type: 'octoeverywhere-live-link', name: 'live link' },
   { type: 'octoeverywhere-status-poll', name: 'status poll' },
   { type: 'octoeverywhere-notification-webhook', name: 'notification webhook' },
+  { type: 'octoeverywhere-failure-detection', name: 'failure detection' },
 ];
 
 const FLOW = [

@@ -28,6 +28,7 @@ import {
   step,
 } from './support';
 import { type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
+import type { GadgetApiNode } from '../../src/nodes/shared/types';
 
 interface Loaded {
   flow: FlowNode[];
@@ -359,6 +360,75 @@ describe('example flows', function () {
       await eventually('the answer', () => answers.length > 0);
       assert.equal(answers[0].statusCode, 200);
       assert.ok((answers[0].payload as { result?: { status?: object } }).result?.status, 'a Moonraker objects query result');
+    });
+  });
+
+  describe('gadget-any-camera and gadget-webcam-node (Gadget Failure Detection API)', () => {
+    /**
+     * Presses the flow's snapshot inject every `everyMs` of simulated time until `until()` (at most
+     * `max` frames): each frame reaches the failure detection node and its call ends before time moves on.
+     */
+    async function drive(flow: FlowNode[], prefix: string, everyMs: number, until: () => boolean, beforeFrame: (i: number) => void = () => undefined, max = 60): Promise<void> {
+      const frames: NodeMessage[] = [];
+      helper.getNode(`${prefix}-detect`).on('input', (m: NodeMessage) => frames.push(m));
+      const account = (helper.getNode(`${prefix}-gadget-api`) as unknown as GadgetApiNode).gadgetApi();
+      for (let i = 0; i < max && !until(); i++) {
+        beforeFrame(i);
+        const seen = frames.length;
+        helper.getNode(`${prefix}-every`).receive({});
+        await eventually('the snapshot at the failure detection node', () => frames.length > seen);
+        await account.settled();
+        await settle(rig, flow);
+        await step(rig, flow, everyMs);
+        await account.settled();
+      }
+    }
+
+    /** What both flows promise: a notification with the scored picture on each event, and the print paused on the pause suggestion. */
+    async function checkOutcome(prefix: string, quality: NodeMessage[], paused: NodeMessage[]): Promise<void> {
+      await eventually('the pause', () => paused.length > 0 && rig.printer.state === 'paused');
+      await eventually('two notifications', () => capture.requests.filter((r) => r.path === `/${prefix}-ntfy`).length >= 2);
+      const notes = capture.requests.filter((r) => r.path === `/${prefix}-ntfy`);
+      assert.deepEqual(notes.map((r) => r.headers.title), ['Gadget warning', 'Gadget: pausing the print']);
+      for (const r of notes) {
+        assert.equal(r.method, 'PUT');
+        assert.ok(isJpeg(r.body), 'the notification carries the scored picture');
+      }
+      const qualities = quality.map((m) => (m.payload as { printQuality: number }).printQuality);
+      assert.equal(qualities[0], 8, 'good while the print is good');
+      assert.equal(qualities.at(-1), 3, 'then failing');
+      const calls = rig.sim.gadgetApi.processCalls();
+      const gaps = calls.slice(1).map((c, i) => ({ ms: c.at - calls[i].at, sameContext: c.contextId === calls[i].contextId }));
+      assert.ok(gaps.every((g) => g.ms >= (g.sameContext ? 40_000 : 20_000)), 'never sooner than the 40 s interval (20 s into a new print\'s context)');
+    }
+
+    it('any camera: an http request snapshot every 10 s → failure detection → notification with the image, pause', async () => {
+      rig.printer.startPrint('benchy.gcode', { durationSec: 7200 });
+      const { flow, credentials } = prepare(readFlow('gadget-any-camera.json'), { sim: rig.sim, captureUrl: capture.url, publicUrl: nodeServer.url });
+      // The camera: the simulated printer's own mjpg-streamer snapshot URL on its LAN address.
+      const camera = flow.find((n) => n.id === 'gac-camera');
+      assert.ok(camera);
+      camera.url = `${rig.printer.url}/webcam/?action=snapshot`;
+      await helper.load([nodeServer.attach, ...modulesFor(flow)], flow as never, credentials as never);
+      const quality = received('gac-quality');
+      const paused = received('gac-paused');
+      await drive(flow, 'gac', 10_000, () => paused.length > 0, (i) => i === 8 && rig.printer.scriptGadget('warn'));
+      await checkOutcome('gac', quality, paused);
+      const frames = rig.sim.gadgetApi.processCalls().length;
+      assert.ok(frames < quality.length + 1 && frames >= 5, `one call per interval (${frames})`);
+    });
+
+    it('our webcam node: snapshots every 5 s, a new context per print from the status poll, notification and pause', async () => {
+      const { flow } = await load('gadget-webcam-node.json');
+      const quality = received('gwn-quality');
+      const paused = received('gwn-paused');
+      // A frame before the print (its own context), then the print starts: the status poll's print-started starts another.
+      await drive(flow, 'gwn', 5_000, () => false, () => undefined, 1);
+      rig.printer.startPrint('benchy.gcode', { durationSec: 7200 });
+      await drive(flow, 'gwn', 5_000, () => paused.length > 0, (i) => i === 16 && rig.printer.scriptGadget('warn'));
+      await checkOutcome('gwn', quality, paused);
+      const creates = rig.sim.gadgetApi.calls.filter((c) => c.kind === 'create');
+      assert.equal(creates.length, 2, 'one context before the print, one for the print');
     });
   });
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { NodeInitializer } from 'node-red';
 import { coreNode, helper, nodeModule } from '../helpers/nodes';
 import { freePort, tempDir } from '../helpers/node-red-process';
+import { watchSecret } from '../helpers/secrets';
 import { advanceInSteps, type ClockedSimulator, credentialsOf } from '../helpers/simulator';
 import type { Simulator } from '../../src/simulator';
 import { pollerFor } from '../../src/nodes/shared/poller';
@@ -27,8 +28,8 @@ export interface FlowNode {
   [key: string]: unknown;
 }
 
-/** Per node id: the config nodes' connection credentials, the webhook nodes' tokens. */
-export type Credentials = Record<string, AppConnectionCredentials | { token: string }>;
+/** Per node id: the config nodes' connection credentials, the webhook nodes' tokens, the Gadget API keys. */
+export type Credentials = Record<string, AppConnectionCredentials | { token: string } | { apiKey: string }>;
 
 /** Our node types, as package.json registers them. */
 export function ourTypes(): string[] {
@@ -136,6 +137,13 @@ export function prepare(flow: FlowNode[], t: Targets): { flow: FlowNode[]; crede
         const k = t.sim.createAppConnection(0);
         Object.assign(n, { serviceUrl: t.sim.serviceUrl, printerName: k.printername, connectionId: k.id });
         credentials[n.id] = credentialsOf(k);
+        break;
+      }
+      case 'octoeverywhere-gadget-api': {
+        const apiKey = t.sim.gadgetApi.addKey();
+        watchSecret(apiKey);
+        n.serviceUrl = t.sim.gadgetApi.url;
+        credentials[n.id] = { apiKey };
         break;
       }
       case 'mqtt-broker':

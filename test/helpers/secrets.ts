@@ -8,6 +8,8 @@ export const SECRETS = {
   authBearerToken: 'sentinel-bearer-H3k8Rr2Tt6Yy1Uu5',
   appApiToken: 'sentinel-apptoken-Zt4mQ9rL2vX8nP5',
   octoPrintApiKey: 'sentinel-octokey-0A1B2C3D4E5F',
+  /** The Gadget Failure Detection API's developer key (octoeverywhere-gadget-api). */
+  gadgetApiKey: 'sentinel-gadget-apikey-Kx7Qp2Lm9Vw4',
 } as const;
 
 const watched = new Set<string>(Object.values(SECRETS));

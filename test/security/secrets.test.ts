@@ -9,11 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { NodeAPI } from 'node-red';
 import { helper } from '../helpers/nodes';
-import { secretsIn, watchSecret } from '../helpers/secrets';
+import { SECRETS, secretsIn, watchSecret } from '../helpers/secrets';
+import { coreNode, nodeModule } from '../helpers/nodes';
+import { markJpeg } from '../../src/simulator/printers/gadget-marker';
 import type { NodeRedProcess } from '../helpers/node-red-process';
 import { credentialsOf } from '../helpers/simulator';
 import { ADMIN, login, startNodeRedWithPackage, VIEWER } from '../e2e/support';
-import { type Simulator, startSimulator } from '../../src/simulator';
+import { createClock, type Simulator, startSimulator } from '../../src/simulator';
 import { allNodesFlow, figure, INPUT_NODES, ledger, modules, statusesOf } from '../reliability/rig';
 
 const HOOK_TOKEN = 'secrets-hook-token-Sentinel-abcdef0123';
@@ -89,6 +91,55 @@ describe('security: no secret leaks anywhere', function () {
     await helper.unload();
   });
 
+  it('the Gadget API key: 0 hits in outputs, events, errors, statuses and logs of the failure detection node', async () => {
+    sim.gadgetApi.addKey(SECRETS.gadgetApiKey);
+    const flow = [
+      { id: 'gt', type: 'tab', label: 'gadget' },
+      { id: 'gk', type: 'octoeverywhere-gadget-api', serviceUrl: sim.gadgetApi.url },
+      { id: 'fdn', z: 'gt', type: 'octoeverywhere-failure-detection', gadgetApi: 'gk', wires: [['gout'], ['gout']] },
+      { id: 'gcatch', z: 'gt', type: 'catch', scope: ['fdn'], uncaught: false, wires: [['gout']] },
+      { id: 'gout', z: 'gt', type: 'helper' },
+    ];
+    const mods = [nodeModule('octoeverywhere-gadget-api'), nodeModule('octoeverywhere-failure-detection'), coreNode('common/25-catch.js')];
+    // The nodes' own clock is manual, so each frame can be sent without waiting out the interval.
+    const clock = createClock({ mode: 'manual' });
+    helper.settings({ octoeverywhereClock: clock } as Parameters<typeof helper.settings>[0]);
+    try {
+      await helper.load(mods as Parameters<typeof helper.load>[0], flow, { gk: { apiKey: SECRETS.gadgetApiKey } });
+      const seen: unknown[] = [];
+      helper.getNode('gout').on('input', (m: unknown) => seen.push(m));
+      const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 2, 0xff, 0xd9]);
+      const send = async (payload: unknown, reset = true): Promise<void> => {
+        const before = seen.length;
+        // Each frame a new print (a new context), so the simulator's real-time rate limit never applies.
+        helper.getNode('fdn').receive({ payload, reset } as never);
+        for (let i = 0; i < 200 && seen.length === before; i++) await new Promise((r) => setTimeout(r, 10));
+        await clock.advance(60_000);
+      };
+      for (let i = 0; i < 3; i++) await send(markJpeg(jpeg, 3));
+      for (const script of ['OE_INTERNAL_ERROR', 'OE_BAD_ARGS', 'drop'] as const) {
+        sim.gadgetApi.failNext(script);
+        await send(jpeg);
+      }
+      sim.gadgetApi.setKeyState(SECRETS.gadgetApiKey, 'disabled');
+      await send(jpeg);
+      await send(jpeg);
+      await send('not a jpeg', false);
+      const hits = {
+        messagesHits: secretsIn(JSON.stringify(seen)).length,
+        statusesHits: secretsIn(JSON.stringify(statusesOf('fdn'))).length,
+        logHits: secretsIn(JSON.stringify(helper.log().args)).length,
+      };
+      figure('secrets/gadget-api', { messages: seen.length, ...hits });
+      assert.ok(seen.length >= 9, `every frame ended in an output or an error (${seen.length})`);
+      assert.deepEqual(hits, { messagesHits: 0, statusesHits: 0, logHits: 0 });
+    } finally {
+      helper.settings({});
+      clock.dispose();
+    }
+    await helper.unload();
+  });
+
   describe('real Node-RED with adminAuth', () => {
     let nodeRed: NodeRedProcess;
     let adminToken: string;
@@ -104,9 +155,11 @@ describe('security: no secret leaks anywhere', function () {
       const flow = allNodesFlow({ serviceUrl: sim.serviceUrl, webhookPath: '/oe/secrets-real' })
         .filter((n) => !['helper', 'catch', 'complete'].includes(n.type))
         .map((n) => ({ ...n, wires: Array.isArray(n.wires) ? n.wires.map(() => []) : undefined }));
-      const withCreds = flow.map((n) =>
-        n.id === 'c1' ? { ...n, credentials: creds } : n.id === 'hook' ? { ...n, credentials: { token: HOOK_TOKEN, secretKey: HOOK_SECRET } } : n,
-      );
+      const withCreds = [
+        ...flow.map((n) => (n.id === 'c1' ? { ...n, credentials: creds } : n.id === 'hook' ? { ...n, credentials: { token: HOOK_TOKEN, secretKey: HOOK_SECRET } } : n)),
+        { id: 'gk', type: 'octoeverywhere-gadget-api', serviceUrl: sim.gadgetApi.url, credentials: { apiKey: SECRETS.gadgetApiKey } },
+        { id: 'fdn', z: 'tab', type: 'octoeverywhere-failure-detection', gadgetApi: 'gk', wires: [[], []] },
+      ];
       const res = await fetch(`${nodeRed.url}/flows`, {
         method: 'POST',
         headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
@@ -130,13 +183,15 @@ describe('security: no secret leaks anywhere', function () {
       assert.match(flows, /octoeverywhere-app-connection/);
       const credsView = await (await call('/credentials/octoeverywhere-app-connection/c1', adminToken)).text();
       const hookView = await (await call('/credentials/octoeverywhere-notification-webhook/hook', adminToken)).text();
+      const gadgetView = await (await call('/credentials/octoeverywhere-gadget-api/gk', adminToken)).text();
+      assert.match(flows, /octoeverywhere-gadget-api/);
       const saved = ['flows.json', 'flows_cred.json'].map((f) => {
         const file = path.join(nodeRed.userDir, f);
         return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
       });
       const hits = {
         flows: secretsIn(flows).length,
-        credentialsView: secretsIn(credsView).length,
+        credentialsView: secretsIn(credsView + gadgetView).length,
         webhookCredentialsView: secretsIn(hookView.replace(HOOK_TOKEN, '')).length,
         savedFiles: secretsIn(saved.join('\n')).length,
         output: secretsIn(nodeRed.output()).length,

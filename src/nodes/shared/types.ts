@@ -2,6 +2,7 @@
 // pieces it lacks (the three-argument input handler, close(removed, done), our config node).
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { OctoEverywhereClient } from '../../client';
+import type { GadgetApiAccount } from './gadget-api-account';
 
 export type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow };
 
@@ -37,4 +38,14 @@ export interface AppConnectionNode extends Node<AppConnectionCredentials> {
   client(): OctoEverywhereClient;
   /** True when the connection has App API access (an App Connection, not a Shared Connection). */
   hasAppApi(): boolean;
+}
+
+export interface GadgetApiCredentials {
+  apiKey?: string;
+}
+
+/** The Gadget API config node as the failure-detection nodes see it. */
+export interface GadgetApiNode extends Node<GadgetApiCredentials> {
+  /** The shared account (client, budget, stop state), or the configuration error that prevents one (thrown). */
+  gadgetApi(): GadgetApiAccount;
 }

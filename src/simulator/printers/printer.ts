@@ -126,7 +126,7 @@ class Printer extends EventEmitter implements SimulatedPrinter {
     this.simulation.setLoop(opts.loop ?? false);
     const frameMs = opts.webcamFrameIntervalMs ?? 1000 * scale;
     this.webcams = (opts.webcams ?? platform.defaultWebcams).map(
-      (w) => new SimWebcam(w, opts.clock, frameMs, () => this.simulation.progress),
+      (w) => new SimWebcam(w, opts.clock, frameMs, () => this.simulation.progress, () => this.simulation.gadget.rating),
     );
     this.files = new FileStore(opts.kind, () => opts.clock.now());
     seedFiles(this.files, opts.kind);

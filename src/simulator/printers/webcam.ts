@@ -4,6 +4,7 @@
 // thousands of snapshots per second.
 import { encode } from 'jpeg-js';
 import type { SimClock } from '../contract';
+import { markJpeg } from './gadget-marker';
 
 export interface WebcamOptions {
   name?: string;
@@ -66,6 +67,8 @@ export class SimWebcam {
     /** Simulated ms per frame. */
     readonly frameIntervalMs: number,
     private readonly progress: () => number,
+    /** The print's Gadget rating (1 failure … 10 perfect), marked in every frame for the simulated Failure Detection API. */
+    private readonly gadgetRating?: () => number,
   ) {
     this.width = Math.max(16, Math.round(options.width ?? 640));
     this.height = Math.max(16, Math.round(options.height ?? 480));
@@ -116,8 +119,12 @@ export class SimWebcam {
   jpeg(): Buffer {
     const frame = this.frameNo();
     const percent = Math.floor(this.progress());
-    const key = `${frame}:${percent}`;
-    if (this.cache?.key !== key) this.cache = { key, jpeg: this.render(frame, percent) };
+    const rating = this.gadgetRating?.();
+    const key = `${frame}:${percent}:${rating ?? ''}`;
+    if (this.cache?.key !== key) {
+      const jpeg = this.render(frame, percent);
+      this.cache = { key, jpeg: rating === undefined ? jpeg : markJpeg(jpeg, rating) };
+    }
     return this.cache.jpeg;
   }
 

@@ -10,6 +10,7 @@ import { startPrinter } from '../printers';
 import { Account, type AppConnectionOptions, type CompletionKeys } from './account';
 import { AppApi, type AppApiShape } from './app-api';
 import { Chaos, type ChaosKnobs, CLOSE_PRINTER_LINK_LOST } from './chaos';
+import { gadgetHostLabel, SimGadgetApi } from './gadget-api';
 import { sendHtml } from './http-util';
 import { page } from './html';
 import { DEFAULT_LIMITS, DEFAULT_WEBCAM_VIEW_LIMIT, type PrinterLimitsWire, WebcamViewCounter, type WebcamViewLimit } from './limits';
@@ -99,6 +100,8 @@ export interface Simulator {
   /** A LAN user webhook for the printer's events (body + SecretKey); returns its id (used as connectionId in deliveries). */
   addUserWebhook(printer: SimPrinter | number, url: string, secretKey?: string): string;
   removeUserWebhook(id: string): void;
+  /** The Gadget AI Failure Detection API on its own loopback hosts (`gadgetApi.url`), with its keys, knobs and call log. */
+  readonly gadgetApi: SimGadgetApi;
   /** Mutable knobs, all 0 (false) by default. */
   readonly chaos: ChaosKnobs;
   readonly socketChaos: SocketChaos;
@@ -191,6 +194,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const httpRelay = new HttpRelay({ account, clock, webcamViews, targets, delays });
   const mqttProxy = new MqttProxy(clock, chaos);
   const wsRelay = new WsRelay(account, targets, delays, chaos, mqttProxy);
+  const gadgetApi = new SimGadgetApi(clock, (label) => `http://${label}.localhost:${port}`);
 
   const serviceRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
@@ -215,6 +219,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const gadgetHost = gadgetHostLabel(req.headers.host);
+    if (gadgetHost) {
+      gadgetApi.handle(req, res, gadgetHost).catch(() => res.destroy());
+      return;
+    }
     const label = relayHostLabel(req.headers.host);
     if (label === undefined) {
       serviceRequest(req, res).catch(() => {
@@ -301,6 +310,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     addUserWebhook: (printer, url, secretKey) => webhooks.addUserWebhook(printerOf(printer), url, secretKey),
     removeUserWebhook: (id) => webhooks.removeUserWebhook(id),
+    gadgetApi,
     chaos: chaos.knobs,
     socketChaos: {
       drop: () => chaos.dropSockets(),

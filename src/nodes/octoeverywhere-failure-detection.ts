@@ -1,0 +1,78 @@
+// Node `octoeverywhere-failure-detection`: scores any JPEG (msg.payload) with OctoEverywhere's Gadget
+// AI Failure Detection API. Output 1: the score of each frame sent; output 2: `gadget-warning` and
+// `gadget-pause-suggested` events on the rising edge of the flags. The behaviour is in the controller.
+import { OctoEverywhereError } from '../client';
+import { clockFor } from './shared/clock';
+import { fail, asOctoEverywhereError } from './shared/failure';
+import { type DetectionView, FailureDetectionController } from './shared/failure-detection-controller';
+import { migrate, type Migration } from './shared/migrations';
+import type { Done, GadgetApiNode, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus, Send } from './shared/types';
+
+const TYPE = 'octoeverywhere-failure-detection';
+const OWN = `node-red-contrib-octoeverywhere/${TYPE}:`;
+
+/** Steps from older saved configs to the current one (version 1 is the first shape; none yet). */
+const MIGRATIONS: readonly Migration[] = [];
+
+interface FailureDetectionDef extends NodeDef {
+  /** The `octoeverywhere-gadget-api` config node. */
+  gadgetApi?: string;
+}
+
+export = function register(RED: NodeAPI): void {
+  function FailureDetection(this: Node, saved: FailureDetectionDef): void {
+    RED.nodes.createNode(this, saved);
+    const def = migrate(saved, MIGRATIONS);
+    const node = this;
+    const config = def.gadgetApi ? (RED.nodes.getNode(def.gadgetApi) as GadgetApiNode | null) : null;
+    let controller: FailureDetectionController;
+    try {
+      if (!config || typeof config.gadgetApi !== 'function') throw new OctoEverywhereError('OE_NO_GADGET_API', RED._('errors.no-config'));
+      controller = new FailureDetectionController({
+        account: config.gadgetApi(),
+        clock: clockFor(RED),
+        t: (key, vars) => RED._(key, vars),
+        hooks: {
+          deliver: (frame, result, events) => {
+            frame.send([result, events.length > 0 ? events : null]);
+            frame.done();
+          },
+          fail: (frame, error, view) => fail(node, error, frame.done, statusOf(RED, view)),
+          status: (view) => node.status(statusOf(RED, view)),
+        },
+      });
+    } catch (err) {
+      // Without a usable config node every message ends with the same error.
+      const error = asOctoEverywhereError(err);
+      node.status({ fill: 'red', shape: 'ring', text: error.code });
+      node.on('input', (_msg: NodeMessage, _send: Send, done: Done) => fail(node, error, done));
+      return;
+    }
+    controller.start();
+    node.on('input', (msg: NodeMessage, send: Send, done: Done) => controller.input({ msg: msg as NodeMessage & Record<string, unknown>, send, done }));
+    node.on('close', (_removed: boolean, done: () => void) => {
+      controller.close();
+      done();
+    });
+  }
+
+  RED.nodes.registerType(TYPE, FailureDetection as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};
+
+/** Quality, when the next call may go, and this month's calls, at a glance. */
+function statusOf(RED: NodeAPI, view: DetectionView): NodeStatus {
+  const calls = RED._(`${OWN}status.calls`, { used: view.used, limit: view.limit });
+  switch (view.state) {
+    case 'ready':
+      return { fill: 'green', shape: 'ring', text: RED._(`${OWN}status.ready`, { calls }) };
+    case 'waiting':
+      return { fill: 'yellow', shape: 'ring', text: RED._(`${OWN}status.waiting`, { next: view.nextInSec, calls }) };
+    case 'scored': {
+      const q = view.result.printQuality;
+      const fill = view.result.pauseSuggested || q <= 3 ? 'red' : view.result.warningSuggested || q <= 5 ? 'yellow' : 'green';
+      return { fill, shape: 'dot', text: RED._(`${OWN}status.scored`, { quality: q, next: view.nextInSec, calls }) };
+    }
+    default:
+      return { fill: 'red', shape: 'ring', text: RED._(`${OWN}status.error`, { code: view.code, calls }) };
+  }
+}

@@ -1,0 +1,77 @@
+// Config node `octoeverywhere-gadget-api`: a developer API key for OctoEverywhere's Gadget AI Failure
+// Detection API (in the credential store), the confidence levels, and the monthly call budget. It
+// owns the one client and the budget every failure-detection node using the key shares.
+import { FailureDetectionClient, FREE_CALLS_PER_MONTH, OctoEverywhereError } from '../client';
+import { CallBudget, isBudgetRecord } from './shared/call-budget';
+import { clockFor } from './shared/clock';
+import { persistentRecord } from './shared/context-store';
+import { asOctoEverywhereError } from './shared/failure';
+import { GadgetApiAccount } from './shared/gadget-api-account';
+import { migrate, type Migration } from './shared/migrations';
+import type { GadgetApiNode, NodeAPI, NodeDef } from './shared/types';
+
+const TYPE = 'octoeverywhere-gadget-api';
+const BUDGET_KEY = 'octoeverywhere-gadget-calls';
+
+/** Steps from older saved configs to the current one (version 1 is the first shape; none yet). */
+const MIGRATIONS: readonly Migration[] = [];
+
+interface GadgetApiDef extends NodeDef {
+  warningConfidence?: number | string;
+  pauseConfidence?: number | string;
+  monthlyBudget?: number | string;
+  /** Advanced: another Failure Detection host (the simulator's); default OctoEverywhere's. */
+  serviceUrl?: string;
+}
+
+export = function register(RED: NodeAPI): void {
+  function GadgetApiConfig(this: GadgetApiNode & Record<string, unknown>, saved: GadgetApiDef): void {
+    RED.nodes.createNode(this, saved);
+    const def = migrate(saved, MIGRATIONS);
+    const node = this;
+    const clock = clockFor(RED);
+    let account: GadgetApiAccount | undefined;
+    let configError: OctoEverywhereError | undefined;
+    node.name = def.name;
+
+    const limit = wholeNumber(def.monthlyBudget, FREE_CALLS_PER_MONTH, 0);
+    const store = persistentRecord(RED, node, BUDGET_KEY, isBudgetRecord);
+    const budget = new CallBudget(limit, clock, store, (err) => node.warn(RED._('warnings.count-not-saved', { code: asOctoEverywhereError(err).code })));
+    if (!store) node.log(RED._('log.count-in-memory'));
+    try {
+      const client = new FailureDetectionClient({
+        apiKey: node.credentials?.apiKey ?? '',
+        serviceUrl: def.serviceUrl || undefined,
+        warningConfidence: wholeNumber(def.warningConfidence, 3, 1),
+        pauseConfidence: wholeNumber(def.pauseConfidence, 3, 1),
+      });
+      account = new GadgetApiAccount(client, budget);
+    } catch (err) {
+      configError = asOctoEverywhereError(err);
+      node.warn(RED._('errors.not-usable', { code: configError.code, message: configError.message }));
+    }
+
+    node.gadgetApi = (): GadgetApiAccount => {
+      if (configError) throw configError;
+      if (!account) throw new OctoEverywhereError('OE_CLOSED', RED._('errors.closed'));
+      return account;
+    };
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      const closing = account?.client.close();
+      account = undefined;
+      // The last count is written before the node is gone (a restart reads it back).
+      void Promise.all([closing, budget.flushed()]).finally(done);
+    });
+  }
+
+  RED.nodes.registerType(TYPE, GadgetApiConfig as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
+    credentials: { apiKey: { type: 'password' } },
+  });
+};
+
+/** A whole number ≥ `min` from the editor (numbers may arrive as strings), else the default. */
+function wholeNumber(value: unknown, fallback: number, min: number): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n >= min ? n : fallback;
+}
