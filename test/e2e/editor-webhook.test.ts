@@ -79,6 +79,8 @@ describe('e2e: the notification webhook\'s token in the editor (adminAuth)', fun
       assert.equal(await page.isVisible('#oe-webhook-url-hidden'), false);
       await page.fill('#node-input-name', 'renamed');
       await page.click('#node-dialog-ok');
+      // The tray closes with an animation: until it is gone its fields share ids with the next dialog's.
+      await page.waitForSelector('#oe-webhook-url', { state: 'detached' });
 
       // A new node: the token is made in the browser and is in its URL at once.
       await page.evaluate(() => {
@@ -86,7 +88,6 @@ describe('e2e: the notification webhook\'s token in the editor (adminAuth)', fun
         RED.view.importNodes([{ id: 'newhook', type: 'octoeverywhere-notification-webhook', z: RED.workspaces.active(), mode: 'user', path: '/oe/new', x: 200, y: 200, wires: [] }]);
         RED.editor.edit(RED.nodes.node('newhook'));
       });
-      // The URL is filled once the new dialog is up (the previous dialog's field may still be closing).
       await page.waitForFunction(() => /\?token=[A-Za-z0-9_-]{43}$/.test((document.querySelector('#oe-webhook-url') as HTMLInputElement | null)?.value ?? ''));
       const token = (await urlField(page)).split('?token=')[1] ?? '';
       assert.match(token, /^[A-Za-z0-9_-]{43}$/);

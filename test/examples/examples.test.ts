@@ -371,7 +371,7 @@ describe('example flows', function () {
     async function drive(flow: FlowNode[], prefix: string, everyMs: number, until: () => boolean, beforeFrame: (i: number) => void = () => undefined, max = 60): Promise<void> {
       const frames: NodeMessage[] = [];
       helper.getNode(`${prefix}-detect`).on('input', (m: NodeMessage) => frames.push(m));
-      const account = (helper.getNode(`${prefix}-gadget-api`) as unknown as GadgetApiNode).gadgetApi();
+      const account = (helper.getNode('oe-example-gadget-api') as unknown as GadgetApiNode).gadgetApi();
       for (let i = 0; i < max && !until(); i++) {
         beforeFrame(i);
         const seen = frames.length;
