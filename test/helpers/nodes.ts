@@ -25,3 +25,32 @@ export function coreNode(file: string): TestNodeInitializer {
 }
 
 export { helper };
+
+interface HelperInternals {
+  _events: { on(event: string, fn: () => void): void; off(event: string, fn: () => void): void };
+  _redNodes: { setFlows(flows: unknown[], credentials: Record<string, unknown>, type: string): Promise<unknown> };
+}
+
+/**
+ * A deploy, as helper.setFlows does it, but listening for `flows:started` before deploying and for
+ * as long as the deploy takes: the helper starts listening only after the deploy returned and gives
+ * up after 300 ms, which a busy machine (or a fast deploy that already started) turns into a
+ * "timeout waiting event" that says nothing about the nodes.
+ */
+export async function setFlows(flows: unknown[], type: 'full' | 'nodes' | 'flows', credentials: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<void> {
+  const internals = helper as unknown as HelperInternals;
+  let onStarted: () => void = () => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const started = new Promise<void>((resolve, reject) => {
+    onStarted = resolve;
+    timer = setTimeout(() => reject(new Error(`flows did not start within ${timeoutMs} ms of a ${type} deploy`)), timeoutMs);
+  });
+  internals._events.on('flows:started', onStarted);
+  try {
+    await internals._redNodes.setFlows(flows, credentials, type);
+    await started;
+  } finally {
+    clearTimeout(timer);
+    internals._events.off('flows:started', onStarted);
+  }
+}

@@ -10,7 +10,7 @@ import type { NodeAPI } from 'node-red';
 import { createClock, startSimulator, type CompletionKeys, type ManagedClock, type Simulator } from '../../src/simulator';
 import { routesOn } from '../../src/nodes/shared/webhook-route';
 import { RENEW_EVERY_MS } from '../../src/nodes/shared/webhook-registration';
-import { helper, nodeModule } from '../helpers/nodes';
+import { helper, nodeModule, setFlows } from '../helpers/nodes';
 import { secretsIn, watchSecret } from '../helpers/secrets';
 import { credentialsOf, sharedConnectionCredentials, watchConnectionSecrets } from '../helpers/simulator';
 import type { AppConnectionCredentials } from '../../src/nodes/shared/types';
@@ -360,7 +360,7 @@ describe('node: octoeverywhere-notification-webhook', function () {
     }
     async function deploy(hook: Record<string, unknown> | undefined, type: 'full' | 'nodes' = 'full'): Promise<void> {
       const before = statusesOf().length;
-      await helper.setFlows(flow(hook), type, { c1: configCreds(), ...(hook ? { w1: { token: TOKEN } } : {}) });
+      await setFlows(flow(hook), type, { c1: configCreds(), ...(hook ? { w1: { token: TOKEN } } : {}) });
       watch();
       if (hook?.mode === 'app-connection') await until('registration', () => registrations(before) >= 1 && statusesOf().at(-1)?.text === 'status.listening');
     }
@@ -488,7 +488,7 @@ describe('node: octoeverywhere-notification-webhook', function () {
       await load(hookNode({ path: '/oe/unused' }));
       const second = { ...appNode({ path: '/oe/other' }), id: 'w2' };
       const third = { ...hookNode({ path: '/oe/hook' }), id: 'w3' };
-      await helper.setFlows(flow(appNode(), second, third), 'full', { c1: configCreds(), w1: { token: TOKEN }, w2: { token: TOKEN }, w3: { token: TOKEN } });
+      await setFlows(flow(appNode(), second, third), 'full', { c1: configCreds(), w1: { token: TOKEN }, w2: { token: TOKEN }, w3: { token: TOKEN } });
       const codes = ['w2', 'w3'].map((id) => statusesOf(id).at(-1)?.text);
       assert.deepEqual(codes, ['OE_WEBHOOK_CONNECTION_IN_USE', 'OE_WEBHOOK_PATH_IN_USE']);
     });

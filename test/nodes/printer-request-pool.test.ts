@@ -70,7 +70,10 @@ const settle = async (): Promise<void> => {
 };
 
 describe('node: octoeverywhere-printer-request — pool and leaks', function () {
-  this.timeout(30_000);
+  // 10,000 real requests: a bound for a stuck run, not a speed goal (those live in bench/).
+  this.timeout(180_000);
+  // A failure must not leave the flow loaded (and the helper's spies on) for the next file's tests.
+  afterEach(() => helper.unload());
 
   it(`keeps ${IN_FLIGHT} in-flight messages on one keep-alive pool and leaks nothing after ${REQUESTS} requests`, async () => {
     const gc = gcFunction();

@@ -18,6 +18,7 @@ import {
   step,
 } from './status-poll.fixture';
 import { type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
+import { setFlows } from '../helpers/nodes';
 import type { NodeMessage } from 'node-red';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
 import type { StatusPoller } from '../../src/nodes/shared/poller';
@@ -220,12 +221,12 @@ describe('node: octoeverywhere-status-poll (simulated prints)', () => {
 
     // Redeploy the status-poll node only: the config node and its poller stay, still one timer.
     const changed = flows.map((n) => (n.id === 'p1' ? { ...n, interval: 20 } : n)) as typeof flows;
-    await helper.setFlows(changed, 'nodes', { c1: creds });
+    await setFlows(changed, 'nodes', { c1: creds });
     await settle(poller);
     assert.equal(poller.pendingTimers, 1);
 
     // A full redeploy: the old config node closes, and its poller with it.
-    await helper.setFlows(changed, 'full', { c1: creds });
+    await setFlows(changed, 'full', { c1: creds });
     assert.equal(poller.pendingTimers, 0);
     poller = pollerOf(rig.clock);
     await settle(poller);
