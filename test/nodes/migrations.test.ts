@@ -57,6 +57,16 @@ describe('migrations: every node type', () => {
       });
     }
 
+    it('every example flow is in the current shape, so importing one never needs a migration', () => {
+      const dir = path.join(ROOT, 'examples');
+      for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+        for (const node of JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Array<Record<string, unknown>>) {
+          if (typeof node.type !== 'string' || !TYPES.includes(node.type)) continue;
+          assert.deepEqual(migrate(node.type, node), node, `${file}: ${node.type} ${String(node.id)}`);
+        }
+      }
+    });
+
     it('status poll: version 1 (or none) gets mode poll, as it always polled; a version 2 mode is kept', () => {
       const v1 = { id: 'p1', type: STATUS, connection: 'c1', interval: 30, output: 'change', bedCooldownC: 40 };
       assert.deepEqual(migrate(STATUS, v1), { ...v1, mode: 'poll', version: 2 });
