@@ -1,19 +1,16 @@
 // Config node: one App Connection (or Shared Connection). It owns the one client that every node
 // using this printer shares, and releases it when the flow stops.
 import { OctoEverywhereClient, OctoEverywhereError } from '../client';
-import { migrate, type Migration } from './shared/migrations';
+import { migrate } from './shared/migrations';
 import { registerPortalRoutes } from './shared/portal-routes';
 import type { AppConnectionDef, AppConnectionNode, NodeAPI } from './shared/types';
 
 const TYPE = 'octoeverywhere-app-connection';
 
-/** Steps from older saved configs to the current one (version 1 is the first shape; none yet). */
-const MIGRATIONS: readonly Migration[] = [];
-
 export = function register(RED: NodeAPI): void {
   function AppConnectionConfig(this: AppConnectionNode & Record<string, unknown>, saved: AppConnectionDef): void {
     RED.nodes.createNode(this, saved);
-    const def = migrate(saved, MIGRATIONS);
+    const def = migrate(TYPE, saved);
     const node = this;
     let client: OctoEverywhereClient | undefined;
     let configError: OctoEverywhereError | undefined;

@@ -5,14 +5,11 @@ import { OctoEverywhereError } from '../client';
 import { clockFor } from './shared/clock';
 import { fail, asOctoEverywhereError } from './shared/failure';
 import { type DetectionView, FailureDetectionController } from './shared/failure-detection-controller';
-import { migrate, type Migration } from './shared/migrations';
+import { migrate } from './shared/migrations';
 import type { Done, GadgetApiNode, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus, Send } from './shared/types';
 
 const TYPE = 'octoeverywhere-failure-detection';
 const OWN = `node-red-contrib-octoeverywhere/${TYPE}:`;
-
-/** Steps from older saved configs to the current one (version 1 is the first shape; none yet). */
-const MIGRATIONS: readonly Migration[] = [];
 
 interface FailureDetectionDef extends NodeDef {
   /** The `octoeverywhere-gadget-api` config node. */
@@ -22,7 +19,7 @@ interface FailureDetectionDef extends NodeDef {
 export = function register(RED: NodeAPI): void {
   function FailureDetection(this: Node, saved: FailureDetectionDef): void {
     RED.nodes.createNode(this, saved);
-    const def = migrate(saved, MIGRATIONS);
+    const def = migrate(TYPE, saved);
     const node = this;
     const config = def.gadgetApi ? (RED.nodes.getNode(def.gadgetApi) as GadgetApiNode | null) : null;
     let controller: FailureDetectionController;

@@ -7,14 +7,11 @@ import { clockFor } from './shared/clock';
 import { persistentRecord } from './shared/context-store';
 import { asOctoEverywhereError } from './shared/failure';
 import { GadgetApiAccount } from './shared/gadget-api-account';
-import { migrate, type Migration } from './shared/migrations';
+import { migrate } from './shared/migrations';
 import type { GadgetApiNode, NodeAPI, NodeDef } from './shared/types';
 
 const TYPE = 'octoeverywhere-gadget-api';
 const BUDGET_KEY = 'octoeverywhere-gadget-calls';
-
-/** Steps from older saved configs to the current one (version 1 is the first shape; none yet). */
-const MIGRATIONS: readonly Migration[] = [];
 
 interface GadgetApiDef extends NodeDef {
   warningConfidence?: number | string;
@@ -27,7 +24,7 @@ interface GadgetApiDef extends NodeDef {
 export = function register(RED: NodeAPI): void {
   function GadgetApiConfig(this: GadgetApiNode & Record<string, unknown>, saved: GadgetApiDef): void {
     RED.nodes.createNode(this, saved);
-    const def = migrate(saved, MIGRATIONS);
+    const def = migrate(TYPE, saved);
     const node = this;
     const clock = clockFor(RED);
     let account: GadgetApiAccount | undefined;

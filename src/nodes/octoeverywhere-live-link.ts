@@ -3,6 +3,7 @@
 import { InvalidArgumentError, isObject, type LiveLinkOptions, OctoEverywhereError } from '../client';
 import { errorStatus } from './shared/failure';
 import { onInput, useConnection } from './shared/adapter';
+import { migrate } from './shared/migrations';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
 
 const TYPE = 'octoeverywhere-live-link';
@@ -21,6 +22,7 @@ interface LiveLinkDef extends NodeDef {
 export = function register(RED: NodeAPI): void {
   function LiveLinkNode(this: Node, def: LiveLinkDef): void {
     RED.nodes.createNode(this, def);
+    def = migrate(TYPE, def); // saved configs in the current shape (shared/migrations.ts)
     const node = this;
     const connection = useConnection(RED, node, def.connection);
     // A configuration that cannot work is shown at deploy time, not only when a message arrives.

@@ -31,6 +31,7 @@ import { ADMIN_ROUTES, COMMON, useConnection } from './shared/adapter';
 import { clockFor, Timers } from './shared/clock';
 import { persistentRecord } from './shared/context-store';
 import { asOctoEverywhereError } from './shared/failure';
+import { migrate } from './shared/migrations';
 import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeStatus } from './shared/types';
 import { addFrontMiddleware, addPostRoute, mountingApp, mountPath, requestPathMatcher, routeExists } from './shared/webhook-route';
 import { type RegistrationRecord, type RegistrationStore, WebhookRegistration } from './shared/webhook-registration';
@@ -73,6 +74,7 @@ export = function register(RED: NodeAPI): void {
 
   function NotificationWebhook(this: Node<WebhookCredentials>, def: WebhookDef): void {
     RED.nodes.createNode(this, def);
+    def = migrate(TYPE, def); // saved configs in the current shape (shared/migrations.ts)
     const node = this;
     const clock = clockFor(RED);
     const timers = new Timers(clock);

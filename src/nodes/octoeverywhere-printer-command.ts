@@ -19,6 +19,7 @@ import {
 } from '../client';
 import { ADMIN_ROUTES, onInput, useConnection } from './shared/adapter';
 import { asOctoEverywhereError } from './shared/failure';
+import { migrate } from './shared/migrations';
 import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
 
 const TYPE = 'octoeverywhere-printer-command';
@@ -111,6 +112,7 @@ type CommandMessage = NodeMessageInFlow & { action?: unknown };
 export = function register(RED: NodeAPI): void {
   function PrinterCommand(this: Node, def: PrinterCommandDef): void {
     RED.nodes.createNode(this, def);
+    def = migrate(TYPE, def); // saved configs in the current shape (shared/migrations.ts)
     const node = this;
     const editorAction = typeof def.action === 'string' && def.action !== '' ? def.action : 'status';
     const connection = useConnection(RED, node, def.connection);

@@ -3,6 +3,7 @@
 import { type ClockTimer, type HttpMethod, InvalidArgumentError, type TransferRequest, transfer } from '../client';
 import { onInput, useConnection } from './shared/adapter';
 import { clockFor, Timers } from './shared/clock';
+import { migrate } from './shared/migrations';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
 
 const TYPE = 'octoeverywhere-printer-request';
@@ -40,6 +41,7 @@ interface RequestMessage extends NodeMessageInFlow {
 export = function register(RED: NodeAPI): void {
   function PrinterRequestNode(this: Node, def: PrinterRequestDef): void {
     RED.nodes.createNode(this, def);
+    def = migrate(TYPE, def); // saved configs in the current shape (shared/migrations.ts)
     const node = this;
     const connection = useConnection(RED, node, def.connection);
     const t: Translate = (key, vars) => RED._(key, vars);

@@ -14,6 +14,7 @@ import {
 import { COMMON, onInput, useConnection } from './shared/adapter';
 import { clockFor } from './shared/clock';
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS, pollerFor } from './shared/poller';
+import { migrate } from './shared/migrations';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
 
 const TYPE = 'octoeverywhere-status-poll';
@@ -26,11 +27,18 @@ interface StatusPollDef extends NodeDef {
   /** 'change' (default): output 1 only when the snapshot changed; 'always': on every poll. */
   output?: 'change' | 'always';
   bedCooldownC?: number | string;
+  /**
+   * How the node follows the printer. Issue 16 adds `live` (push) and `auto` (live when it can, the
+   * default for new nodes); until then every mode polls, and flows saved before `mode` existed are
+   * migrated to `poll` (resources/migrations.js, status poll version 2).
+   */
+  mode?: 'poll' | 'live' | 'auto';
 }
 
 export = function register(RED: NodeAPI): void {
   function StatusPoll(this: Node, def: StatusPollDef): void {
     RED.nodes.createNode(this, def);
+    def = migrate(TYPE, def); // saved configs in the current shape (shared/migrations.ts)
     const node = this;
     const connection = useConnection(RED, node, def.connection);
     const intervalMs = Math.max(MIN_INTERVAL_MS, positive(def.interval, DEFAULT_INTERVAL_MS / 1000) * 1000);

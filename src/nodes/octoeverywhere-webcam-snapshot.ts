@@ -24,6 +24,7 @@ import {
 import { ADMIN_ROUTES, COMMON, onInput, useConnection, type InputContext } from './shared/adapter';
 import { clockFor, Timers } from './shared/clock';
 import { asOctoEverywhereError, errorStatus, FailureWithStatus } from './shared/failure';
+import { migrate } from './shared/migrations';
 import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus, Send } from './shared/types';
 
 const TYPE = 'octoeverywhere-webcam-snapshot';
@@ -110,6 +111,7 @@ export = function register(RED: NodeAPI): void {
 
   function WebcamSnapshot(this: Node, def: WebcamSnapshotDef): void {
     RED.nodes.createNode(this, def);
+    def = migrate(TYPE, def); // saved configs in the current shape (shared/migrations.ts)
     const node = this;
     const timers = new Timers(clock());
     const connection = useConnection(RED, node, def.connection);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { configVersion, migrate, type Migration } from '../../src/nodes/shared/migrations';
+import { applyMigrations as migrate, configVersion, type Migration } from '../../src/nodes/shared/migrations';
 import { helper, nodeModule } from '../helpers/nodes';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
 

@@ -64,6 +64,8 @@ describe('package: npm pack installs into Node-RED', function () {
     assert.ok(paths.includes('dist/nodes/octoeverywhere-app-connection.html'));
     assert.ok(paths.includes('dist/nodes/locales/en-US/octoeverywhere-app-connection.json'));
     assert.ok(paths.includes('dist/nodes/icons/octoeverywhere.svg'));
+    // The migration steps the runtime requires and the editor loads from /resources/<package>/.
+    assert.ok(paths.includes('resources/migrations.js'));
     assert.ok(!paths.some((p) => p.startsWith('src/') || p.startsWith('test/') || p.endsWith('.map')), 'only what users need');
     userDir = emptyProject('oe-user-');
     // As the palette does it: a plain `npm install` of the tarball, scripts allowed.
