@@ -47,6 +47,8 @@ export interface LiveConnectionOptions {
   clientName?: string;
   /** `auto` (default): the LAN URL first while it answers (WebSocket platforms), else the relay. */
   via?: 'auto' | 'relay';
+  /** Another session for the platform (a printer kind of its own, or a scripted one in tests). */
+  createSession?: (ctx: SessionContext) => LiveSession;
 }
 
 export interface LiveConnectionEvents {
@@ -142,6 +144,7 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
 
   private createSession(): LiveSession {
     const ctx = this.context();
+    if (this.options.createSession) return this.options.createSession(ctx);
     switch (this.platform) {
       case 'moonraker':
         return new MoonrakerSession(ctx);
@@ -243,13 +246,15 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
       limits: null,
       polledAt: this.clock.now(),
     };
+    const changed = !this.latestSnapshot || !sameSnapshot(this.latestSnapshot, snapshot);
+    this.latestSnapshot = snapshot;
+    if (changed) this.emit('snapshot', snapshot);
+    // A state the mapping does not know says nothing about the print: like an offline poll, it is not derived from.
+    if (job.state === 'unknown') return;
     const first = this.memory === undefined;
     const { memory, events } = deriveEvents(this.memory, snapshot, this.options.derive);
     this.memory = memory;
     if (first && snapshot.printing) this.startedPrint = print;
-    const changed = !this.latestSnapshot || !sameSnapshot(this.latestSnapshot, snapshot);
-    this.latestSnapshot = snapshot;
-    if (changed) this.emit('snapshot', snapshot);
     for (const event of events) {
       if (event.event === 'print-started') {
         // Keyed by the print: a socket that rejoins a running print never announces it again.
