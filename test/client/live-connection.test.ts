@@ -50,6 +50,30 @@ describe('client live: supervision', () => {
     });
   }
 
+  for (const kind of ['moonraker', 'elegoo-cc2'] as const) {
+    it(`${kind}: an offline printer (601 on the upgrade) is retried with back-off until it is back; stop closes cleanly`, async () => {
+      rig = await startRig(kind);
+      const r = rig;
+      r.printer.online = false;
+      const live = r.live();
+      const rec = record(live);
+      live.start();
+      await until(() => rec.states.some((s) => s.status === 'connecting' && s.error !== undefined), 'the refused upgrade');
+      const refused = rec.states.find((s) => s.status === 'connecting' && s.error !== undefined);
+      assert.ok(refused?.status === 'connecting' && refused.error?.code === 'OE_601' && refused.error.behaviour === 'offline' && refused.retryInMs !== undefined);
+      assert.equal(live.pendingTimers, 1, 'one retry timer');
+      r.printer.online = true;
+      await run(r, 60, () => rec.snapshots.length > 0);
+      assert.equal(live.state.status, 'connected');
+      assert.ok(r.sim.socketChaos.openSockets > 0);
+      live.stop();
+      assert.equal(live.pendingTimers, 0);
+      await until(() => r.sim.socketChaos.openSockets === 0, 'the socket to close');
+      assert.equal(stopped(rec).length, 1);
+      assert.equal((stopped(rec)[0] as { error?: unknown }).error, undefined, 'a stop of our own carries no error');
+    });
+  }
+
   it('moonraker: a stalled socket is noticed within two heartbeats and replaced', async () => {
     rig = await startRig('moonraker');
     const r = rig;
