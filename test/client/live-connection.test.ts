@@ -179,6 +179,28 @@ describe('client live: supervision', () => {
     assert.equal(stopped(rec).length, 0);
   });
 
+  it('bambu: a wrong serial number stops with one error after two tries instead of knocking every client of the printer off again and again', async () => {
+    rig = await startRig('bambu');
+    const r = rig;
+    const good = r.live({ random: () => 0 });
+    const goodRec = record(good);
+    good.start();
+    await until(() => goodRec.snapshots.length > 0, 'the good session');
+    const wrong = r.live({ serialNumber: '01P00A999999999' });
+    const wrongRec = record(wrong);
+    wrong.start();
+    await run(r, 60, () => stopped(wrongRec).length > 0);
+    await run(r, 60);
+    const state = stopped(wrongRec)[0];
+    assert.ok(state?.status === 'stopped' && state.error?.code === 'OE_MQTT_SUBSCRIBE_REFUSED', wrongRec.states.map((s) => s.status).join(','));
+    assert.match(state.error.message, /serial number/);
+    // Two sessions ended right after subscribing (one could be a network drop), then no more attempts.
+    assert.equal(wrongRec.states.filter((s) => s.status === 'connected').length, 2);
+    // Each wrong subscription dropped the shared upstream; the good session came back and stayed.
+    assert.ok(goodRec.states.filter((s) => s.status === 'connecting' && s.error?.code === 'OE_SOCKET_CLOSED').length <= 2);
+    assert.equal(good.state.status, 'connected');
+  });
+
   it('moonraker: says when Klipper disconnects and subscribes again when it is ready', async () => {
     rig = await startRig('moonraker');
     const r = rig;
@@ -244,7 +266,7 @@ describe('client live: the printer socket', () => {
     await new Promise((resolve) => relay.once('listening', resolve));
     const relayPort = (relay.address() as AddressInfo).port;
     const connection = new AppConnection({ url: `http://app-lan.localhost:${relayPort}`, authBearerToken: 'oe-secret-token', octoPrintApiKey: 'printer-key', localUrl: `http://127.0.0.1:${port}` });
-    const ctx = { connection, clock: realClock, clientName: 't', preferLocal: true, heartbeatMs: 15_000, local: { downUntilMs: 0 } };
+    const ctx = { connection, clock: realClock, clientName: 't', preferLocal: true, heartbeatMs: 15_000, memo: {}, local: { downUntilMs: 0 } };
     try {
       const lan = await openPrinterSocket(ctx, '/websocket', { protocols: ['a', 'b'] });
       assert.equal(lan.via, 'local');

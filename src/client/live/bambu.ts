@@ -2,6 +2,7 @@
 // everything with pushall, merge the partial `print` reports (P1/A1 send only what changed) and map
 // them as the plugin's own status does.
 import { isObject } from '../appApi';
+import { OctoEverywhereError } from '../errors';
 import { parseJobStatus } from '../status';
 import { deepMerge, MqttSession } from './mqtt-session';
 import type { PrintKey, SessionContext } from './session';
@@ -13,13 +14,34 @@ const IGNORED_ERRORS: ReadonlySet<number> = new Set([0, 83918896, 50364434, 8393
 
 export class BambuSession extends MqttSession {
   private print: Record<string, unknown> | undefined;
+  /** Subscribed, and no report yet. */
+  private awaitingReport = false;
 
   constructor(ctx: SessionContext, serialNumber: string) {
     super(ctx, serialNumber);
   }
 
   protected onConnect(): void {
+    this.awaitingReport = true;
     this.subscribe([`device/${this.serialNumber}/report`], () => this.pushall());
+  }
+
+  /**
+   * A printer drops its MQTT connection when a subscription names another serial number, and through
+   * the proxy's shared upstream that ends every client's session (facts-more §C). A session that ends
+   * after subscribing and before any report, twice in a row (once may be a network drop), is taken for
+   * that: one error, no retry that would knock every other client of the printer off again and again.
+   */
+  protected override endedError(): OctoEverywhereError | undefined {
+    if (!this.awaitingReport) return undefined;
+    const drops = (this.ctx.memo.bambuDropsAfterSubscribe ?? 0) + 1;
+    this.ctx.memo.bambuDropsAfterSubscribe = drops;
+    if (drops < 2) return undefined;
+    return new OctoEverywhereError(
+      'OE_MQTT_SUBSCRIBE_REFUSED',
+      `The printer ended the MQTT session right after the subscription to its reports: the serial number (${this.serialNumber}) is probably wrong. Check it in the config node.`,
+      { kind: 'permanent' },
+    );
   }
 
   private pushall(): void {
@@ -27,7 +49,10 @@ export class BambuSession extends MqttSession {
   }
 
   protected onMessage(topic: string, message: unknown): void {
-    if (topic !== `device/${this.serialNumber}/report` || !isObject(message) || !isObject(message.print)) return;
+    if (topic !== `device/${this.serialNumber}/report`) return;
+    this.awaitingReport = false;
+    this.ctx.memo.bambuDropsAfterSubscribe = 0;
+    if (!isObject(message) || !isObject(message.print)) return;
     const update = message.print;
     if (update.command !== 'push_status') return;
     // Until the full report has come, a partial one cannot be read as the printer's state.

@@ -67,6 +67,7 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
   private readonly clock: Clock;
   private readonly heartbeatMs: number;
   private readonly local: LocalRouteState = { downUntilMs: 0 };
+  private readonly memo: Record<string, number> = {};
   private session: LiveSession | undefined;
   private heartbeatTimer: ClockTimer | undefined;
   private retryTimer: ClockTimer | undefined;
@@ -138,6 +139,7 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
       clientName: this.options.clientName ?? 'node-red-octoeverywhere',
       preferLocal: this.options.via !== 'relay',
       heartbeatMs: this.heartbeatMs,
+      memo: this.memo,
       local: this.local,
     };
   }

@@ -107,7 +107,7 @@ export abstract class MqttSession implements LiveSession {
         if (this.ended) return;
         this.ended = true;
         this.onEnded();
-        const error = streamError ?? failure ?? new NetworkError('OE_SOCKET_CLOSED', 'The MQTT proxy closed the session (the printer link may have dropped); reconnecting.', { kind: 'temporary' });
+        const error = streamError ?? failure ?? this.endedError() ?? new NetworkError('OE_SOCKET_CLOSED', 'The MQTT proxy closed the session (the printer link may have dropped); reconnecting.', { kind: 'temporary' });
         if (connected) sink.closed(error);
         else reject(error);
       });
@@ -146,6 +146,11 @@ export abstract class MqttSession implements LiveSession {
       }
       then();
     });
+  }
+
+  /** Why a session that ended on its own ended, when the platform can tell better than "closed". */
+  protected endedError(): OctoEverywhereError | undefined {
+    return undefined;
   }
 
   protected abstract onConnect(): void;

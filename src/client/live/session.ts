@@ -53,6 +53,8 @@ export interface SessionContext {
   preferLocal: boolean;
   /** Heartbeat period (ms); sessions with their own keepalive (MQTT) use it too. */
   heartbeatMs: number;
+  /** What a platform remembers across the supervisor's attempts (e.g. Bambu's endings right after subscribing). */
+  memo: Record<string, number>;
 }
 
 /** One live socket to the printer, for one connection attempt. The supervisor makes a new one to reconnect. */
