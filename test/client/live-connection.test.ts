@@ -219,6 +219,39 @@ describe('client live: supervision', () => {
     assert.equal(live.state.status, 'connected');
   });
 
+  it('moonraker: connecting while Klipper is down waits for it (asking every 2 s), then subscribes', async () => {
+    rig = await startRig('moonraker');
+    const r = rig;
+    r.printer.setHostConnected(false);
+    const live = r.live();
+    const rec = record(live);
+    live.start();
+    await until(() => rec.hosts.includes('disconnected'), 'the notice that Klipper is not there');
+    await run(r, 5);
+    assert.equal(rec.snapshots.length, 0, 'no status without Klipper');
+    r.printer.setHostConnected(true);
+    await run(r, 5, () => rec.snapshots.length > 0);
+    assert.ok(rec.snapshots.length > 0);
+    assert.equal(live.state.status, 'connected');
+  });
+
+  it('elegoo-cc2: stays registered with the printer past its 65 s client timeout (PING every heartbeat)', async () => {
+    rig = await startRig('elegoo-cc2');
+    const r = rig;
+    const live = r.live();
+    const rec = record(live);
+    live.start();
+    await until(() => rec.snapshots.length > 0, 'the first snapshot');
+    const broker = r.printer.mqtt as unknown as { registeredClients: string[] };
+    assert.equal(broker.registeredClients.length, 1);
+    await run(r, 200);
+    assert.equal(broker.registeredClients.length, 1, 'still registered');
+    r.printer.startPrint('kept.gcode', { durationSec: 600 });
+    await run(r, 5, () => rec.events.some((e) => e.event === 'print-started'));
+    assert.ok(rec.events.some((e) => e.event === 'print-started'));
+    assert.equal(rec.states.filter((s) => s.status === 'connecting').length, 1, 'one session all along');
+  });
+
   it('octoprint: without an API key the live socket says so once and does not try', async () => {
     rig = await startRig('octoprint', { apiKey: false });
     const live = rig.live();

@@ -40,14 +40,18 @@ export class ElegooCc2Session extends MqttSession {
 
   protected onConnect(): void {
     const p = this.prefix;
-    this.subscribe([`${p}api_status`, `${p}${this.cc2Id}/api_response`, `${p}${this.requestId}/register_response`], () =>
-      this.publish(`${p}api_register`, { client_id: this.cc2Id, request_id: this.requestId }),
-    );
+    this.subscribe([`${p}api_status`, `${p}${this.cc2Id}/api_response`, `${p}${this.requestId}/register_response`], () => this.register());
   }
 
   /** Every heartbeat (at most 30 s apart, see MAX_HEARTBEAT_MS): the printer forgets a client silent for 65 s. */
   protected override keepalive(): void {
-    this.request({ type: 'PING' });
+    // No full status yet: the registration (or its answer) was lost, so register again.
+    if (!this.state) this.register();
+    else this.request({ type: 'PING' });
+  }
+
+  private register(): void {
+    this.publish(`${this.prefix}api_register`, { client_id: this.cc2Id, request_id: this.requestId });
   }
 
   private request(body: Record<string, unknown>): void {

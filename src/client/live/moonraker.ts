@@ -35,7 +35,8 @@ const STATES: Record<string, string> = {
 
 export class MoonrakerSession extends WebSocketSession {
   private nextId = 1;
-  private pending = new Map<number, (result: unknown) => void>();
+  /** Answers awaited: the result, or undefined after a JSON-RPC error. */
+  private pending = new Map<number, (result: unknown, failed: boolean) => void>();
   private state: ObjectStatus | undefined;
   private retry: ClockTimer | undefined;
 
@@ -64,7 +65,7 @@ export class MoonrakerSession extends WebSocketSession {
     if (typeof message.id === 'number' && this.pending.has(message.id)) {
       const answer = this.pending.get(message.id);
       this.pending.delete(message.id);
-      if (!('error' in message)) answer?.(message.result);
+      answer?.(message.result, 'error' in message);
       return;
     }
     switch (message.method) {
@@ -97,7 +98,12 @@ export class MoonrakerSession extends WebSocketSession {
     this.call('server.info', {}, (result) => {
       const info = isObject(result) ? result : {};
       if (info.klippy_connected === true && info.klippy_state === 'ready') {
-        this.call('printer.objects.subscribe', { objects: MOONRAKER_OBJECTS }, (sub) => {
+        this.call('printer.objects.subscribe', { objects: MOONRAKER_OBJECTS }, (sub, failed) => {
+          // Klipper went away between the two calls: wait for it again.
+          if (failed) {
+            this.retryLater();
+            return;
+          }
           const status = isObject(sub) && isObject(sub.status) ? sub.status : {};
           this.state = {};
           mergeStatus(this.state, status);
@@ -106,8 +112,13 @@ export class MoonrakerSession extends WebSocketSession {
         return;
       }
       this.sink?.host(info.klippy_state === 'startup' ? 'startup' : 'disconnected');
-      this.retry = this.ctx.clock.setTimeout(() => this.awaitKlippy(), STARTUP_RETRY_MS);
+      this.retryLater();
     });
+  }
+
+  private retryLater(): void {
+    this.ctx.clock.clearTimer(this.retry);
+    this.retry = this.ctx.clock.setTimeout(() => this.awaitKlippy(), STARTUP_RETRY_MS);
   }
 
   private report(): void {
@@ -116,7 +127,7 @@ export class MoonrakerSession extends WebSocketSession {
     this.sink.status(job, print);
   }
 
-  private call(method: string, params: Record<string, unknown>, answer?: (result: unknown) => void): void {
+  private call(method: string, params: Record<string, unknown>, answer?: (result: unknown, failed: boolean) => void): void {
     const id = this.nextId++;
     if (answer) this.pending.set(id, answer);
     this.send({ jsonrpc: '2.0', method, params, id });
