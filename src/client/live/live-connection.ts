@@ -214,7 +214,7 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
       }
       // Nothing arrived for a whole period after a ping: the path is dead even if TCP says otherwise.
       this.session = undefined;
-      session.close();
+      session.close('dead');
       this.failed(new NetworkError('OE_SOCKET_STALLED', `The printer socket went silent (no answer for ${Math.round((2 * this.heartbeatMs) / 1000)} s); reconnecting.`, { kind: 'temporary' }));
     }, this.heartbeatMs);
   }

@@ -119,12 +119,12 @@ export abstract class MqttSession implements LiveSession {
     return true;
   }
 
-  close(): void {
+  close(how: 'clean' | 'dead' = 'clean'): void {
     if (this.ended) return;
     this.ended = true;
     this.onEnded();
-    // DISCONNECT first (no will is published), then the socket goes.
-    this.client?.end(false);
+    // Clean: DISCONNECT first (no will is published), then the socket goes.
+    this.client?.end(how === 'dead');
   }
 
   protected publish(topic: string, message: unknown): void {

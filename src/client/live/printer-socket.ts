@@ -169,18 +169,16 @@ export abstract class WebSocketSession implements LiveSession {
     return true;
   }
 
-  close(): void {
+  close(how: 'clean' | 'dead' = 'clean'): void {
     if (this.ended) return;
     this.ended = true;
     this.onEnded();
     const ws = this.ws;
     this.ws = undefined;
     if (!ws) return;
-    if (ws.readyState === WebSocket.OPEN) {
-      ws.close(1000, 'closing');
-      // A peer that never answers the close frame: ws's own 30 s close timer ends it, unref'd here.
-      ws.once('close', () => undefined);
-    } else ws.terminate();
+    // A clean close frame; a peer that never answers it is cut off by ws's own close timer.
+    if (ws.readyState === WebSocket.OPEN && how === 'clean') ws.close(1000, 'closing');
+    else ws.terminate();
   }
 
   protected send(message: unknown): void {

@@ -63,6 +63,6 @@ export interface LiveSession {
   open(sink: SessionSink): Promise<{ via: 'relay' | 'local' }>;
   /** Called every heartbeat period: send the keepalives. Returns false when nothing arrived since the last call (the socket is dead). */
   heartbeat(): boolean;
-  /** Ends the socket (no sink.closed afterwards). */
-  close(): void;
+  /** Ends the socket (no sink.closed afterwards): cleanly, or at once when the path is dead. */
+  close(how?: 'clean' | 'dead'): void;
 }
