@@ -189,7 +189,10 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
         closed: (error) => end(error ?? new NetworkError('OE_SOCKET_CLOSED', 'The printer socket closed; reconnecting.', { kind: 'temporary' })),
         unsupported: (reason, code) => {
           if (this.session !== session) return;
-          this.stop();
+          this.running = false;
+          this.clearTimers();
+          this.session = undefined;
+          session.close();
           this.setState({ status: 'unsupported', code, reason });
         },
       })
