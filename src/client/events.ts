@@ -69,8 +69,8 @@ export interface PrinterEvent {
   quickViewUrl?: string;
   error?: string;
   platformErrorCode?: string;
-  /** Where it came from: the webhook delivery or the status poller's derivation. */
-  source: 'webhook' | 'poll';
+  /** Where it came from: the webhook delivery, the status poller's derivation, or the live socket's (the same derivation). */
+  source: 'webhook' | 'poll' | 'live';
 }
 
 const STRING_FIELDS: ReadonlyArray<[string, keyof PrinterEvent]> = [

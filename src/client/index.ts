@@ -21,6 +21,7 @@ export * from './limits';
 export * from './transfer';
 export * from './webhook-intake';
 export * from './failure-detection';
+export * from './live';
 export { baseUrlString, connectionHostKind, isLoopbackHost, loopbackAwareLookup, parseBaseUrl, parseLocalUrl, type ConnectionHostKind } from './urls';
 export { checkPrinterPath, checkHeaders } from './validate';
 

@@ -1,0 +1,45 @@
+// When a live socket tries again: jittered exponential back-off on the injectable clock. After a relay
+// restart a thousand printers lose their sockets in the same instant; full jitter over a window of
+// tens of seconds spreads their reconnects so no second carries more than a few percent of them.
+
+export interface BackoffOptions {
+  /** Window of the first retry (ms); each further failure doubles it. Default 20 s. */
+  baseMs?: number;
+  /** Largest window (ms). Default 30 s: every socket is back within base + cap of a relay that refuses for up to 30 s. */
+  capMs?: number;
+  /** Shortest delay (ms), so a socket never hammers an edge that closes it at once. Default 1 s. */
+  minMs?: number;
+}
+
+export const DEFAULT_BACKOFF: Required<BackoffOptions> = { baseMs: 20_000, capMs: 30_000, minMs: 1_000 };
+
+/**
+ * The delay before reconnect attempt `attempt` (0 = the first after a drop): uniform ("full jitter")
+ * between minMs and min(capMs, baseMs · 2^attempt). `random` is injectable so tests can seed it.
+ */
+export function reconnectDelayMs(attempt: number, random: () => number = Math.random, options: BackoffOptions = {}): number {
+  const { baseMs, capMs, minMs } = { ...DEFAULT_BACKOFF, ...definedOnly(options) };
+  const window = Math.max(minMs, Math.min(capMs, baseMs * 2 ** Math.max(0, Math.min(30, attempt))));
+  const r = Math.min(1, Math.max(0, random()));
+  return Math.round(minMs + r * (window - minMs));
+}
+
+/** A small seeded generator (mulberry32) for reproducible schedules in tests and benchmarks. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function definedOnly(options: BackoffOptions): BackoffOptions {
+  const out: BackoffOptions = {};
+  for (const [k, v] of Object.entries(options) as Array<[keyof BackoffOptions, number | undefined]>) {
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,289 @@
+// The supervisor of one printer's live socket: opens the platform's session, runs the heartbeat,
+// reconnects with jittered back-off, stops with one error on the codes that need the user (603/604/606
+// and other permanent refusals), and turns the session's statuses into the snapshots and print events
+// the poller produces — the same derivation (derive.ts), so both give the same sequence by construction.
+import { EventEmitter } from 'node:events';
+import { type Clock, type ClockTimer, realClock } from '../clock';
+import type { AppConnection, Route } from '../connection';
+import { deriveEvents, type DeriveMemory, type DeriveOptions } from '../derive';
+import { NetworkError, OctoEverywhereError } from '../errors';
+import type { PrinterEvent } from '../events';
+import { type JobStatus, type PrinterSnapshot, sameSnapshot } from '../status';
+import { type BackoffOptions, reconnectDelayMs } from './backoff';
+import { BambuSession } from './bambu';
+import { ElegooCc2Session } from './elegoo-cc2';
+import { MoonrakerSession } from './moonraker';
+import { octoPrintUnsupported, OctoPrintSession } from './octoprint';
+import type { LocalRouteState } from './printer-socket';
+import { type HostNotice, type LivePlatform, type LiveSession, type PrintKey, samePrint, type SessionContext } from './session';
+
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+/** The Elegoo CC2 forgets a client silent for 65 s, and the MQTT keepalive follows the heartbeat. */
+export const MAX_HEARTBEAT_MS = 30_000;
+const MIN_HEARTBEAT_MS = 1_000;
+
+export type LiveState =
+  | { status: 'connecting'; attempt: number; retryInMs?: number; error?: OctoEverywhereError }
+  | { status: 'connected'; via: Route }
+  | { status: 'stopped'; error?: OctoEverywhereError }
+  | { status: 'unsupported'; code: string; reason: string };
+
+export interface LiveConnectionOptions {
+  connection: AppConnection;
+  platform: LivePlatform;
+  /** Timers of the heartbeat and the back-off; default the real clock. */
+  clock?: Clock;
+  /** Bambu Lab and Elegoo CC2: the printer's serial number, from the config node (no API returns it). */
+  serialNumber?: string;
+  /** For the snapshots' printerName (the config node's name). */
+  printerName?: string | null;
+  /** Ping period (ms); a socket silent for two periods is replaced. Default 15 s, 1–30 s. */
+  heartbeatMs?: number;
+  backoff?: BackoffOptions;
+  /** Injectable for seeded tests of the reconnect spread. */
+  random?: () => number;
+  derive?: DeriveOptions;
+  /** How the socket names itself to the printer. Default `node-red-octoeverywhere`. */
+  clientName?: string;
+  /** `auto` (default): the LAN URL first while it answers (WebSocket platforms), else the relay. */
+  via?: 'auto' | 'relay';
+  /** Another session for the platform (a printer kind of its own, or a scripted one in tests). */
+  createSession?: (ctx: SessionContext) => LiveSession;
+}
+
+export interface LiveConnectionEvents {
+  state: [LiveState];
+  snapshot: [PrinterSnapshot];
+  event: [PrinterEvent];
+  host: [HostNotice];
+}
+
+/**
+ * One printer's live status. Events: `state` (LiveState), `snapshot` (PrinterSnapshot, only when it
+ * changed), `event` (PrinterEvent with source `live`), `host` (Klipper ready/shutdown/disconnected).
+ */
+export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
+  readonly platform: LivePlatform;
+  private readonly clock: Clock;
+  private readonly heartbeatMs: number;
+  private readonly local: LocalRouteState = { downUntilMs: 0 };
+  private readonly memo: Record<string, number> = {};
+  private session: LiveSession | undefined;
+  private heartbeatTimer: ClockTimer | undefined;
+  private retryTimer: ClockTimer | undefined;
+  private failures = 0;
+  private running = false;
+  private current: LiveState = { status: 'stopped' };
+  private memory: DeriveMemory | undefined;
+  private latestSnapshot: PrinterSnapshot | undefined;
+  /** The print whose print-started was announced (or that was already running when we joined). */
+  private startedPrint: PrintKey | null = null;
+
+  constructor(private readonly options: LiveConnectionOptions) {
+    super();
+    this.platform = options.platform;
+    this.clock = options.clock ?? realClock;
+    const hb = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.heartbeatMs = Math.min(MAX_HEARTBEAT_MS, Math.max(MIN_HEARTBEAT_MS, Number.isFinite(hb) ? hb : DEFAULT_HEARTBEAT_MS));
+  }
+
+  get state(): LiveState {
+    return this.current;
+  }
+
+  get latest(): PrinterSnapshot | undefined {
+    return this.latestSnapshot;
+  }
+
+  /** Timers held now (heartbeat, retry): lets tests check nothing is left behind. */
+  get pendingTimers(): number {
+    return (this.heartbeatTimer ? 1 : 0) + (this.retryTimer ? 1 : 0);
+  }
+
+  /** Starts (again, after a stop: a redeploy gives a stopped connection one fresh try). */
+  start(): void {
+    if (this.running) return;
+    const unsupported = this.unsupported();
+    if (unsupported) {
+      this.setState({ status: 'unsupported', ...unsupported });
+      return;
+    }
+    this.running = true;
+    this.failures = 0;
+    this.connect();
+  }
+
+  /** Closes the socket cleanly and releases every timer; no further events. */
+  stop(): void {
+    this.running = false;
+    this.clearTimers();
+    const session = this.session;
+    this.session = undefined;
+    session?.close();
+    if (this.current.status !== 'stopped' && this.current.status !== 'unsupported') this.setState({ status: 'stopped' });
+  }
+
+  private unsupported(): { code: string; reason: string } | undefined {
+    const { platform, serialNumber } = this.options;
+    if ((platform === 'bambu' || platform === 'elegoo-cc2') && !serialNumber?.trim()) {
+      return { code: 'OE_LIVE_NEEDS_SERIAL', reason: "The printer's serial number is needed for its MQTT topics (no OctoEverywhere API returns it); enter it in the config node." };
+    }
+    return platform === 'octoprint' ? octoPrintUnsupported(this.context()) : undefined;
+  }
+
+  private context(): SessionContext & { local: LocalRouteState } {
+    return {
+      connection: this.options.connection,
+      clock: this.clock,
+      serialNumber: this.options.serialNumber?.trim(),
+      clientName: this.options.clientName ?? 'node-red-octoeverywhere',
+      preferLocal: this.options.via !== 'relay',
+      heartbeatMs: this.heartbeatMs,
+      memo: this.memo,
+      local: this.local,
+    };
+  }
+
+  private createSession(): LiveSession {
+    const ctx = this.context();
+    if (this.options.createSession) return this.options.createSession(ctx);
+    switch (this.platform) {
+      case 'moonraker':
+        return new MoonrakerSession(ctx);
+      case 'octoprint':
+        return new OctoPrintSession(ctx);
+      case 'bambu':
+        return new BambuSession(ctx, ctx.serialNumber ?? '');
+      case 'elegoo-cc2':
+        return new ElegooCc2Session(ctx, ctx.serialNumber ?? '');
+    }
+  }
+
+  private connect(): void {
+    if (!this.running) return;
+    this.setState({ status: 'connecting', attempt: this.failures + 1 });
+    let session: LiveSession;
+    try {
+      session = this.createSession();
+    } catch (err) {
+      this.failed(asError(err));
+      return;
+    }
+    this.session = session;
+    let ended = false;
+    const end = (error: OctoEverywhereError): void => {
+      if (ended || this.session !== session) return;
+      ended = true;
+      this.session = undefined;
+      this.failed(error);
+    };
+    session
+      .open({
+        status: (job, print) => {
+          if (this.session === session) this.status(job, print);
+        },
+        alive: () => undefined,
+        host: (notice) => {
+          if (this.session === session) this.emit('host', notice);
+        },
+        closed: (error) => end(error ?? new NetworkError('OE_SOCKET_CLOSED', 'The printer socket closed; reconnecting.', { kind: 'temporary' })),
+        unsupported: (reason, code) => {
+          if (this.session !== session) return;
+          this.running = false;
+          this.clearTimers();
+          this.session = undefined;
+          session.close();
+          this.setState({ status: 'unsupported', code, reason });
+        },
+      })
+      .then(
+        ({ via }) => {
+          if (this.session !== session || ended) return;
+          this.setState({ status: 'connected', via });
+          this.armHeartbeat(session);
+        },
+        (err: unknown) => end(asError(err)),
+      );
+  }
+
+  private armHeartbeat(session: LiveSession): void {
+    this.clock.clearTimer(this.heartbeatTimer);
+    this.heartbeatTimer = this.clock.setTimeout(() => {
+      this.heartbeatTimer = undefined;
+      if (this.session !== session) return;
+      if (session.heartbeat()) {
+        this.armHeartbeat(session);
+        return;
+      }
+      // Nothing arrived for a whole period after a ping: the path is dead even if TCP says otherwise.
+      this.session = undefined;
+      session.close('dead');
+      this.failed(new NetworkError('OE_SOCKET_STALLED', `The printer socket went silent (no answer for ${Math.round((2 * this.heartbeatMs) / 1000)} s); reconnecting.`, { kind: 'temporary' }));
+    }, this.heartbeatMs);
+  }
+
+  private failed(error: OctoEverywhereError): void {
+    this.clearTimers();
+    if (!this.running) return;
+    if (error.behaviour === 'reconnect' || error.kind === 'permanent') {
+      // One error, and no more attempts: the user must act (reconnect through the portal, fix a key).
+      this.running = false;
+      this.setState({ status: 'stopped', error });
+      return;
+    }
+    const retryInMs = reconnectDelayMs(this.failures, this.options.random, this.options.backoff);
+    this.failures++;
+    this.setState({ status: 'connecting', attempt: this.failures + 1, retryInMs, error });
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connect();
+    }, retryInMs);
+  }
+
+  private status(job: JobStatus, print: PrintKey | null): void {
+    // A session that delivers whole statuses is healthy: the next drop starts the back-off afresh.
+    this.failures = 0;
+    const snapshot: PrinterSnapshot = {
+      ...job,
+      online: true,
+      printerName: this.options.printerName ?? null,
+      gadget: null,
+      limits: null,
+      polledAt: this.clock.now(),
+    };
+    const changed = !this.latestSnapshot || !sameSnapshot(this.latestSnapshot, snapshot);
+    this.latestSnapshot = snapshot;
+    if (changed) this.emit('snapshot', snapshot);
+    // A state the mapping does not know says nothing about the print: like an offline poll, it is not derived from.
+    if (job.state === 'unknown') return;
+    const first = this.memory === undefined;
+    const { memory, events } = deriveEvents(this.memory, snapshot, this.options.derive);
+    this.memory = memory;
+    if (first && snapshot.printing) this.startedPrint = print;
+    for (const event of events) {
+      if (event.event === 'print-started') {
+        // Keyed by the print: a socket that rejoins a running print never announces it again.
+        if (print && samePrint(print, this.startedPrint)) continue;
+        this.startedPrint = print;
+      }
+      this.emit('event', { ...event, source: 'live' });
+    }
+  }
+
+  private setState(state: LiveState): void {
+    this.current = state;
+    this.emit('state', state);
+  }
+
+  private clearTimers(): void {
+    this.clock.clearTimer(this.heartbeatTimer);
+    this.clock.clearTimer(this.retryTimer);
+    this.heartbeatTimer = undefined;
+    this.retryTimer = undefined;
+  }
+}
+
+function asError(err: unknown): OctoEverywhereError {
+  if (err instanceof OctoEverywhereError) return err;
+  return new NetworkError('OE_NETWORK', 'The printer socket failed.', { kind: 'temporary' });
+}
