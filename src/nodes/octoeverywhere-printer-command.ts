@@ -12,17 +12,15 @@ import {
   toInt,
   type CallOptions,
   type CommandApi,
-  type OctoEverywhereClient,
   type PauseOptions,
   type SetTempOptions,
   type StartOptions,
 } from '../client';
-import { ADMIN_ROUTES, onInput, useConnection } from './shared/adapter';
-import { asOctoEverywhereError } from './shared/failure';
-import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
+import { ADMIN_ROUTES, answerFailure, deployedClient, onInput, useConnection } from './shared/adapter';
+import { status } from './shared/status';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
 
 const TYPE = 'octoeverywhere-printer-command';
-const CONFIG_TYPE = 'octoeverywhere-app-connection';
 /** Editor look-ups must not hang the dialog for the full request timeout. */
 const FEATURES_TIMEOUT_MS = 10_000;
 
@@ -122,7 +120,7 @@ export = function register(RED: NodeAPI): void {
       msg.action = name;
       // The editor's fields belong to the editor's action; another action from msg.action takes its arguments from msg.payload only.
       const args = argumentsFor(action, name === editorAction ? def : undefined, payloadArguments(name, action, msg.payload));
-      node.status({ fill: 'blue', shape: 'dot', text: RED._('status.sending', { action: name }) });
+      node.status(status.busy(RED._('status.sending', { action: name })));
       let result: Result;
       try {
         result = await action.run(client.commands, args, { signal });
@@ -130,7 +128,7 @@ export = function register(RED: NodeAPI): void {
         throw inWords(err, name, action);
       }
       msg.payload = result;
-      node.status({ fill: 'green', shape: 'dot', text: RED._('status.ok', { action: name }) });
+      node.status(status.working(RED._('status.ok', { action: name })));
       send(msg);
     });
   }
@@ -173,7 +171,10 @@ export = function register(RED: NodeAPI): void {
     return args;
   }
 
-  /** 786 and 788 in the words of the action that got them; other failures keep the client's text. */
+  /**
+   * 786 and 788 in the words of the action that got them; other failures keep the client's text.
+   * Keyed by code, not by behaviour: both are `refused`, and it is their wording that differs.
+   */
   function inWords(err: unknown, name: string, action: Action): unknown {
     if (!(err instanceof OctoEverywhereError)) return err;
     const key = err.status === 788 ? 'errors.not-supported' : err.status === 786 ? action.stateError : undefined;
@@ -206,29 +207,16 @@ function argumentsFor(action: Action, editor: Record<string, unknown> | undefine
 }
 
 async function answerFeatures(RED: NodeAPI, req: Request, res: Response): Promise<void> {
-  const connection = RED.nodes.getNode(String(req.params.connectionId)) as AppConnectionNode | null;
-  if (!connection || connection.type !== CONFIG_TYPE || typeof connection.client !== 'function') {
-    res.status(404).json({ code: 'OE_NOT_DEPLOYED', message: RED._('errors.not-deployed') });
-    return;
-  }
-  let client: OctoEverywhereClient;
-  try {
-    client = connection.client();
-  } catch (err) {
-    // The deployed connection's settings cannot be used (its message says why, never with a secret).
-    const e = asOctoEverywhereError(err);
-    res.status(409).json({ code: e.code, message: e.message });
-    return;
-  }
-  const controller = new AbortController();
+  const deployed = deployedClient(RED, req, res);
+  if (!deployed) return;
+  const abort = new AbortController();
   // The editor gave up on the request: stop asking the printer.
-  res.once('close', () => controller.abort());
+  res.once('close', () => abort.abort());
   try {
-    const status = await client.commands.status({ signal: controller.signal, timeoutMs: FEATURES_TIMEOUT_MS });
+    const status = await deployed.client.commands.status({ signal: abort.signal, timeoutMs: FEATURES_TIMEOUT_MS });
     const features = toInt(status.Features) ?? 0;
     res.json({ features, actions: actionsFor(features) });
   } catch (err) {
-    const e = asOctoEverywhereError(err);
-    if (!res.headersSent && !res.writableEnded) res.status(e.code === 'OE_INTERNAL' ? 500 : 502).json({ code: e.code, message: e.message });
+    answerFailure(res, err);
   }
 }

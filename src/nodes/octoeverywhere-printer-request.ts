@@ -1,8 +1,10 @@
 // printer-request: any of the printer's own API calls through the App Connection (or the LAN URL while
 // it answers), like the core http request node but with the base URL and auth header supplied.
 import { type ClockTimer, type HttpMethod, InvalidArgumentError, type TransferRequest, transfer } from '../client';
-import { onInput, useConnection } from './shared/adapter';
+import { configured, onInput, useConnection } from './shared/adapter';
 import { clockFor, Timers } from './shared/clock';
+import { numberOf, stringSetting, type Translate } from './shared/settings';
+import { status } from './shared/status';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
 
 const TYPE = 'octoeverywhere-printer-request';
@@ -13,8 +15,6 @@ const MAX_TIMEOUT_MS = 24 * 60 * 60_000;
 const STATUS_REFRESH_MS = 250;
 
 type ReturnType = 'obj' | 'txt' | 'bin';
-/** The node's message catalog (RED._). */
-type Translate = (key: string, vars?: Record<string, string | number>) => string;
 
 interface PrinterRequestDef extends NodeDef {
   connection?: string;
@@ -43,7 +43,8 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     const connection = useConnection(RED, node, def.connection);
     const t: Translate = (key, vars) => RED._(key, vars);
-    const fixedMethod = def.method === 'use' ? undefined : methodOf(def.method ?? 'GET', t, t('errors.what-method'));
+    // A method the node cannot use is a configuration error: red ring at deploy, every message fails with it.
+    const fixedMethod = def.method === 'use' ? undefined : configured(node, () => methodOf(def.method ?? 'GET', t, t('errors.what-method')));
     const ret: ReturnType = def.ret === 'txt' || def.ret === 'bin' ? def.ret : 'obj';
     const timeoutMs = secondsToMs(def.timeout);
     const fileRoot = stringSetting(RED, 'octoeverywhereFileRoot');
@@ -56,7 +57,7 @@ export = function register(RED: NodeAPI): void {
 
     const show = (): void => {
       shown = inFlight;
-      node.status({ fill: 'blue', shape: 'dot', text: RED._('status.sending', { count: inFlight }) });
+      node.status(status.busy(RED._('status.sending', { count: inFlight })));
     };
     // A status per message costs more than the request at high rates: busy and idle show at once,
     // the count in between at most every STATUS_REFRESH_MS.
@@ -65,7 +66,7 @@ export = function register(RED: NodeAPI): void {
         timers.cancel(refresh);
         refresh = undefined;
         shown = 0;
-        node.status({});
+        node.status(status.idle());
       } else if (shown === 0) {
         show();
       } else {
@@ -77,6 +78,7 @@ export = function register(RED: NodeAPI): void {
     };
 
     onInput<RequestMessage>(RED, node, connection, async (msg, send, { client, signal }) => {
+      if (fixedMethod instanceof Error) throw fixedMethod;
       const req = requestOf(msg, { method: fixedMethod, path: def.path, timeoutMs, fileRoot }, signal, t);
       inFlight += 1;
       showInFlight();
@@ -147,22 +149,15 @@ function methodOf(value: unknown, t: Translate, what: string): HttpMethod {
 }
 
 function timeoutOf(value: unknown, t: Translate): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > MAX_TIMEOUT_MS) {
-    throw new InvalidArgumentError(t('errors.timeout', { max: MAX_TIMEOUT_MS }), 'OE_INVALID_TIMEOUT');
-  }
+  // Its own message (in milliseconds, up to a day), so it is not the shared range text.
+  const n = numberOf(value);
+  if (n === undefined || n <= 0 || n > MAX_TIMEOUT_MS) throw new InvalidArgumentError(t('errors.timeout', { max: MAX_TIMEOUT_MS }), 'OE_INVALID_TIMEOUT');
   return n;
 }
 
-/** A non-empty string from settings.js, else undefined. */
-function stringSetting(RED: NodeAPI, name: string): string | undefined {
-  const value: unknown = (RED.settings as unknown as Record<string, unknown>)[name];
-  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
-}
-
 function secondsToMs(value: unknown): number | undefined {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.min(n * 1000, MAX_TIMEOUT_MS) : undefined;
+  const n = numberOf(value);
+  return n !== undefined && n > 0 ? Math.min(n * 1000, MAX_TIMEOUT_MS) : undefined;
 }
 
 /** msg.payload as a body: nothing, a string, a Buffer, or JSON text for anything else JSON can hold. */

@@ -1,6 +1,7 @@
 // Node `octoeverywhere-status-poll`: watches a printer by polling (for Node-RED installs that cannot
 // receive webhooks). Output 1 is the normalised status snapshot, output 2 the print events derived
-// from it, in the webhook node's vocabulary. The polling itself is shared per connection (shared/poller.ts).
+// from it, in the webhook node's vocabulary. The polling itself is shared per connection: its config
+// node owns the one poller (shared/poller.ts) this node subscribes to.
 import {
   deriveEvents,
   type DeriveMemory,
@@ -12,8 +13,9 @@ import {
   sameSnapshot,
 } from '../client';
 import { COMMON, onInput, useConnection } from './shared/adapter';
-import { clockFor } from './shared/clock';
-import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS, pollerFor } from './shared/poller';
+import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from './shared/poller';
+import { positive } from './shared/settings';
+import { status } from './shared/status';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
 
 const TYPE = 'octoeverywhere-status-poll';
@@ -48,9 +50,9 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const appApi = connection.hasAppApi();
-    const poller = pollerFor(connection, clockFor(RED));
+    const poller = connection.poller();
 
-    const show = (status: NodeStatus): void => node.status(status);
+    const show = (shown: NodeStatus): void => node.status(shown);
 
     const onSnapshot = (snapshot: PrinterSnapshot): void => {
       const derived = deriveEvents(memory, snapshot, { bedCooldownC });
@@ -71,7 +73,7 @@ export = function register(RED: NodeAPI): void {
 
     const onFailed = (error: OctoEverywhereError, outcome: { stopped: boolean; retryInMs?: number }): void => {
       if (outcome.stopped) {
-        show({ fill: 'red', shape: 'dot', text: error.code });
+        show(status.error(error.code));
         // One error to Catch nodes per deployment of this node; polling stays stopped until a redeploy.
         if (!stopReported) {
           stopReported = true;
@@ -79,9 +81,9 @@ export = function register(RED: NodeAPI): void {
         }
         return;
       }
-      const text = error.status === 601 ? RED._(`${COMMON}status.offline`) : error.code;
+      const text = error.behaviour === 'offline' ? RED._(`${COMMON}status.offline`) : error.code;
       const seconds = Math.ceil(Math.max(0, outcome.retryInMs ?? 0) / 1000);
-      show({ fill: 'red', shape: 'ring', text: RED._(`${OWN}status.retrying`, { text, seconds }) });
+      show(status.error(RED._(`${OWN}status.retrying`, { text, seconds })));
       // Temporary trouble is logged once per outage (605's message holds the link to restore the
       // Supporter Perks); it recovers by itself, so it does not go to Catch nodes.
       if (outage !== error.code) node.warn(error.message);
@@ -110,13 +112,13 @@ export = function register(RED: NodeAPI): void {
 
 /** The node status for a snapshot: what the printer is doing, at a glance. */
 function statusOf(RED: NodeAPI, s: PrinterSnapshot, appApi: boolean): NodeStatus {
-  if (!s.online) return { fill: 'red', shape: 'ring', text: RED._(`${COMMON}status.offline`) };
-  if (s.gadget?.state === GadgetState.PausedDueToFailure) return { fill: 'red', shape: 'dot', text: RED._(`${OWN}status.gadget-paused`) };
-  if (s.printing && isGadgetWarning(s.gadget)) return { fill: 'red', shape: 'dot', text: RED._(`${OWN}status.gadget-warning`) };
+  if (!s.online) return status.error(RED._(`${COMMON}status.offline`));
+  if (s.gadget?.state === GadgetState.PausedDueToFailure) return status.alert('fail', RED._(`${OWN}status.gadget-paused`));
+  if (s.printing && isGadgetWarning(s.gadget)) return status.alert('fail', RED._(`${OWN}status.gadget-warning`));
   const noGadget = (text: string): string => (appApi ? text : RED._(`${OWN}status.no-gadget`, { text }));
   switch (s.state) {
     case 'paused':
-      return { fill: 'yellow', shape: 'ring', text: noGadget(RED._(`${COMMON}status.paused`)) };
+      return status.waiting(noGadget(RED._(`${COMMON}status.paused`)));
     case 'warmingup':
     case 'resuming':
     case 'printing': {
@@ -125,16 +127,16 @@ function statusOf(RED: NodeAPI, s: PrinterSnapshot, appApi: boolean): NodeStatus
         s.state === 'printing'
           ? RED._(`${COMMON}status.printing`, { progress, left: formatDuration(RED, s.timeLeftSec) })
           : RED._(`${OWN}status.heating`, { progress });
-      return { fill: 'green', shape: 'dot', text: noGadget(text) };
+      return status.working(noGadget(text));
     }
     case 'complete':
-      return { fill: 'green', shape: 'ring', text: RED._(`${COMMON}status.complete`) };
+      return status.ready(RED._(`${COMMON}status.complete`));
     case 'cancelled':
-      return { fill: 'grey', shape: 'ring', text: RED._(`${OWN}status.cancelled`) };
+      return status.idle(RED._(`${OWN}status.cancelled`));
     case 'error':
-      return { fill: 'red', shape: 'ring', text: RED._(`${OWN}status.printer-error`) };
+      return status.error(RED._(`${OWN}status.printer-error`));
     default:
-      return { fill: 'green', shape: 'ring', text: RED._(`${COMMON}status.idle`) };
+      return status.ready(RED._(`${COMMON}status.idle`));
   }
 }
 
@@ -146,10 +148,4 @@ function formatDuration(RED: NodeAPI, seconds: number | null): string {
   if (h > 0) return RED._(`${OWN}duration.hours`, { h, m });
   if (m > 0) return RED._(`${OWN}duration.minutes`, { m });
   return RED._(`${OWN}duration.seconds`, { s: Math.max(0, Math.round(seconds)) });
-}
-
-/** A positive number from the editor (numbers arrive as strings from older flows), else the default. */
-function positive(value: unknown, fallback: number): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : fallback;
 }
