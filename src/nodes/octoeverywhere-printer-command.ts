@@ -2,7 +2,6 @@
 // OctoEverywhere plugin's command API (facts §7), chosen in the editor or by msg.action. Arguments
 // are checked by the client before anything is sent; the editor offers only what the printer's
 // `Features` allow, asked through an admin route.
-import type { Request, Response } from 'express';
 import {
   COMMAND_FEATURE,
   CommandError,
@@ -16,7 +15,7 @@ import {
   type SetTempOptions,
   type StartOptions,
 } from '../client';
-import { ADMIN_ROUTES, answerFailure, deployedClient, onInput, useConnection } from './shared/adapter';
+import { ADMIN_ROUTES, deployedRoute, onInput, useConnection } from './shared/adapter';
 import { status } from './shared/status';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
 
@@ -187,9 +186,15 @@ export = function register(RED: NodeAPI): void {
   // The editor asks which actions the deployed printer supports. Never a secret: features and action names only.
   // Write permission: answering spends the owner's connection (a request through the relay), which a
   // read-only editor user must not be able to trigger.
-  RED.httpAdmin.get(`${ADMIN_ROUTES}/features/:connectionId`, RED.auth.needsPermission(`${TYPE}.write`), (req: Request, res: Response) => {
-    void answerFeatures(RED, req, res);
-  });
+  RED.httpAdmin.get(
+    `${ADMIN_ROUTES}/features/:connectionId`,
+    RED.auth.needsPermission(`${TYPE}.write`),
+    deployedRoute(RED, async ({ client }, signal) => {
+      const status = await client.commands.status({ signal, timeoutMs: FEATURES_TIMEOUT_MS });
+      const features = toInt(status.Features) ?? 0;
+      return { features, actions: actionsFor(features) };
+    }),
+  );
 };
 
 /**
@@ -204,19 +209,4 @@ function argumentsFor(action: Action, editor: Record<string, unknown> | undefine
     if (value !== undefined && value !== null && value !== '') args[arg] = value;
   }
   return args;
-}
-
-async function answerFeatures(RED: NodeAPI, req: Request, res: Response): Promise<void> {
-  const deployed = deployedClient(RED, req, res);
-  if (!deployed) return;
-  const abort = new AbortController();
-  // The editor gave up on the request: stop asking the printer.
-  res.once('close', () => abort.abort());
-  try {
-    const status = await deployed.client.commands.status({ signal: abort.signal, timeoutMs: FEATURES_TIMEOUT_MS });
-    const features = toInt(status.Features) ?? 0;
-    res.json({ features, actions: actionsFor(features) });
-  } catch (err) {
-    answerFailure(res, err);
-  }
 }

@@ -3,8 +3,7 @@
 // index or name; a 609 ("viewed too often") starts a cool-down shared by every webcam node of the
 // printer (its config node owns it), so nothing hammers the service while it refuses. The behaviour
 // is in shared/webcam-controller.ts.
-import type { Request, Response } from 'express';
-import { ADMIN_ROUTES, answerFailure, configured, deployedClient, onInput, useConnection } from './shared/adapter';
+import { ADMIN_ROUTES, configured, deployedRoute, onInput, useConnection } from './shared/adapter';
 import { clockFor } from './shared/clock';
 import { nonNegativeSetting, positiveSetting, type Translate } from './shared/settings';
 import { LIST_TIMEOUT_MS, WebcamController, type WebcamMessage, webcamSettings } from './shared/webcam-controller';
@@ -60,22 +59,14 @@ export = function register(RED: NodeAPI): void {
 
   // The editor's webcam picker. The config node may not be deployed yet: then there is nothing to ask.
   // Write permission: it asks the printer through the relay on the owner's connection, which a read-only user must not trigger.
-  RED.httpAdmin.get(`${ADMIN_ROUTES}/webcams/:connectionId`, RED.auth.needsPermission(`${TYPE}.write`), (req: Request, res: Response) => {
-    void answerWebcams(req, res);
-  });
-
-  async function answerWebcams(req: Request, res: Response): Promise<void> {
-    const deployed = deployedClient(RED, req, res);
-    if (!deployed) return;
-    const abort = new AbortController();
-    res.once('close', () => abort.abort());
-    try {
-      const list = await deployed.client.commands.webcamList({ signal: abort.signal, timeoutMs: LIST_TIMEOUT_MS });
+  RED.httpAdmin.get(
+    `${ADMIN_ROUTES}/webcams/:connectionId`,
+    RED.auth.needsPermission(`${TYPE}.write`),
+    deployedRoute(RED, async ({ connection, client }, signal) => {
+      const list = await client.commands.webcamList({ signal, timeoutMs: LIST_TIMEOUT_MS });
       // The picker's look-up serves the nodes too.
-      deployed.connection.webcams().remember(list);
-      res.json({ defaultIndex: list.defaultIndex, webcams: list.webcams.map((w) => ({ index: w.index, name: w.name, enabled: w.enabled })) });
-    } catch (err) {
-      answerFailure(res, err, abort.signal.aborted);
-    }
-  }
+      connection.webcams().remember(list);
+      return { defaultIndex: list.defaultIndex, webcams: list.webcams.map((w) => ({ index: w.index, name: w.name, enabled: w.enabled })) };
+    }),
+  );
 };

@@ -60,11 +60,37 @@ export function configured<T>(node: Node, read: () => T): T | OctoEverywhereErro
   }
 }
 
+export interface Deployed {
+  connection: AppConnectionNode;
+  client: OctoEverywhereClient;
+}
+
+/**
+ * The one handler of the admin routes that ask a deployed connection's printer (`:connectionId`):
+ * 404 OE_NOT_DEPLOYED or 409 (its settings cannot be used) before anything is asked; `answer`'s
+ * result as JSON; the request to the printer aborted when the editor gives up; a failure as its code
+ * and our own message only.
+ */
+export function deployedRoute(RED: NodeAPI, answer: (deployed: Deployed, signal: AbortSignal) => Promise<unknown>): (req: Request, res: Response) => void {
+  return (req, res) => {
+    const deployed = deployedClient(RED, req, res);
+    if (!deployed) return;
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    answer(deployed, abort.signal).then(
+      (body) => {
+        if (!res.headersSent && !res.writableEnded) res.json(body);
+      },
+      (err: unknown) => answerFailure(res, err, abort.signal.aborted),
+    );
+  };
+}
+
 /**
  * For an admin route about a deployed connection (`:connectionId`): its client, or an answer already
  * sent — 404 OE_NOT_DEPLOYED, or 409 with the reason its settings cannot be used (never a secret).
  */
-export function deployedClient(RED: NodeAPI, req: Request, res: Response): { connection: AppConnectionNode; client: OctoEverywhereClient } | undefined {
+function deployedClient(RED: NodeAPI, req: Request, res: Response): Deployed | undefined {
   const connection = findConnection(RED, String(req.params.connectionId));
   if (!connection) {
     res.status(404).json({ code: 'OE_NOT_DEPLOYED', message: RED._(`${COMMON}errors.not-deployed`) });
@@ -83,7 +109,7 @@ export function deployedClient(RED: NodeAPI, req: Request, res: Response): { con
  * An admin route's failure: the code and our own message only (never a credential); 409 when the
  * connection closed meanwhile, 500 for ours, 502 for the far side's. Nothing when the editor left.
  */
-export function answerFailure(res: Response, err: unknown, aborted = false): void {
+function answerFailure(res: Response, err: unknown, aborted = false): void {
   const e = asOctoEverywhereError(err);
   if (res.headersSent || res.writableEnded || aborted) return;
   res.status(e.code === 'OE_CLOSED' ? 409 : e.code === 'OE_INTERNAL' ? 500 : 502).json({ code: e.code, message: e.message });
