@@ -227,6 +227,13 @@ describe('node: octoeverywhere-printer-request', function () {
       assert.equal(errorOf(await h.send({})).code, 'OE_NO_CONNECTION');
     });
 
+    it('a method it cannot use is a configuration error like every node\'s: red ring at deploy, each message fails with OE_INVALID_METHOD', async () => {
+      const h = await load({ method: 'FETCH', path: '/printer/info' });
+      assert.deepEqual(h.statuses[0], { fill: 'red', shape: 'ring', text: 'OE_INVALID_METHOD' }, 'shown at deploy, not thrown from the constructor');
+      assert.equal(errorOf(await h.send({})).code, 'OE_INVALID_METHOD');
+      assert.equal(errorOf(await h.send({})).code, 'OE_INVALID_METHOD');
+    });
+
     it('reports an unusable connection (no credentials) with its code', async () => {
       const h = await load({ path: '/printer/info' }, { url: appConnectionCredentials(sim).url });
       assert.equal(errorOf(await h.send({})).code, 'OE_MISSING_CREDENTIALS');
