@@ -7,7 +7,6 @@ import {
   DEFAULT_WEBHOOK_MAX_BYTES,
   type Delivery,
   DeliveryDeduper,
-  EVENT_NAMES,
   OctoEverywhereError,
   checkWebhookPath,
   eventTypesFromNames,
@@ -15,13 +14,14 @@ import {
   isStrongWebhookToken,
   webhookUrl,
 } from '../client';
-import { ADMIN_ROUTES, COMMON, useConnection } from './shared/adapter';
+import { COMMON, useConnection } from './shared/adapter';
 import { clockFor } from './shared/clock';
-import { asOctoEverywhereError, stops } from './shared/failure';
+import { asOctoEverywhereError } from './shared/failure';
 import { FlashStatus } from './shared/flash-status';
 import { positive, positiveSetting, type Translate } from './shared/settings';
 import { status } from './shared/status';
 import type { Node, NodeAPI, NodeDef } from './shared/types';
+import { registerWebhookRoutes } from './shared/webhook-admin';
 import { WebhookReceiver } from './shared/webhook-receiver';
 import { registrationStore } from './shared/webhook-registration';
 import { mountPath, routeExists } from './shared/webhook-route';
@@ -152,30 +152,5 @@ export = function register(RED: NodeAPI): void {
     credentials: { token: { type: 'password' }, secretKey: { type: 'password' } },
   });
 
-  // The token, for the editor to show the webhook URL: only to users who may change the node, never cached.
-  RED.httpAdmin.get(`${ADMIN_ROUTES}/notification-webhook/:id/token`, RED.auth.needsPermission(`${TYPE}.write`), (req, res) => {
-    res.set('Cache-Control', 'no-store');
-    const creds = RED.nodes.getCredentials(String(req.params.id)) as WebhookCredentials | undefined;
-    if (!isStrongWebhookToken(creds?.token)) return void res.status(404).json({ code: 'OE_NOT_DEPLOYED', message: t('errors.no-token') });
-    res.json({ token: creds.token });
-  });
-
-  // The editor's event checkboxes come from the one event table.
-  RED.httpAdmin.get(`${ADMIN_ROUTES}/notification-webhook/events`, RED.auth.needsPermission(`${TYPE}.read`), (_req, res) => {
-    res.json(Object.entries(EVENT_NAMES).map(([type, name]) => ({ type: Number(type), name })));
-  });
-
-  // Send test: asks the service to call the deployed node's registered URL and reports the status it got.
-  RED.httpAdmin.post(`${ADMIN_ROUTES}/notification-webhook/:id/test`, RED.auth.needsPermission(`${TYPE}.write`), (req, res) => {
-    const service = services.get(String(req.params.id));
-    if (!service) return void res.status(404).json({ code: 'OE_NOT_DEPLOYED', message: t('errors.not-deployed') });
-    service.test().then(
-      ({ statusCode }) => res.json({ statusCode: statusCode ?? null, ok: statusCode !== undefined && statusCode >= 200 && statusCode < 300 }),
-      (err: unknown) => {
-        const e = asOctoEverywhereError(err);
-        // What cannot work as it is (the code table's refused or reconnect) is 400; passing trouble is the far side's (502).
-        res.status(stops(e) ? 400 : 502).json({ code: e.code, message: e.message });
-      },
-    );
-  });
+  registerWebhookRoutes(RED, services);
 };
