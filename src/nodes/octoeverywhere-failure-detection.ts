@@ -49,13 +49,13 @@ export = function register(RED: NodeAPI): void {
       node.on('input', (_msg: NodeMessage, _send: Send, done: Done) => fail(node, error, done));
       return;
     }
-    const account = config;
-    account.register(node);
+    // Registered with the config node that owns the client and the budget, until this node closes.
+    config.register(node);
     controller.start();
     node.on('input', (msg: NodeMessage, send: Send, done: Done) => controller.input({ msg: msg as NodeMessage & Record<string, unknown>, send, done }));
     node.on('close', () => {
       controller.close();
-      account.deregister(node);
+      config.deregister(node);
     });
   }
 
