@@ -143,4 +143,10 @@ describe('node: octoeverywhere-app-connection as the owner of what it shares', (
       assert.doesNotMatch(text, /connection\.on\(\s*'close'/, file);
     }
   });
+
+  it('every node status comes from the one vocabulary (shared/status.ts): no fill or shape written anywhere else', () => {
+    const root = path.resolve(__dirname, '..', '..', 'src', 'nodes');
+    const files = [...fs.readdirSync(root).map((f) => path.join(root, f)), ...fs.readdirSync(path.join(root, 'shared')).map((f) => path.join(root, 'shared', f))].filter((f) => f.endsWith('.ts') && !f.endsWith(path.join('shared', 'status.ts')));
+    for (const file of files) assert.doesNotMatch(fs.readFileSync(file, 'utf8'), /\b(fill|shape):\s*'/, file);
+  });
 });

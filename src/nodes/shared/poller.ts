@@ -41,6 +41,8 @@ export interface StatusPollerOptions {
   hasAppApi: boolean;
   /** The config node's printer name, until the Info API says otherwise. */
   printerName?: string | null;
+  /** The catalog's words for OE_CLOSED (the config node's). */
+  closedMessage?: string;
 }
 
 export function backoffMs(failures: number): number {
@@ -94,7 +96,7 @@ export class StatusPoller {
    * Returns the unsubscribe function.
    */
   subscribe(subscriber: PollSubscriber): () => void {
-    if (this.closed) throw new OctoEverywhereError('OE_CLOSED', 'The status poller was closed (the flow was stopped or redeployed).');
+    if (this.closed) throw this.closedError();
     this.subscribers.add(subscriber);
     if (this.stoppedBy) {
       this.stoppedBy = undefined;
@@ -117,7 +119,7 @@ export class StatusPoller {
    * answers with its result instead of asking the service again.
    */
   pollNow(): Promise<PrinterSnapshot> {
-    if (this.closed) return Promise.reject(new OctoEverywhereError('OE_CLOSED', 'The status poller was closed (the flow was stopped or redeployed).'));
+    if (this.closed) return Promise.reject(this.closedError());
     if (this.stoppedBy) return Promise.reject(this.stoppedBy);
     if (this.running) return this.running;
     if (this.lastAttemptMs !== undefined && this.clock.now() - this.lastAttemptMs < MIN_INTERVAL_MS) {
@@ -214,6 +216,10 @@ export class StatusPoller {
     this.schedule();
     const retryInMs = this.untilNextPoll();
     for (const s of [...this.subscribers]) s.failed(error, { stopped: false, retryInMs });
+  }
+
+  private closedError(): OctoEverywhereError {
+    return new OctoEverywhereError('OE_CLOSED', this.options.closedMessage ?? 'The status poller was closed (the flow was stopped or redeployed).');
   }
 
   private printerName(): string | null {

@@ -89,6 +89,7 @@ export class PrinterConnection {
       clock: this.options.clock,
       hasAppApi: this.hasAppApi,
       printerName: this.options.def.printerName || null,
+      closedMessage: this.options.words.closed,
     });
     return this.#poller;
   }
