@@ -1,8 +1,11 @@
-// Config node: one App Connection (or Shared Connection). It owns the one client that every node
-// using this printer shares, and releases it when the flow stops.
-import { OctoEverywhereClient, OctoEverywhereError } from '../client';
+// Config node: one App Connection (or Shared Connection). The wiring of PrinterConnection, which
+// owns what every node of this printer shares (client, poller, webcam state, webhook registration)
+// and releases it when the node closes, after its users' close work.
 import { migrate } from './shared/migrations';
 import { registerPortalRoutes } from './shared/portal-routes';
+import { clockFor } from './shared/clock';
+import { PrinterConnection } from './shared/printer-connection';
+import { positiveSetting } from './shared/settings';
 import type { AppConnectionDef, AppConnectionNode, NodeAPI } from './shared/types';
 
 const TYPE = 'octoeverywhere-app-connection';
@@ -12,45 +15,30 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, saved);
     const def = migrate(TYPE, saved);
     const node = this;
-    let client: OctoEverywhereClient | undefined;
-    let configError: OctoEverywhereError | undefined;
-
     node.name = def.name;
     Object.assign(node, { printerName: def.printerName || '', appId: def.appId || 'devtest' });
 
-    try {
-      const creds = node.credentials ?? {};
-      client = new OctoEverywhereClient({
-        url: creds.url ?? '',
-        authBasicHttpUser: creds.authBasicHttpUser,
-        authBasicHttpPassword: creds.authBasicHttpPassword,
-        authBearerToken: creds.authBearerToken,
-        appApiToken: creds.appApiToken,
-        octoPrintApiKey: creds.octoPrintApiKey,
-        authType: def.authType === 'basic' ? 'basic' : 'bearer',
-        serviceUrl: def.serviceUrl || undefined,
-        appId: def.appId || undefined,
-        localUrl: def.localUrl || undefined,
-        timeoutMs: numberSetting(RED, 'octoeverywhereRequestTimeout'),
-      });
-    } catch (err) {
-      configError = err instanceof OctoEverywhereError ? err : new OctoEverywhereError('OE_CONFIG_INVALID', RED._('errors.invalid-config'));
-      node.warn(RED._('errors.not-usable', { code: configError.code, message: configError.message }));
-    }
-
-    node.client = (): OctoEverywhereClient => {
-      if (configError) throw configError;
-      if (!client) throw new OctoEverywhereError('OE_CLOSED', RED._('errors.closed'));
-      return client;
-    };
-    node.hasAppApi = (): boolean => client?.connection.hasAppApi ?? false;
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      const closing = client?.close();
-      client = undefined;
-      // close() never rejects; done() must run whatever happens.
-      void Promise.resolve(closing).finally(done);
+    const printer = new PrinterConnection({
+      def,
+      credentials: node.credentials ?? {},
+      clock: clockFor(RED),
+      timeoutMs: positiveSetting(RED, 'octoeverywhereRequestTimeout'),
+      words: { invalidConfig: RED._('errors.invalid-config'), closed: RED._('errors.closed') },
     });
+    const configError = printer.configError;
+    if (configError) node.warn(RED._('errors.not-usable', { code: configError.code, message: configError.message }));
+
+    node.client = () => printer.client();
+    node.hasAppApi = () => printer.hasAppApi;
+    node.poller = () => printer.poller();
+    node.webcams = () => printer.webcams();
+    node.register = (user) => printer.register(user);
+    node.deregister = (user, work) => printer.deregister(user, work);
+    node.claimWebhook = (nodeId) => printer.claimWebhook(nodeId);
+    node.releaseWebhook = (nodeId) => printer.releaseWebhook(nodeId);
+
+    // close() never rejects; done() must run whatever happens.
+    node.on('close', (_removed: boolean, done: () => void) => void printer.close().finally(done));
   }
 
   registerPortalRoutes(RED);
@@ -69,9 +57,3 @@ export = function register(RED: NodeAPI): void {
     },
   });
 };
-
-/** A positive number from settings.js, or undefined to keep the client's default. */
-function numberSetting(RED: NodeAPI, name: string): number | undefined {
-  const value: unknown = (RED.settings as unknown as Record<string, unknown>)[name];
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
-}

@@ -6,6 +6,7 @@ import { clockFor } from './shared/clock';
 import { fail, asOctoEverywhereError } from './shared/failure';
 import { type DetectionView, FailureDetectionController } from './shared/failure-detection-controller';
 import { migrate } from './shared/migrations';
+import { status } from './shared/status';
 import type { Done, GadgetApiNode, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus, Send } from './shared/types';
 
 const TYPE = 'octoeverywhere-failure-detection';
@@ -41,15 +42,17 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       // Without a usable config node every message ends with the same error.
       const error = asOctoEverywhereError(err);
-      node.status({ fill: 'red', shape: 'ring', text: error.code });
+      node.status(status.error(error.code));
       node.on('input', (_msg: NodeMessage, _send: Send, done: Done) => fail(node, error, done));
       return;
     }
+    // Registered with the config node that owns the client and the budget, until this node closes.
+    config.register(node);
     controller.start();
     node.on('input', (msg: NodeMessage, send: Send, done: Done) => controller.input({ msg: msg as NodeMessage & Record<string, unknown>, send, done }));
-    node.on('close', (_removed: boolean, done: () => void) => {
+    node.on('close', () => {
       controller.close();
-      done();
+      config.deregister(node);
     });
   }
 
@@ -61,15 +64,17 @@ function statusOf(RED: NodeAPI, view: DetectionView): NodeStatus {
   const calls = RED._(`${OWN}status.calls`, { used: view.used, limit: view.limit });
   switch (view.state) {
     case 'ready':
-      return { fill: 'green', shape: 'ring', text: RED._(`${OWN}status.ready`, { calls }) };
+      return status.ready(RED._(`${OWN}status.ready`, { calls }));
     case 'waiting':
-      return { fill: 'yellow', shape: 'ring', text: RED._(`${OWN}status.waiting`, { next: view.nextInSec, calls }) };
+      return status.waiting(RED._(`${OWN}status.waiting`, { next: view.nextInSec, calls }));
     case 'scored': {
       const q = view.result.printQuality;
-      const fill = view.result.pauseSuggested || q <= 3 ? 'red' : view.result.warningSuggested || q <= 5 ? 'yellow' : 'green';
-      return { fill, shape: 'dot', text: RED._(`${OWN}status.scored`, { quality: q, next: view.nextInSec, calls }) };
+      const text = RED._(`${OWN}status.scored`, { quality: q, next: view.nextInSec, calls });
+      // The print's quality, not the node's health: a poor print is the printer's alarm.
+      if (view.result.pauseSuggested || q <= 3) return status.alert('fail', text);
+      return view.result.warningSuggested || q <= 5 ? status.alert('warn', text) : status.working(text);
     }
     default:
-      return { fill: 'red', shape: 'ring', text: RED._(`${OWN}status.error`, { code: view.code, calls }) };
+      return status.error(RED._(`${OWN}status.error`, { code: view.code, calls }));
   }
 }

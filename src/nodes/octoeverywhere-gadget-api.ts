@@ -8,6 +8,7 @@ import { persistentRecord } from './shared/context-store';
 import { asOctoEverywhereError } from './shared/failure';
 import { GadgetApiAccount } from './shared/gadget-api-account';
 import { migrate } from './shared/migrations';
+import { wholeNumber } from './shared/settings';
 import type { GadgetApiNode, NodeAPI, NodeDef } from './shared/types';
 
 const TYPE = 'octoeverywhere-gadget-api';
@@ -54,11 +55,14 @@ export = function register(RED: NodeAPI): void {
       return account;
     };
 
+    node.register = (user) => account?.register(user);
+    node.deregister = (user) => account?.deregister(user);
+
     node.on('close', (_removed: boolean, done: () => void) => {
-      const closing = account?.client.close();
+      const closing = account?.close() ?? budget.flushed();
       account = undefined;
-      // The last count is written before the node is gone (a restart reads it back).
-      void Promise.all([closing, budget.flushed()]).finally(done);
+      // The last count is written before the node is gone (a restart reads it back); close() never rejects.
+      void closing.catch(() => undefined).finally(done);
     });
   }
 
@@ -66,9 +70,3 @@ export = function register(RED: NodeAPI): void {
     credentials: { apiKey: { type: 'password' } },
   });
 };
-
-/** A whole number ≥ `min` from the editor (numbers may arrive as strings), else the default. */
-function wholeNumber(value: unknown, fallback: number, min: number): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  return typeof n === 'number' && Number.isInteger(n) && n >= min ? n : fallback;
-}

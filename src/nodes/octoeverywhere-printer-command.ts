@@ -1,106 +1,18 @@
 // Node: one printer command (pause, resume, set a temperature, start a print …) through the
 // OctoEverywhere plugin's command API (facts §7), chosen in the editor or by msg.action. Arguments
 // are checked by the client before anything is sent; the editor offers only what the printer's
-// `Features` allow, asked through an admin route.
-import type { Request, Response } from 'express';
-import {
-  COMMAND_FEATURE,
-  CommandError,
-  InvalidArgumentError,
-  OctoEverywhereError,
-  isObject,
-  toInt,
-  type CallOptions,
-  type CommandApi,
-  type OctoEverywhereClient,
-  type PauseOptions,
-  type SetTempOptions,
-  type StartOptions,
-} from '../client';
-import { ADMIN_ROUTES, onInput, useConnection } from './shared/adapter';
-import { asOctoEverywhereError } from './shared/failure';
+// `Features` allow, asked through an admin route. The actions are in shared/printer-actions.ts.
+import { toInt } from '../client';
+import { ADMIN_ROUTES, deployedRoute, onInput, useConnection } from './shared/adapter';
+import { ACTIONS, actionOf, actionsFor, argumentsFor, inWords, payloadArguments, type Result } from './shared/printer-actions';
+import type { Translate } from './shared/settings';
+import { status } from './shared/status';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
 import { migrate } from './shared/migrations';
-import type { AppConnectionNode, Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
 
 const TYPE = 'octoeverywhere-printer-command';
-const CONFIG_TYPE = 'octoeverywhere-app-connection';
 /** Editor look-ups must not hang the dialog for the full request timeout. */
 const FEATURES_TIMEOUT_MS = 10_000;
-
-type Args = Record<string, unknown>;
-type Result = Record<string, unknown>;
-
-interface Action {
-  /** The command API command it sends; feature bits (COMMAND_FEATURE) are keyed by it. */
-  command: string;
-  /**
-   * Argument names, as msg.payload carries them: camelCase, or OctoEverywhere's own spelling
-   * (`SmartPause`, `Name`), matched without regard to case. Any other key is refused.
-   */
-  args: readonly string[];
-  /** Editor property for an argument whose name differs (the editor's fields are shared by all actions). */
-  editorFields?: Readonly<Record<string, string>>;
-  /** Catalog key for "wrong printer state" (786), in this action's words. */
-  stateError?: string;
-  // Arguments are untyped user data here; the client checks every one of them at run time.
-  run(commands: CommandApi, args: Args, call: CallOptions): Promise<Result>;
-}
-
-const PAUSE_ARGS = ['smartPause', 'disableHotend', 'disableBed', 'zLiftMm', 'retractFilamentMm', 'suppressNotification', 'showSmartPausePopup'] as const;
-
-/** The node's actions, by the name msg.action and the editor use. */
-const ACTIONS: Readonly<Record<string, Action>> = {
-  status: { command: 'status', args: [], run: (c, _a, o) => c.status(o) },
-  ping: { command: 'ping', args: [], run: (c, _a, o) => c.ping(o) },
-  pause: { command: 'pause', args: PAUSE_ARGS, stateError: 'errors.state-pause', run: (c, a, o) => c.pause(a as PauseOptions, o) },
-  resume: { command: 'resume', args: [], stateError: 'errors.state-resume', run: (c, _a, o) => c.resume(o) },
-  cancel: { command: 'cancel', args: [], stateError: 'errors.state-cancel', run: (c, _a, o) => c.cancel(o) },
-  home: { command: 'home', args: [], stateError: 'errors.state-busy', run: (c, _a, o) => c.home(o) },
-  'set-light': {
-    command: 'set-light',
-    args: ['name', 'on'],
-    editorFields: { name: 'lightName', on: 'lightOn' },
-    run: (c, a, o) => c.setLight(a.name as string, a.on as boolean, o),
-  },
-  'set-temp': { command: 'set-temp', args: ['bedC', 'chamberC', 'toolC', 'toolNumber'], run: (c, a, o) => c.setTemp(a as SetTempOptions, o) },
-  'move-axis': {
-    command: 'move-axis',
-    args: ['axis', 'distanceMm'],
-    editorFields: { distanceMm: 'moveDistanceMm' },
-    stateError: 'errors.state-busy',
-    run: (c, a, o) => c.moveAxis(a.axis as string, a.distanceMm as number, o),
-  },
-  extrude: {
-    command: 'extrude',
-    args: ['extruder', 'distanceMm'],
-    editorFields: { distanceMm: 'extrudeDistanceMm' },
-    stateError: 'errors.state-busy',
-    run: (c, a, o) => c.extrude(a.extruder as number, a.distanceMm as number, o),
-  },
-  start: {
-    command: 'start',
-    args: ['path', 'storage', 'plate', 'useAms', 'amsMapping', 'flowCali', 'timelapse', 'bedLeveling', 'vibrationCali', 'layerInspect'],
-    stateError: 'errors.state-busy',
-    run: (c, a, o) => c.start(a as unknown as StartOptions, o),
-  },
-  'list-files': {
-    command: 'files/list',
-    args: ['root', 'path'],
-    editorFields: { path: 'folder' },
-    run: (c, a, o) => c.listFiles(a as { root?: 'gcode' | 'config' | 'logs'; path?: string }, o),
-  },
-  'delete-file': { command: 'files/delete', args: ['path'], stateError: 'errors.state-delete', run: (c, a, o) => c.deleteFile(a.path as string, o) },
-};
-
-const ACTION_NAMES = Object.keys(ACTIONS);
-
-/** The actions a printer with these `Features` bits can run; actions that need no bit are always included. */
-function actionsFor(features: number): string[] {
-  return ACTION_NAMES.filter((name) => {
-    const bit = COMMAND_FEATURE[ACTIONS[name].command];
-    return bit === undefined || (features & bit) !== 0;
-  });
-}
 
 interface PrinterCommandDef extends NodeDef, Record<string, unknown> {
   connection?: string;
@@ -110,6 +22,8 @@ interface PrinterCommandDef extends NodeDef, Record<string, unknown> {
 type CommandMessage = NodeMessageInFlow & { action?: unknown };
 
 export = function register(RED: NodeAPI): void {
+  const t: Translate = (key, vars) => RED._(key, vars);
+
   function PrinterCommand(this: Node, def: PrinterCommandDef): void {
     RED.nodes.createNode(this, def);
     def = migrate(TYPE, def); // saved configs in the current shape (shared/migrations.ts)
@@ -118,69 +32,23 @@ export = function register(RED: NodeAPI): void {
     const connection = useConnection(RED, node, def.connection);
 
     onInput<CommandMessage>(RED, node, connection, async (msg, send, { client, signal }) => {
-      const name = actionOf(msg.action, editorAction);
+      const name = actionOf(msg.action, editorAction, t);
       const action = ACTIONS[name];
       // Catch nodes see which action failed, and the output says which one ran.
       msg.action = name;
       // The editor's fields belong to the editor's action; another action from msg.action takes its arguments from msg.payload only.
-      const args = argumentsFor(action, name === editorAction ? def : undefined, payloadArguments(name, action, msg.payload));
-      node.status({ fill: 'blue', shape: 'dot', text: RED._('status.sending', { action: name }) });
+      const args = argumentsFor(action, name === editorAction ? def : undefined, payloadArguments(name, action, msg.payload, t));
+      node.status(status.busy(RED._('status.sending', { action: name })));
       let result: Result;
       try {
         result = await action.run(client.commands, args, { signal });
       } catch (err) {
-        throw inWords(err, name, action);
+        throw inWords(err, name, action, t);
       }
       msg.payload = result;
-      node.status({ fill: 'green', shape: 'dot', text: RED._('status.ok', { action: name }) });
+      node.status(status.working(RED._('status.ok', { action: name })));
       send(msg);
     });
-  }
-
-  /** msg.action when it is given, else the editor's; anything else names the allowed ones. */
-  function actionOf(requested: unknown, editorAction: string): string {
-    const name = requested === undefined || requested === null || requested === '' ? editorAction : requested;
-    const normal = typeof name === 'string' ? name.trim().toLowerCase() : '';
-    if (!Object.prototype.hasOwnProperty.call(ACTIONS, normal)) {
-      throw new InvalidArgumentError(RED._('errors.unknown-action', { actions: ACTION_NAMES.join(', ') }));
-    }
-    return normal;
-  }
-
-  /**
-   * msg.payload's keys under the action's own argument names. A payload that is not an object (an
-   * inject's timestamp, a button's string) carries no arguments. An object key the action does not
-   * take is refused, so a command never runs with an argument it silently dropped.
-   */
-  function payloadArguments(name: string, action: Action, payload: unknown): Args {
-    if (!isObject(payload) || Buffer.isBuffer(payload)) return {};
-    const byLowerCase = new Map(action.args.map((arg) => [arg.toLowerCase(), arg]));
-    const args: Args = {};
-    const unknown: string[] = [];
-    for (const [key, value] of Object.entries(payload)) {
-      const arg = byLowerCase.get(key.toLowerCase());
-      if (arg === undefined) unknown.push(key);
-      else if (Object.prototype.hasOwnProperty.call(args, arg)) {
-        throw new InvalidArgumentError(RED._('errors.duplicate-argument', { action: name, arg }));
-      } else args[arg] = value;
-    }
-    if (unknown.length > 0) {
-      const keys = unknown.slice(0, 5).join(', ') + (unknown.length > 5 ? ', …' : '');
-      throw new InvalidArgumentError(
-        action.args.length > 0
-          ? RED._('errors.unknown-arguments', { action: name, keys, args: action.args.join(', ') })
-          : RED._('errors.no-arguments', { action: name, keys }),
-      );
-    }
-    return args;
-  }
-
-  /** 786 and 788 in the words of the action that got them; other failures keep the client's text. */
-  function inWords(err: unknown, name: string, action: Action): unknown {
-    if (!(err instanceof OctoEverywhereError)) return err;
-    const key = err.status === 788 ? 'errors.not-supported' : err.status === 786 ? action.stateError : undefined;
-    if (!key) return err;
-    return new CommandError(err.code, RED._(key, { action: name }), { status: err.status, kind: err.kind });
   }
 
   RED.nodes.registerType(TYPE, PrinterCommand as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
@@ -188,49 +56,13 @@ export = function register(RED: NodeAPI): void {
   // The editor asks which actions the deployed printer supports. Never a secret: features and action names only.
   // Write permission: answering spends the owner's connection (a request through the relay), which a
   // read-only editor user must not be able to trigger.
-  RED.httpAdmin.get(`${ADMIN_ROUTES}/features/:connectionId`, RED.auth.needsPermission(`${TYPE}.write`), (req: Request, res: Response) => {
-    void answerFeatures(RED, req, res);
-  });
+  RED.httpAdmin.get(
+    `${ADMIN_ROUTES}/features/:connectionId`,
+    RED.auth.needsPermission(`${TYPE}.write`),
+    deployedRoute(RED, async ({ client }, signal) => {
+      const answer = await client.commands.status({ signal, timeoutMs: FEATURES_TIMEOUT_MS });
+      const features = toInt(answer.Features) ?? 0;
+      return { features, actions: actionsFor(features) };
+    }),
+  );
 };
-
-/**
- * The arguments an action runs with: the editor's values (when given) overridden by msg.payload's
- * arguments. Empty editor fields and null payload values mean "not set", so the printer's default applies.
- */
-function argumentsFor(action: Action, editor: Record<string, unknown> | undefined, payload: Args): Args {
-  const args: Args = {};
-  for (const arg of action.args) {
-    const fromEditor = editor?.[action.editorFields?.[arg] ?? arg];
-    const value = payload[arg] !== undefined ? payload[arg] : fromEditor;
-    if (value !== undefined && value !== null && value !== '') args[arg] = value;
-  }
-  return args;
-}
-
-async function answerFeatures(RED: NodeAPI, req: Request, res: Response): Promise<void> {
-  const connection = RED.nodes.getNode(String(req.params.connectionId)) as AppConnectionNode | null;
-  if (!connection || connection.type !== CONFIG_TYPE || typeof connection.client !== 'function') {
-    res.status(404).json({ code: 'OE_NOT_DEPLOYED', message: RED._('errors.not-deployed') });
-    return;
-  }
-  let client: OctoEverywhereClient;
-  try {
-    client = connection.client();
-  } catch (err) {
-    // The deployed connection's settings cannot be used (its message says why, never with a secret).
-    const e = asOctoEverywhereError(err);
-    res.status(409).json({ code: e.code, message: e.message });
-    return;
-  }
-  const controller = new AbortController();
-  // The editor gave up on the request: stop asking the printer.
-  res.once('close', () => controller.abort());
-  try {
-    const status = await client.commands.status({ signal: controller.signal, timeoutMs: FEATURES_TIMEOUT_MS });
-    const features = toInt(status.Features) ?? 0;
-    res.json({ features, actions: actionsFor(features) });
-  } catch (err) {
-    const e = asOctoEverywhereError(err);
-    if (!res.headersSent && !res.writableEnded) res.status(e.code === 'OE_INTERNAL' ? 500 : 502).json({ code: e.code, message: e.message });
-  }
-}

@@ -1,21 +1,22 @@
 // Node `octoeverywhere-status-poll`: watches a printer by polling (for Node-RED installs that cannot
 // receive webhooks). Output 1 is the normalised status snapshot, output 2 the print events derived
-// from it, in the webhook node's vocabulary. The polling itself is shared per connection (shared/poller.ts).
+// from it, in the webhook node's vocabulary. The polling itself is shared per connection: its config
+// node owns the one poller (shared/poller.ts) this node subscribes to.
 import {
   deriveEvents,
   type DeriveMemory,
   DEFAULT_BED_COOLDOWN_C,
-  GadgetState,
-  isGadgetWarning,
   type OctoEverywhereError,
   type PrinterSnapshot,
   sameSnapshot,
 } from '../client';
 import { COMMON, onInput, useConnection } from './shared/adapter';
-import { clockFor } from './shared/clock';
-import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS, pollerFor } from './shared/poller';
-import { migrate } from './shared/migrations';
+import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from './shared/poller';
+import { positive } from './shared/settings';
+import { statusOf } from './shared/print-status';
+import { status } from './shared/status';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
+import { migrate } from './shared/migrations';
 
 const TYPE = 'octoeverywhere-status-poll';
 const OWN = `node-red-contrib-octoeverywhere/${TYPE}:`;
@@ -56,9 +57,9 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const appApi = connection.hasAppApi();
-    const poller = pollerFor(connection, clockFor(RED));
+    const poller = connection.poller();
 
-    const show = (status: NodeStatus): void => node.status(status);
+    const show = (shown: NodeStatus): void => node.status(shown);
 
     const onSnapshot = (snapshot: PrinterSnapshot): void => {
       const derived = deriveEvents(memory, snapshot, { bedCooldownC });
@@ -79,7 +80,7 @@ export = function register(RED: NodeAPI): void {
 
     const onFailed = (error: OctoEverywhereError, outcome: { stopped: boolean; retryInMs?: number }): void => {
       if (outcome.stopped) {
-        show({ fill: 'red', shape: 'dot', text: error.code });
+        show(status.error(error.code));
         // One error to Catch nodes per deployment of this node; polling stays stopped until a redeploy.
         if (!stopReported) {
           stopReported = true;
@@ -87,9 +88,9 @@ export = function register(RED: NodeAPI): void {
         }
         return;
       }
-      const text = error.status === 601 ? RED._(`${COMMON}status.offline`) : error.code;
+      const text = error.behaviour === 'offline' ? RED._(`${COMMON}status.offline`) : error.code;
       const seconds = Math.ceil(Math.max(0, outcome.retryInMs ?? 0) / 1000);
-      show({ fill: 'red', shape: 'ring', text: RED._(`${OWN}status.retrying`, { text, seconds }) });
+      show(status.error(RED._(`${OWN}status.retrying`, { text, seconds })));
       // Temporary trouble is logged once per outage (605's message holds the link to restore the
       // Supporter Perks); it recovers by itself, so it does not go to Catch nodes.
       if (outage !== error.code) node.warn(error.message);
@@ -115,49 +116,3 @@ export = function register(RED: NodeAPI): void {
 
   RED.nodes.registerType(TYPE, StatusPoll as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
-
-/** The node status for a snapshot: what the printer is doing, at a glance. */
-function statusOf(RED: NodeAPI, s: PrinterSnapshot, appApi: boolean): NodeStatus {
-  if (!s.online) return { fill: 'red', shape: 'ring', text: RED._(`${COMMON}status.offline`) };
-  if (s.gadget?.state === GadgetState.PausedDueToFailure) return { fill: 'red', shape: 'dot', text: RED._(`${OWN}status.gadget-paused`) };
-  if (s.printing && isGadgetWarning(s.gadget)) return { fill: 'red', shape: 'dot', text: RED._(`${OWN}status.gadget-warning`) };
-  const noGadget = (text: string): string => (appApi ? text : RED._(`${OWN}status.no-gadget`, { text }));
-  switch (s.state) {
-    case 'paused':
-      return { fill: 'yellow', shape: 'ring', text: noGadget(RED._(`${COMMON}status.paused`)) };
-    case 'warmingup':
-    case 'resuming':
-    case 'printing': {
-      const progress = Math.floor(s.progress ?? 0);
-      const text =
-        s.state === 'printing'
-          ? RED._(`${COMMON}status.printing`, { progress, left: formatDuration(RED, s.timeLeftSec) })
-          : RED._(`${OWN}status.heating`, { progress });
-      return { fill: 'green', shape: 'dot', text: noGadget(text) };
-    }
-    case 'complete':
-      return { fill: 'green', shape: 'ring', text: RED._(`${COMMON}status.complete`) };
-    case 'cancelled':
-      return { fill: 'grey', shape: 'ring', text: RED._(`${OWN}status.cancelled`) };
-    case 'error':
-      return { fill: 'red', shape: 'ring', text: RED._(`${OWN}status.printer-error`) };
-    default:
-      return { fill: 'green', shape: 'ring', text: RED._(`${COMMON}status.idle`) };
-  }
-}
-
-/** `1 h 12 m`, `12 m`, `40 s`; `?` while the printer does not know. */
-function formatDuration(RED: NodeAPI, seconds: number | null): string {
-  if (seconds === null) return '?';
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  if (h > 0) return RED._(`${OWN}duration.hours`, { h, m });
-  if (m > 0) return RED._(`${OWN}duration.minutes`, { m });
-  return RED._(`${OWN}duration.seconds`, { s: Math.max(0, Math.round(seconds)) });
-}
-
-/** A positive number from the editor (numbers arrive as strings from older flows), else the default. */
-function positive(value: unknown, fallback: number): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : fallback;
-}

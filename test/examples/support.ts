@@ -12,7 +12,6 @@ import { freePort, tempDir } from '../helpers/node-red-process';
 import { watchSecret } from '../helpers/secrets';
 import { advanceInSteps, type ClockedSimulator, credentialsOf } from '../helpers/simulator';
 import type { Simulator } from '../../src/simulator';
-import { pollerFor } from '../../src/nodes/shared/poller';
 import type { AppConnectionCredentials, AppConnectionNode } from '../../src/nodes/shared/types';
 import { generateWebhookToken } from '../../src/client';
 
@@ -298,11 +297,11 @@ function accepts(port: number): Promise<boolean> {
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Lets every poll in flight finish (the flow's config nodes' pollers) and their messages travel. */
-export async function settle(rig: ClockedSimulator, flow: FlowNode[]): Promise<void> {
+export async function settle(_rig: ClockedSimulator, flow: FlowNode[]): Promise<void> {
   for (const n of flow) {
     if (n.type !== 'octoeverywhere-app-connection') continue;
     const config = helper.getNode(n.id) as unknown as AppConnectionNode | null;
-    if (config) await pollerFor(config, rig.clock).settled();
+    if (config) await config.poller().settled();
   }
   for (let i = 0; i < 3; i++) await turn();
 }

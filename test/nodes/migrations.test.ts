@@ -11,7 +11,6 @@ import type { NodeAPI, NodeInitializer, NodeMessage } from 'node-red';
 import { coreNode, helper, nodeModule } from '../helpers/nodes';
 import { appConnectionCredentials, type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
 import { configVersion, currentVersion, migrate, MIGRATIONS } from '../../src/nodes/shared/migrations';
-import { pollerFor } from '../../src/nodes/shared/poller';
 import type { AppConnectionNode, GadgetApiNode } from '../../src/nodes/shared/types';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -181,7 +180,7 @@ describe('migrations: every node type', () => {
       assert.deepEqual([read.get(`${STATUS}:p1`), read.get(`${STATUS}:p2`), read.get(`${STATUS}:p3`)], [2, 2, 2]);
       const got: Record<string, Array<Record<string, unknown>>> = { p1: [], p2: [], p3: [] };
       for (const id of Object.keys(got)) helper.getNode(`${id}-out`).on('input', (m: NodeMessage) => got[id].push(m.payload as Record<string, unknown>));
-      const poller = pollerFor(helper.getNode('c1') as unknown as AppConnectionNode, rig.clock);
+      const poller = (helper.getNode('c1') as unknown as AppConnectionNode).poller();
       rig.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
       for (let i = 0; i < 3; i++) {
         await rig.clock.advance(10_000);

@@ -485,7 +485,7 @@ describe('node: octoeverywhere-printer-command', () => {
     it('404 with a clear message when the connection is not deployed', async () => {
       await load(MOONRAKER);
       const res = await helper.request().get('/octoeverywhere/features/nope').expect(404);
-      assert.deepEqual(res.body, { code: 'OE_NOT_DEPLOYED', message: 'errors.not-deployed' });
+      assert.deepEqual(res.body, { code: 'OE_NOT_DEPLOYED', message: 'node-red-contrib-octoeverywhere/octoeverywhere-app-connection:errors.not-deployed' });
       await helper.request().get('/octoeverywhere/features/n1').expect(404);
     });
 

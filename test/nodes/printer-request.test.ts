@@ -227,6 +227,34 @@ describe('node: octoeverywhere-printer-request', function () {
       assert.equal(errorOf(await h.send({})).code, 'OE_NO_CONNECTION');
     });
 
+    it('a method it cannot use is a configuration error like every node\'s: red ring at deploy, each message fails with OE_INVALID_METHOD', async () => {
+      const h = await load({ method: 'FETCH', path: '/printer/info' });
+      assert.deepEqual(h.statuses[0], { fill: 'red', shape: 'ring', text: 'OE_INVALID_METHOD' }, 'shown at deploy, not thrown from the constructor');
+      assert.equal(errorOf(await h.send({})).code, 'OE_INVALID_METHOD');
+      assert.equal(errorOf(await h.send({})).code, 'OE_INVALID_METHOD');
+    });
+
+    it('an error it did not make ends as OE_INTERNAL without its text, and keeps its stack in node.trace', async () => {
+      const h = await load({ path: '/printer/info' });
+      const traces: unknown[] = [];
+      (h.node as unknown as { on(e: string, fn: (call: { args: unknown[] }) => void): void }).on('call:trace', (call) => traces.push(call.args[0]));
+      // Throws when the node reads it, and not again (Node-RED clones the message for Catch nodes).
+      let reads = 0;
+      const headers = Object.defineProperty({}, 'X-Boom', {
+        enumerable: true,
+        get() {
+          reads += 1;
+          if (reads === 1) throw new TypeError('private detail sentinel');
+          return 'x';
+        },
+      });
+      const error = errorOf(await h.send({ headers }));
+      assert.equal(error.code, 'OE_INTERNAL');
+      assert.doesNotMatch(error.message, /private detail sentinel/, 'the message keeps no text of the error');
+      assert.equal(traces.length, 1);
+      assert.match(String(traces[0]), /TypeError: private detail sentinel\n\s+at /, 'the stack is in the trace log');
+    });
+
     it('reports an unusable connection (no credentials) with its code', async () => {
       const h = await load({ path: '/printer/info' }, { url: appConnectionCredentials(sim).url });
       assert.equal(errorOf(await h.send({})).code, 'OE_MISSING_CREDENTIALS');

@@ -131,7 +131,8 @@ describe('node: octoeverywhere-status-poll (errors and cleanup)', () => {
         assert.equal(status.times.length, attempts, 'no further polls');
         assert.equal(rec.errors.length, 1, 'exactly one error');
         assert.equal((rec.errors[0] as { code: string }).code, code);
-        assert.deepEqual(rec.nodeStatus.at(-1), { fill: 'red', shape: 'dot', text: code });
+        // Stopped is an error: the red ring with the code, as on every node.
+        assert.deepEqual(rec.nodeStatus.at(-1), { fill: 'red', shape: 'ring', text: code });
         assert.equal(poller.pendingTimers, 0);
         assert.equal(poller.stopped, true);
       });

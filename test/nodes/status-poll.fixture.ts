@@ -6,7 +6,7 @@ import type { TestFlows } from 'node-red-node-test-helper';
 import { helper, nodeModule } from '../helpers/nodes';
 import { advanceInSteps, type ClockedSimulator, credentialsOf } from '../helpers/simulator';
 import type { Simulator } from '../../src/simulator';
-import { pollerFor, type StatusPoller } from '../../src/nodes/shared/poller';
+import type { StatusPoller } from '../../src/nodes/shared/poller';
 import type { AppConnectionCredentials, AppConnectionNode } from '../../src/nodes/shared/types';
 import type { Clock, PrinterEvent } from '../../src/client';
 
@@ -84,9 +84,9 @@ export function record(id: string): Recorded {
   return rec;
 }
 
-/** The poller of config node c1, which the flow's status-poll nodes created on `clock`. */
-export function pollerOf(clock: Clock): StatusPoller {
-  return pollerFor(helper.getNode('c1') as unknown as AppConnectionNode, clock);
+/** The poller config node c1 owns (on the runtime's clock, `clock`). */
+export function pollerOf(_clock: Clock): StatusPoller {
+  return (helper.getNode('c1') as unknown as AppConnectionNode).poller();
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

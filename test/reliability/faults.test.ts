@@ -10,7 +10,7 @@ import { helper } from '../helpers/nodes';
 import { secretsIn } from '../helpers/secrets';
 import { credentialsOf } from '../helpers/simulator';
 import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
-import { BACKOFF_MAX_MS, pollerFor } from '../../src/nodes/shared/poller';
+import { BACKOFF_MAX_MS } from '../../src/nodes/shared/poller';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
 import {
   allNodesFlow,
@@ -121,7 +121,7 @@ describe('reliability: faults end every message exactly once and heal by themsel
   it('latency, drops, 5xx, temporary 6xx, offline, plugin timeout and an outage: 0 lost, 0 duplicates, 0 crashes; statuses and the poller heal', async () => {
     const l = await load(sim.serviceUrl, sim.createAppConnection(0, { appId: 'nodered' }));
     const connection = helper.getNode('c1') as unknown as AppConnectionNode;
-    const poller = pollerFor(connection, clock);
+    const poller = connection.poller();
     let polls = 0;
     (helper.getNode('out') as unknown as { on(e: 'input', fn: (m: Record<string, unknown>) => void): void }).on('input', (m) => {
       if (m.topic === 'status' && !String(m._msgid).startsWith('rel-')) polls += 1;

@@ -1,7 +1,11 @@
-// The part every node shares: finding its App Connection, handling each input message so that it ends
-// in exactly one send-or-error and one done(), and cancelling what is in flight when the node closes.
+// The part every node shares: finding (and registering with) its App Connection, reading its
+// settings so that a configuration error is shown one way, handling each input message so that it
+// ends in exactly one send-or-error and one done(), cancelling what is in flight when the node
+// closes, and the admin routes' look-up of a deployed connection.
+import type { Request, Response } from 'express';
 import { OctoEverywhereError, type OctoEverywhereClient } from '../../client';
-import { fail } from './failure';
+import { asOctoEverywhereError, errorStatus, fail } from './failure';
+import { status } from './status';
 import type { AppConnectionNode, Done, Node, NodeAPI, NodeMessageInFlow, Send } from './types';
 
 /** Catalog keys shared by all nodes live in the config node's catalog. */
@@ -19,17 +23,96 @@ export interface InputContext {
 
 export type InputHandler<M extends NodeMessageInFlow = NodeMessageInFlow> = (msg: M, send: Send, ctx: InputContext) => Promise<void>;
 
+/** The deployed App Connection config node with this id, if there is one. */
+export function findConnection(RED: NodeAPI, id: string | undefined): AppConnectionNode | undefined {
+  const connection = id ? (RED.nodes.getNode(id) as AppConnectionNode | null) : null;
+  return connection && connection.type === CONFIG_TYPE && typeof connection.register === 'function' ? connection : undefined;
+}
+
+const CONFIG_TYPE = 'octoeverywhere-app-connection';
+
 /**
- * The App Connection config node a node uses (property `connection`). Without one, the node shows
- * a red status and every message fails with OE_NO_CONNECTION.
+ * The App Connection config node a node uses (property `connection`), registered with it until the
+ * node closes. Without one, the node shows a red status and every message fails with OE_NO_CONNECTION.
  */
 export function useConnection(RED: NodeAPI, node: Node, connectionId: string | undefined): AppConnectionNode | undefined {
-  const connection = connectionId ? (RED.nodes.getNode(connectionId) as AppConnectionNode | null) : null;
-  if (!connection || typeof connection.client !== 'function') {
-    node.status({ fill: 'red', shape: 'ring', text: RED._(`${COMMON}status.no-connection`) });
+  const connection = findConnection(RED, connectionId);
+  if (!connection) {
+    node.status(status.error(RED._(`${COMMON}status.no-connection`)));
     return undefined;
   }
+  connection.register(node);
+  node.on('close', () => connection.deregister(node));
   return connection;
+}
+
+/**
+ * A node's settings, read once at deploy: a configuration error shows as a red ring with its code
+ * (never a throw from the constructor) and is returned, so every message then fails with it.
+ */
+export function configured<T>(node: Node, read: () => T): T | OctoEverywhereError {
+  try {
+    return read();
+  } catch (err) {
+    const e = asOctoEverywhereError(err);
+    errorStatus(node, e);
+    return e;
+  }
+}
+
+export interface Deployed {
+  connection: AppConnectionNode;
+  client: OctoEverywhereClient;
+}
+
+/**
+ * The one handler of the admin routes that ask a deployed connection's printer (`:connectionId`):
+ * 404 OE_NOT_DEPLOYED or 409 (its settings cannot be used) before anything is asked; `answer`'s
+ * result as JSON; the request to the printer aborted when the editor gives up; a failure as its code
+ * and our own message only.
+ */
+export function deployedRoute(RED: NodeAPI, answer: (deployed: Deployed, signal: AbortSignal) => Promise<unknown>): (req: Request, res: Response) => void {
+  return (req, res) => {
+    const deployed = deployedClient(RED, req, res);
+    if (!deployed) return;
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    answer(deployed, abort.signal).then(
+      (body) => {
+        if (!res.headersSent && !res.writableEnded) res.json(body);
+      },
+      (err: unknown) => answerFailure(res, err, abort.signal.aborted),
+    );
+  };
+}
+
+/**
+ * For an admin route about a deployed connection (`:connectionId`): its client, or an answer already
+ * sent — 404 OE_NOT_DEPLOYED, or 409 with the reason its settings cannot be used (never a secret).
+ */
+function deployedClient(RED: NodeAPI, req: Request, res: Response): Deployed | undefined {
+  const connection = findConnection(RED, String(req.params.connectionId));
+  if (!connection) {
+    res.status(404).json({ code: 'OE_NOT_DEPLOYED', message: RED._(`${COMMON}errors.not-deployed`) });
+    return undefined;
+  }
+  try {
+    return { connection, client: connection.client() };
+  } catch (err) {
+    const e = asOctoEverywhereError(err);
+    res.status(409).json({ code: e.code, message: e.message });
+    return undefined;
+  }
+}
+
+/**
+ * An admin route's failure: the code and our own message only (never a credential); 409 when the
+ * connection closed meanwhile, 500 for ours, 502 for the far side's. Nothing when the editor left.
+ */
+function answerFailure(res: Response, err: unknown, aborted = false): void {
+  const e = asOctoEverywhereError(err);
+  if (res.headersSent || res.writableEnded || aborted) return;
+  res.status(e.code === 'OE_CLOSED' ? 409 : e.code === 'OE_INTERNAL' ? 500 : 502).json({ code: e.code, message: e.message });
 }
 
 /**

@@ -214,7 +214,7 @@ export class FailureDetectionController {
         return;
       }
       const error = asOctoEverywhereError(err);
-      if (error instanceof FailureDetectionError && error.action === 'stop' && error.code !== 'OE_GADGET_BUDGET_REACHED') account.stop(error);
+      if (stopsTheKey(error)) account.stop(error);
       hooks.fail(frame, error, this.errorView(error.code));
     }
   }
@@ -257,6 +257,14 @@ export class FailureDetectionController {
     const { budget } = this.options.account;
     return { state: 'error', code, used: budget.used, limit: budget.limit };
   }
+}
+
+/**
+ * A key error (disabled, blocked, invalid) stops every user of the key; the budget's own stop is per
+ * month and lifts itself. The one read of the Failure Detection error's `action`.
+ */
+function stopsTheKey(error: OctoEverywhereError): error is FailureDetectionError {
+  return error instanceof FailureDetectionError && error.action === 'stop' && error.code !== 'OE_GADGET_BUDGET_REACHED';
 }
 
 function idOf(value: unknown): string | undefined {

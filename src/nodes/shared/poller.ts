@@ -1,5 +1,5 @@
-// The one status poller per App Connection config node: every status-poll node on that printer
-// subscribes to it, so their polls are shared rather than repeated. It polls the command API status,
+// The one status poller per App Connection config node (owned by its PrinterConnection, closed with
+// it): every status-poll node on that printer subscribes to it, so their polls are shared rather than repeated. It polls the command API status,
 // the Info API (App Connections only) and, under the Gadget rules (client/gadget-rules.ts), the Gadget
 // status; backs off on temporary errors and stops on permanent ones. Time comes from a Clock so tests
 // drive it by hand.
@@ -15,8 +15,7 @@ import {
   parseJobStatus,
   type PrinterSnapshot,
 } from '../../client';
-import { asOctoEverywhereError } from './failure';
-import type { AppConnectionNode } from './types';
+import { asOctoEverywhereError, stops } from './failure';
 
 /** No poll of one connection closer than this, whoever asks. */
 export const MIN_INTERVAL_MS = 10_000;
@@ -42,6 +41,8 @@ export interface StatusPollerOptions {
   hasAppApi: boolean;
   /** The config node's printer name, until the Info API says otherwise. */
   printerName?: string | null;
+  /** The catalog's words for OE_CLOSED (the config node's). */
+  closedMessage?: string;
 }
 
 export function backoffMs(failures: number): number {
@@ -95,7 +96,7 @@ export class StatusPoller {
    * Returns the unsubscribe function.
    */
   subscribe(subscriber: PollSubscriber): () => void {
-    if (this.closed) throw new OctoEverywhereError('OE_CLOSED', 'The status poller was closed (the flow was stopped or redeployed).');
+    if (this.closed) throw this.closedError();
     this.subscribers.add(subscriber);
     if (this.stoppedBy) {
       this.stoppedBy = undefined;
@@ -118,7 +119,7 @@ export class StatusPoller {
    * answers with its result instead of asking the service again.
    */
   pollNow(): Promise<PrinterSnapshot> {
-    if (this.closed) return Promise.reject(new OctoEverywhereError('OE_CLOSED', 'The status poller was closed (the flow was stopped or redeployed).'));
+    if (this.closed) return Promise.reject(this.closedError());
     if (this.stoppedBy) return Promise.reject(this.stoppedBy);
     if (this.running) return this.running;
     if (this.lastAttemptMs !== undefined && this.clock.now() - this.lastAttemptMs < MIN_INTERVAL_MS) {
@@ -198,7 +199,7 @@ export class StatusPoller {
   private failed(error: OctoEverywhereError): void {
     this.running = undefined;
     if (this.closed) return;
-    if (error.kind === 'permanent') {
+    if (stops(error)) {
       this.stoppedBy = error;
       this.schedule();
       for (const s of [...this.subscribers]) s.failed(error, { stopped: true });
@@ -206,7 +207,7 @@ export class StatusPoller {
     }
     this.failures++;
     this.lastError = error;
-    if (error.status === 601) {
+    if (error.behaviour === 'offline') {
       // Unreachable printer: say so on the status output, keeping nothing stale about its job.
       this.latest = { ...offlineJobStatus(), online: false, printerName: this.printerName(), gadget: null, limits: this.info?.limits ?? null, polledAt: this.clock.now() };
       this.gadget = undefined;
@@ -215,6 +216,10 @@ export class StatusPoller {
     this.schedule();
     const retryInMs = this.untilNextPoll();
     for (const s of [...this.subscribers]) s.failed(error, { stopped: false, retryInMs });
+  }
+
+  private closedError(): OctoEverywhereError {
+    return new OctoEverywhereError('OE_CLOSED', this.options.closedMessage ?? 'The status poller was closed (the flow was stopped or redeployed).');
   }
 
   private printerName(): string | null {
@@ -251,31 +256,7 @@ async function optional<T>(call: () => Promise<T>): Promise<T | undefined> {
     return await call();
   } catch (err) {
     const error = asOctoEverywhereError(err);
-    if (error.kind === 'permanent') throw error;
+    if (stops(error)) throw error;
     return undefined;
   }
-}
-
-const pollers = new WeakMap<AppConnectionNode, StatusPoller>();
-
-/**
- * The shared poller of a config node, created on first use (on `clock`, the nodes' clock from
- * clockFor) and closed when the config node closes.
- */
-export function pollerFor(connection: AppConnectionNode, clock: Clock): StatusPoller {
-  let poller = pollers.get(connection);
-  if (!poller) {
-    const created = new StatusPoller(() => connection.client(), {
-      clock,
-      hasAppApi: connection.hasAppApi(),
-      printerName: connection.printerName || null,
-    });
-    pollers.set(connection, created);
-    connection.on('close', () => {
-      created.close();
-      pollers.delete(connection);
-    });
-    poller = created;
-  }
-  return poller;
 }

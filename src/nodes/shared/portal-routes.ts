@@ -25,6 +25,8 @@ import {
   type ConnectionInfo,
 } from '../../client';
 import { ADMIN_ROUTES } from './adapter';
+import { asOctoEverywhereError } from './failure';
+import { clientOptions } from './printer-connection';
 import { PortalStates, type PortalOutcome, type PortalStatesOptions } from './portal-states';
 import type { AppConnectionCredentials, AppConnectionDef, NodeAPI } from './types';
 
@@ -79,7 +81,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
     const body = bodyOf(req);
     const editor = editorBase(str(body.editorUrl));
     if (!editor) {
-      res.status(400).json({ code: 'OE_INVALID_ARGUMENT', message: 'editorUrl must be the editor\'s own http(s) address.' });
+      res.status(400).json({ code: 'OE_INVALID_ARGUMENT', message: RED._('portal.errors.editor-url') });
       return;
     }
     const state = states.create();
@@ -108,7 +110,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
     try {
       outcome = { ok: true, connection: parseCompletion(query) };
     } catch (err) {
-      const e = asOctoError(err);
+      const e = asOctoEverywhereError(err);
       outcome = { ok: false, code: e.code, message: e.message };
     }
     if (!state || !states.complete(state, outcome)) {
@@ -164,7 +166,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
     res.set('Cache-Control', 'no-store');
     const id = str(req.params.id);
     if (!savedConfig(RED, id)) {
-      res.status(404).json({ code: 'OE_NOT_FOUND', message: 'No deployed App Connection has that id.' });
+      res.status(404).json({ code: 'OE_NOT_FOUND', message: RED._('portal.errors.not-found') });
       return;
     }
     const saved = (RED.nodes.getCredentials(id) as AppConnectionCredentials | undefined) ?? {};
@@ -191,14 +193,9 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
       return;
     }
     const credentials = dialogCredentials(sent, atSavedAddresses ? saved : {});
-    res.json(await testConnection({
-      ...credentials,
-      url: address.url,
-      authType: body.authType === 'basic' ? 'basic' : 'bearer',
-      serviceUrl: address.serviceUrl || undefined,
-      appId: str(body.appId) || undefined,
-      localUrl: address.localUrl || undefined,
-    }));
+    // The dialog's values through the same mapping the deployed config node uses.
+    const dialog = { authType: body.authType === 'basic' ? 'basic' : 'bearer', serviceUrl: address.serviceUrl, appId: str(body.appId), localUrl: address.localUrl } as const;
+    res.json(await testConnection(clientOptions(dialog, { ...credentials, url: address.url })));
   }));
 
   return states;
@@ -266,7 +263,7 @@ function answer(checks: TestCheck[]): TestAnswer {
 }
 
 function failed(id: CheckId, err: unknown): TestCheck {
-  const e = asOctoError(err);
+  const e = asOctoEverywhereError(err);
   return { id, level: 'error', result: 'failed', code: e.code, helpUrl: e.helpUrl, args: { code: e.code, message: e.message } };
 }
 
@@ -283,9 +280,9 @@ function featureNames(bits: number): string[] {
 export async function testConnection(values: TestValues): Promise<TestAnswer> {
   let client: OctoEverywhereClient;
   try {
-    client = new OctoEverywhereClient({ ...values, url: values.url ?? '', timeoutMs: TEST_TIMEOUT_MS });
+    client = new OctoEverywhereClient({ ...values, url: values.url ?? '', timeoutMs: values.timeoutMs ?? TEST_TIMEOUT_MS });
   } catch (err) {
-    const e = asOctoError(err);
+    const e = asOctoEverywhereError(err);
     return answer([{ id: 'settings', level: 'error', result: 'invalid', code: e.code, args: { code: e.code, message: e.message } }]);
   }
   try {
@@ -325,7 +322,7 @@ async function testLan(client: OctoEverywhereClient, localUrl: string): Promise<
     const found = await findPrinterId(localUrl, { timeoutMs: LAN_TIMEOUT_MS }).catch(() => undefined);
     return { check: { id: 'lan', level: 'ok', result: 'ok', args: { status: String(res.statusCode) } }, pluginVersion: found?.pluginVersion };
   } catch (err) {
-    const e = asOctoError(err);
+    const e = asOctoEverywhereError(err);
     return { check: { id: 'lan', level: 'warn', result: 'failed', code: e.code, args: { code: e.code, message: e.message } } };
   }
 }
@@ -350,13 +347,8 @@ function editorBase(value: string): URL | undefined {
   }
 }
 
-/** Client errors carry their own codes and secret-free messages; anything else is said in general words. */
-function asOctoError(err: unknown): OctoEverywhereError {
-  return err instanceof OctoEverywhereError ? err : new OctoEverywhereError('OE_UNEXPECTED', 'Something unexpected went wrong.');
-}
-
 function sendError(res: Response, status: number, err: unknown): void {
-  const e = asOctoError(err);
+  const e = asOctoEverywhereError(err);
   res.status(status).json(errorFields(e));
 }
 
@@ -365,8 +357,8 @@ function handle(fn: (req: Request, res: Response) => void | Promise<void>): Requ
   return (req, res) => {
     Promise.resolve()
       .then(() => fn(req, res))
-      .catch(() => {
-        if (!res.headersSent) res.status(500).json({ code: 'OE_UNEXPECTED', message: 'Something unexpected went wrong.' });
+      .catch((err: unknown) => {
+        if (!res.headersSent) res.status(500).json(errorFields(asOctoEverywhereError(err)));
       });
   };
 }

@@ -3,6 +3,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { OctoEverywhereClient } from '../../client';
 import type { GadgetApiAccount } from './gadget-api-account';
+import type { StatusPoller } from './poller';
+import type { ConnectionUser } from './printer-connection';
+import type { PrinterWebcams } from './webcam-state';
 
 export type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow };
 
@@ -30,7 +33,10 @@ export interface AppConnectionDef extends NodeDef {
   appId?: string;
 }
 
-/** The config node as the other nodes see it. */
+/**
+ * The config node as the other nodes see it: the one owner of what its printer's nodes share
+ * (shared/printer-connection.ts). A user node registers on start and deregisters on close.
+ */
 export interface AppConnectionNode extends Node<AppConnectionCredentials> {
   readonly printerName: string;
   readonly appId: string;
@@ -38,6 +44,16 @@ export interface AppConnectionNode extends Node<AppConnectionCredentials> {
   client(): OctoEverywhereClient;
   /** True when the connection has App API access (an App Connection, not a Shared Connection). */
   hasAppApi(): boolean;
+  /** The printer's one status poller (made on first use, closed with the config node). */
+  poller(): StatusPoller;
+  /** The webcam list cache and 609 cool-down of the printer. */
+  webcams(): PrinterWebcams;
+  register(user: ConnectionUser): void;
+  /** `work`: what the user still does with the shared client on close; the client stays open until it settles. */
+  deregister(user: ConnectionUser, work?: Promise<unknown>): void;
+  /** One notification webhook per App Connection: false when another node holds it. */
+  claimWebhook(nodeId: string): boolean;
+  releaseWebhook(nodeId: string): void;
 }
 
 export interface GadgetApiCredentials {
@@ -48,4 +64,6 @@ export interface GadgetApiCredentials {
 export interface GadgetApiNode extends Node<GadgetApiCredentials> {
   /** The shared account (client, budget, stop state), or the configuration error that prevents one (thrown). */
   gadgetApi(): GadgetApiAccount;
+  register(user: ConnectionUser): void;
+  deregister(user: ConnectionUser): void;
 }

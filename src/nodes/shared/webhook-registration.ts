@@ -2,9 +2,11 @@
 // the service forgets it (180 days after the last Set), retry with back-off on temporary failures,
 // a stop on permanent ones, and DeleteNotificationWebhook only when the node is removed.
 import { createHash } from 'node:crypto';
-import type { Clock, OctoEverywhereClient, OctoEverywhereError } from '../../client';
+import { type Clock, isObject, type OctoEverywhereClient, type OctoEverywhereError } from '../../client';
 import { Timers } from './clock';
-import { asOctoEverywhereError } from './failure';
+import { persistentRecord } from './context-store';
+import { asOctoEverywhereError, stops } from './failure';
+import type { Node, NodeAPI } from './types';
 
 const DAY_MS = 24 * 3600_000;
 /** Renew every 30 days: six chances before the 180-day lifetime runs out. */
@@ -23,6 +25,17 @@ export interface RegistrationRecord {
 export interface RegistrationStore {
   load(): Promise<RegistrationRecord | undefined>;
   save(record: RegistrationRecord): Promise<void>;
+}
+
+const RECORD_KEY = 'octoeverywhere-webhook-registration';
+
+/** The node's record in the persistent context store; without one, every start registers again (which also renews). */
+export function registrationStore(RED: NodeAPI, node: Node): RegistrationStore | undefined {
+  return persistentRecord(RED, node, RECORD_KEY, isRecord);
+}
+
+function isRecord(value: unknown): value is RegistrationRecord {
+  return isObject(value) && typeof value.at === 'number' && typeof value.fingerprint === 'string';
 }
 
 export type RegistrationState =
@@ -118,7 +131,7 @@ export class WebhookRegistration {
 
   private failed(error: OctoEverywhereError): void {
     this.timers.cancelAll();
-    if (error.kind === 'permanent') {
+    if (stops(error)) {
       this.options.onChange({ state: 'failed', error });
       return;
     }
