@@ -105,7 +105,7 @@ export class FailureDetectionClient {
     const processUrl = answer.ProcessRequestUrl;
     const fallbackUrl = answer.FallbackProcessRequestUrl;
     if (typeof id !== 'string' || id === '' || typeof processUrl !== 'string' || typeof fallbackUrl !== 'string') {
-      throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer lacks ContextId, ProcessRequestUrl or FallbackProcessRequestUrl.`, { kind: 'temporary', action: 'next-interval' });
+      throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer lacks ContextId, ProcessRequestUrl or FallbackProcessRequestUrl.`, { kind: 'temporary', behaviour: 'retry' });
     }
     const context = new DetectionContext(id, processUrl, fallbackUrl);
     // Checked once here, so a context that could only leak the key is never used.
@@ -192,7 +192,7 @@ export class FailureDetectionClient {
       });
     } catch (err) {
       const e = networkError(err, what);
-      throw new FailureDetectionError(e.code, e.message, { kind: e.kind, action: e.code === 'OE_ABORTED' ? 'next-frame' : 'next-interval' });
+      throw new FailureDetectionError(e.code, e.message, { kind: e.kind, behaviour: e.code === 'OE_ABORTED' ? 'refused' : 'retry' });
     }
   }
 
@@ -210,7 +210,7 @@ export class FailureDetectionClient {
       const detail = isObject(body) && typeof body.ErrorDetails === 'string' ? body.ErrorDetails.split(this.#apiKey).join('***') : undefined;
       throw failureDetectionError(res.status, type, what, detail);
     }
-    if (!isObject(body)) throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer is not a JSON object.`, { kind: 'temporary', action: 'next-interval' });
+    if (!isObject(body)) throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer is not a JSON object.`, { kind: 'temporary', behaviour: 'retry' });
     return body;
   }
 
@@ -227,7 +227,7 @@ function toResult(body: Record<string, unknown>, what: string): DetectionResult 
   const score = num(body.Score);
   const interval = num(body.NextProcessIntervalSec);
   if (quality === undefined || score === undefined || typeof body.WarningSuggested !== 'boolean' || typeof body.PauseSuggested !== 'boolean') {
-    throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer lacks PrintQuality, Score, WarningSuggested or PauseSuggested.`, { kind: 'temporary', action: 'next-interval' });
+    throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer lacks PrintQuality, Score, WarningSuggested or PauseSuggested.`, { kind: 'temporary', behaviour: 'retry' });
   }
   return {
     printQuality: quality,
@@ -301,7 +301,7 @@ export class FailureDetectionSession {
    */
   async process(jpeg: Buffer, options: CallOptions & { beforeProcess?: () => void } = {}): Promise<DetectionResult> {
     if (this.#busy || this.clock.now() < this.#dueAt) {
-      throw new FailureDetectionError('OE_GADGET_TOO_SOON', 'A Failure Detection call was asked for before the interval the service asked for had passed; it was not sent.', { kind: 'temporary', action: 'next-interval' });
+      throw new FailureDetectionError('OE_GADGET_TOO_SOON', 'A Failure Detection call was asked for before the interval the service asked for had passed; it was not sent.', { kind: 'temporary', behaviour: 'retry' });
     }
     this.#busy = true;
     try {

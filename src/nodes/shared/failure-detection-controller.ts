@@ -214,7 +214,7 @@ export class FailureDetectionController {
         return;
       }
       const error = asOctoEverywhereError(err);
-      if (error instanceof FailureDetectionError && error.action === 'stop' && error.code !== 'OE_GADGET_BUDGET_REACHED') account.stop(error);
+      if (error instanceof FailureDetectionError && error.behaviour === 'stop') account.stop(error);
       hooks.fail(frame, error, this.errorView(error.code));
     }
   }
