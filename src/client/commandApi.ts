@@ -4,8 +4,8 @@
 import type { Readable } from 'node:stream';
 import type { AppConnection, CallOptions, PrinterResponse } from './connection';
 import { commandError, InvalidArgumentError, OctoEverywhereError } from './errors';
-import { isObject, toInt } from './appApi';
 import { checkBoolean, checkNumber, checkString } from './validate';
+import { isObject, toInt } from './values';
 
 export const COMMAND_API_PATH = '/octoeverywhere-command-api';
 

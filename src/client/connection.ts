@@ -17,6 +17,7 @@ import {
 } from './errors';
 import { baseUrlString, loopbackAwareLookup, parseBaseUrl, parseLocalUrl } from './urls';
 import { checkPrinterPath, checkHeaders } from './validate';
+import { positiveOr } from './values';
 
 export const DEFAULT_SERVICE_URL = 'https://octoeverywhere.com';
 export const DEFAULT_APP_ID = 'devtest';
@@ -395,10 +396,6 @@ export function authorizationHeader(options: Pick<AppConnectionOptions, 'authTyp
 function nonEmpty(value: string | undefined): string | undefined {
   const v = typeof value === 'string' ? value.trim() : '';
   return v === '' ? undefined : v;
-}
-
-function positiveOr(value: number | undefined, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
 function hasHeader(headers: RawAxiosRequestHeaders, name: string): boolean {

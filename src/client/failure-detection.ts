@@ -7,8 +7,8 @@ import type { CallOptions } from './connection';
 import { networkError } from './connection';
 import type { Clock } from './clock';
 import { detectionCodeError, failureDetectionError, FailureDetectionError, InvalidArgumentError, OctoEverywhereError } from './errors';
-import { isObject } from './appApi';
 import { baseUrlString, isLoopbackHost, loopbackAwareLookup, parseBaseUrl } from './urls';
+import { isObject, positiveOr } from './values';
 
 /** createcontext goes "always" to this primary host. */
 export const FAILURE_DETECTION_URL = 'https://gadget-pv1-oeapi.octoeverywhere.com';
@@ -253,10 +253,6 @@ function confidence(value: number | undefined, what: string): number {
   if (value === undefined) return DEFAULT_CONFIDENCE;
   if (!Number.isInteger(value) || value < 1 || value > 5) throw new InvalidArgumentError(`The ${what} confidence level must be a whole number from 1 to 5.`, 'OE_INVALID_ARGUMENT');
   return value;
-}
-
-function positiveOr(value: number | undefined, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
 /**

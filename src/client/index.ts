@@ -24,6 +24,7 @@ export * from './failure-detection';
 export { baseUrlString, connectionHostKind, isLoopbackHost, loopbackAwareLookup, parseBaseUrl, parseLocalUrl, type ConnectionHostKind } from './urls';
 export { checkPrinterPath, checkHeaders } from './validate';
 export * from './backoff';
+export * from './values';
 
 /** One connection with its two API families: `client.app` (App APIs) and `client.commands` (plugin command API). */
 export class OctoEverywhereClient {
