@@ -3,10 +3,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosResponse } from 'axios';
+import { encodeBody, tryParseJson, withContentType } from './body-codec';
 import type { CallOptions } from './connection';
-import { networkError } from './connection';
 import type { Clock } from './clock';
 import { detectionCodeError, failureDetectionError, FailureDetectionError, InvalidArgumentError, OctoEverywhereError } from './errors';
+import { networkError } from './network-errors';
 import { baseUrlString, isLoopbackHost, loopbackAwareLookup, parseBaseUrl } from './urls';
 import { isObject, positiveOr } from './values';
 
@@ -98,8 +99,8 @@ export class FailureDetectionClient {
   /** A new context for a new print (free of charge). */
   async createContext(options: CallOptions = {}): Promise<DetectionContext> {
     const what = 'Creating a Failure Detection context';
-    const body = JSON.stringify({ WarningConfidenceLevel: this.warningConfidence, PauseConfidenceLevel: this.pauseConfidence });
-    const res = await this.#post(`${this.serviceUrl}${CREATE_PATH}`, body, { 'Content-Type': 'application/json' }, this.#createTimeoutMs, options, what);
+    const body = encodeBody({ WarningConfidenceLevel: this.warningConfidence, PauseConfidenceLevel: this.pauseConfidence });
+    const res = await this.#post(`${this.serviceUrl}${CREATE_PATH}`, body.data as string, withContentType({}, body), this.#createTimeoutMs, options, what);
     const answer = this.#answer(res, what);
     const id = answer.ContextId;
     const processUrl = answer.ProcessRequestUrl;
@@ -198,13 +199,7 @@ export class FailureDetectionClient {
 
   /** The JSON object of a 2XX answer, or the error its ErrorType names. */
   #answer(res: AxiosResponse<Buffer>, what: string): Record<string, unknown> {
-    const text = Buffer.from(res.data ?? []).toString('utf8');
-    let body: unknown;
-    try {
-      body = text.trim() === '' ? undefined : JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
+    const body = tryParseJson(Buffer.from(res.data ?? []));
     if (res.status < 200 || res.status >= 300) {
       const type = isObject(body) && typeof body.ErrorType === 'string' ? body.ErrorType : undefined;
       const detail = isObject(body) && typeof body.ErrorDetails === 'string' ? body.ErrorDetails.split(this.#apiKey).join('***') : undefined;

@@ -2,7 +2,7 @@
 // These requests go straight to the printer's own address and carry no OctoEverywhere credential.
 import axios from 'axios';
 import { InvalidArgumentError, OctoEverywhereError } from './errors';
-import { networkError } from './connection';
+import { networkError } from './network-errors';
 import { baseUrlString, loopbackAwareLookup, parseLocalUrl } from './urls';
 import { isObject } from './values';
 
