@@ -35,10 +35,19 @@ export function encodeBody(body: unknown, streamLength?: number): EncodedBody {
   }
   if (typeof body === 'string') return new EncodedBody(body, 'text/plain; charset=utf-8', Buffer.byteLength(body));
   if (typeof body === 'number' || typeof body === 'boolean' || typeof body === 'object') {
-    const json = JSON.stringify(body);
+    const json = toJson(body);
     return new EncodedBody(json, 'application/json', Buffer.byteLength(json));
   }
   throw new InvalidArgumentError(`A request body of type ${typeof body} cannot be sent; use an object, a string or a Buffer.`);
+}
+
+/** JSON.stringify, with its TypeError (a cycle, a BigInt) as an argument error instead of a crash. */
+function toJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    throw new InvalidArgumentError('The request body cannot be sent as JSON (it has a cycle or a BigInt); send an object of plain values.', 'OE_INVALID_PAYLOAD');
+  }
 }
 
 /** The request's headers with the body's Content-Type added, unless the caller set one (any case). */

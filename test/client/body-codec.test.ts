@@ -3,7 +3,7 @@
 // Content-Type, and a Content-Type the caller set wins in any case.
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { AppConnection, EncodedBody, encodeBody, OctoEverywhereClient, PrinterTarget, transfer } from '../../src/client';
+import { AppConnection, EncodedBody, encodeBody, OctoEverywhereClient, OctoEverywhereError, PrinterTarget, transfer } from '../../src/client';
 import { decodeBody, isJsonType, parseJson, tryParseJson, withContentType } from '../../src/client/body-codec';
 import { json, startRecorder, type Recorder } from '../helpers/recorder';
 import { SECRETS } from '../helpers/secrets';
@@ -72,6 +72,14 @@ describe('client: request inputs, each rule once', () => {
     );
   });
 
+  it('refuses a body JSON cannot hold with OE_INVALID_PAYLOAD before sending anything', async () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    await assert.rejects(connection.request({ path: '/a', method: 'POST', body: cycle }), { code: 'OE_INVALID_PAYLOAD' });
+    await assert.rejects(transfer(connection, { path: '/a', method: 'POST', body: cycle }), { code: 'OE_INVALID_PAYLOAD' });
+    assert.equal(server.requests.length, 0);
+  });
+
   it('sends App API bodies through the same codec', async () => {
     const client = new OctoEverywhereClient({ url: `http://127.0.0.1:${server.port}`, authBearerToken: SECRETS.authBearerToken, appApiToken: SECRETS.appApiToken, serviceUrl: `http://127.0.0.1:${server.port}` });
     try {
@@ -101,6 +109,11 @@ describe('client: request inputs, each rule once', () => {
     assert.equal(encodeBody(stream, 2).length, 2);
     assert.equal(encodeBody(stream, -1).length, undefined);
     assert.throws(() => encodeBody(() => 1), { code: 'OE_INVALID_ARGUMENT' });
+    // A value JSON cannot hold is an argument error with a code, not a TypeError out of JSON.stringify.
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    assert.throws(() => encodeBody(cycle), (e: unknown) => e instanceof OctoEverywhereError && e.code === 'OE_INVALID_PAYLOAD');
+    assert.throws(() => encodeBody({ n: BigInt(1) }), { code: 'OE_INVALID_PAYLOAD' });
     assert.ok(new EncodedBody('x') instanceof EncodedBody);
   });
 
