@@ -21,8 +21,9 @@ function errorsTable(): string {
 
 /** The Gadget Failure Detection API's codes (the failure detection node), with what the node does next. */
 function detectionErrorsTable(): string {
-  const next: Record<string, string> = { stop: 'no more calls', 'next-interval': 'next interval', 'next-frame': 'next frame' };
-  const rows = Object.entries(FAILURE_DETECTION_CODES).map(([code, info]) => `| \`${code}\` | ${info.meaning} | ${info.kind} | ${next[info.action]} | ${info.advice} |`);
+  // The budget's cool-down lasts until the next month: for the reader, no more calls.
+  const next: Record<string, string> = { stop: 'no more calls', 'cool-down': 'no more calls', retry: 'next interval', refused: 'next frame' };
+  const rows = Object.entries(FAILURE_DETECTION_CODES).map(([code, info]) => `| \`${code}\` | ${info.meaning} | ${info.kind} | ${next[info.behaviour]} | ${info.advice} |`);
   return ['| `msg.error.code` | Meaning | Kind | Then | What to do |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 

@@ -3,6 +3,7 @@
 import type { AppConnection, CallOptions } from './connection';
 import { InvalidArgumentError, OctoEverywhereError, serviceError } from './errors';
 import { checkString } from './validate';
+import { isObject, toBool, toInt, toText } from './values';
 
 export interface PrinterLimits {
   maxDownloadFileSizeBytes?: number;
@@ -83,10 +84,10 @@ export class AppApi {
       body.ExpirationHours = h;
     }
     const raw = unwrap(await this.connection.appApi('Creating a Live Link', 'POST', '/api/live/createfromappconnection', body, call));
-    const liveId = str(raw.LiveId);
-    const url = str(raw.Url);
+    const liveId = toText(raw.LiveId);
+    const url = toText(raw.Url);
     if (!liveId || !url) throw invalidResponse('Live Link');
-    return { liveId, url, shortUrl: str(raw.ShortUrl) ?? url };
+    return { liveId, url, shortUrl: toText(raw.ShortUrl) ?? url };
   }
 
   /** Registers (or replaces) the notification webhook. An empty or absent filter means all events. */
@@ -135,12 +136,12 @@ export function parseInfo(body: unknown): ConnectionInfo {
   const r = unwrap(body);
   const limits = isObject(r.PrinterLimits) ? r.PrinterLimits : {};
   return {
-    printerName: str(r.PrinterName) ?? '',
-    printerLocalIp: str(r.PrinterLocalIp),
+    printerName: toText(r.PrinterName) ?? '',
+    printerLocalIp: toText(r.PrinterLocalIp),
     isOnline: toBool(r.IsOnline) ?? false,
     lastDisconnectTime: toDate(r.LastDisconnectTimeUtc),
     lastConnectionTime: toDate(r.LastConnectionTimeUtc),
-    userFacingPrinterUrl: str(r.UserFacingPrinterUrl),
+    userFacingPrinterUrl: toText(r.UserFacingPrinterUrl),
     limits: {
       maxDownloadFileSizeBytes: toInt(limits.MaxDownloadFileSizeBytes),
       maxUploadFileSizeBytes: toInt(limits.MaxUploadFileSizeBytes),
@@ -159,7 +160,7 @@ export function parseGadget(body: unknown): GadgetStatus {
   return {
     state,
     stateName: GADGET_STATES[state] ?? 'unknown',
-    status: str(r.Status) ?? '',
+    status: toText(r.Status) ?? '',
     statusColor: (['g', 'y', 'r', 'w'].includes(color) ? color : 'w') as GadgetColor,
     rating: toInt(r.Rating) ?? null,
   };
@@ -167,27 +168,6 @@ export function parseGadget(body: unknown): GadgetStatus {
 
 function invalidResponse(what: string): OctoEverywhereError {
   return new OctoEverywhereError('OE_INVALID_RESPONSE', `The ${what} answer from OctoEverywhere has an unexpected shape.`, { kind: 'temporary' });
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-/** Integers may arrive as numbers, floats or strings. */
-export function toInt(value: unknown): number | undefined {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  return typeof n === 'number' && Number.isFinite(n) ? Math.trunc(n) : undefined;
-}
-
-function toBool(value: unknown): boolean | undefined {
-  if (typeof value === 'boolean') return value;
-  if (value === 'true' || value === 'True') return true;
-  if (value === 'false' || value === 'False') return false;
-  return undefined;
 }
 
 /** .NET dates: `0001-01-01T00:00:00` means never; a date without a zone is UTC. */

@@ -4,8 +4,8 @@
 import type { Readable } from 'node:stream';
 import type { AppConnection, CallOptions, PrinterResponse } from './connection';
 import { commandError, InvalidArgumentError, OctoEverywhereError } from './errors';
-import { isObject, toInt } from './appApi';
 import { checkBoolean, checkNumber, checkString } from './validate';
+import { isObject, toInt } from './values';
 
 export const COMMAND_API_PATH = '/octoeverywhere-command-api';
 
@@ -178,7 +178,7 @@ export class CommandApi {
       signal: options.signal,
     });
     const contentType = res.headers['content-type'] ?? '';
-    if (res.statusCode !== 200 || isJsonType(contentType)) throw rawEndpointError(res, 'webcam snapshot');
+    if (res.statusCode !== 200 || mentionsJson(contentType)) throw rawEndpointError(res, 'webcam snapshot');
     return { image: res.body, contentType: contentType || 'image/jpeg', transform: parseTransform(res.headers['x-oe-webcam-transform']) };
   }
 
@@ -313,7 +313,7 @@ export class CommandApi {
       maxResponseBytes: options.maxBytes,
       timeoutMs: options.timeoutMs,
     });
-    if (res.statusCode !== 200 || isJsonType(res.headers['content-type'] ?? '')) throw rawEndpointError(res, 'files/download');
+    if (res.statusCode !== 200 || mentionsJson(res.headers['content-type'] ?? '')) throw rawEndpointError(res, 'files/download');
     return res.body;
   }
 }
@@ -365,7 +365,8 @@ function webcamQuery(index: number | undefined): string {
   return `?index=${checkNumber(index, 'The webcam index', 0, 64, true)}`;
 }
 
-function isJsonType(contentType: string): boolean {
+/** Loose on purpose: any answer that mentions JSON is read as a possible error envelope. */
+function mentionsJson(contentType: string): boolean {
   return /json/i.test(contentType);
 }
 

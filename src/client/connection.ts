@@ -4,28 +4,26 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { finished, Readable } from 'node:stream';
-import axios, { AxiosError, type AxiosResponse, type Method, type RawAxiosRequestHeaders } from 'axios';
+import axios, { type AxiosResponse, type Method, type RawAxiosRequestHeaders } from 'axios';
 import WebSocket from 'ws';
+import { decodeBody, encodeBody, parseJson, type ResponseType, withContentType } from './body-codec';
 import { type Clock, realClock } from './clock';
 import { Deadline } from './deadline';
-import {
-  AppConnectionRequiredError,
-  InvalidArgumentError,
-  NetworkError,
-  OctoEverywhereError,
-  serviceError,
-} from './errors';
+import { AppConnectionRequiredError, InvalidArgumentError, OctoEverywhereError, serviceError } from './errors';
+import { isStaleSocket, isUnreachable, networkError } from './network-errors';
+import { type Route, RouteChooser } from './route-chooser';
 import { baseUrlString, loopbackAwareLookup, parseBaseUrl, parseLocalUrl } from './urls';
-import { checkPrinterPath, checkHeaders } from './validate';
+import { checkHeaders, checkPrinterPath, PrinterTarget } from './validate';
+import { positiveOr } from './values';
+
+export type { ResponseType } from './body-codec';
+export type { Route } from './route-chooser';
 
 export const DEFAULT_SERVICE_URL = 'https://octoeverywhere.com';
 export const DEFAULT_APP_ID = 'devtest';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Bound on a response read into memory when the caller sets none: above the largest account limit seen (500 MiB). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024 * 1024;
-/** How long the LAN URL is left alone after it failed to answer. */
-const LOCAL_RETRY_AFTER_MS = 60_000;
-const LOCAL_CONNECT_TIMEOUT_MS = 1_500;
 
 /**
  * The one axios instance of every connection (each request brings its connection's agent): an
@@ -43,8 +41,6 @@ const AGENT_OPTIONS = { keepAlive: true, scheduling: 'lifo' as const, lookup: lo
 
 export type AuthType = 'bearer' | 'basic';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS';
-export type ResponseType = 'auto' | 'json' | 'text' | 'buffer' | 'stream';
-export type Route = 'relay' | 'local';
 
 /** The values an App Connection (portal completion) or a Shared Connection (website) provides. */
 export interface AppConnectionOptions {
@@ -66,8 +62,9 @@ export interface AppConnectionOptions {
   /** The deadline of every request (ms, default 30 s): the whole request, answer included. */
   timeoutMs?: number;
   /**
-   * The time source of request deadlines; default the real clock. A deadline bounds real network
-   * time, so the nodes keep the real clock even when a test drives their other timers by hand.
+   * The time source of request deadlines and of the LAN route's retry minute; default the real clock.
+   * Both bound real network time, so the nodes keep the real clock even when a test drives their
+   * other timers by hand.
    */
   clock?: Clock;
 }
@@ -88,7 +85,7 @@ export interface PrinterRequest extends CallOptions {
   /** Path on the printer, from its root: `/api/job`, `/printer/objects/query?print_stats`. */
   path: string;
   headers?: Record<string, string | number | boolean | undefined>;
-  /** Object → JSON, Buffer/Uint8Array → raw, string → text, Readable → streamed. */
+  /** Object → JSON, Buffer/Uint8Array → raw, string → text, Readable → streamed (see body-codec.ts). */
   body?: unknown;
   /** Length of a Readable body when known: sent as Content-Length instead of chunking, so the relay can refuse an oversized upload (608) before reading it. */
   bodyLength?: number;
@@ -141,8 +138,7 @@ export class AppConnection {
   readonly #octoPrintApiKey?: string;
   /** One keep-alive pool per connection, created on first use for the protocol actually used. */
   #agents: { http?: http.Agent; https?: https.Agent } = {};
-  #localDownUntil = 0;
-  #localProbe?: Promise<boolean>;
+  readonly #routes: RouteChooser;
   #closed = false;
 
   constructor(options: AppConnectionOptions) {
@@ -156,6 +152,7 @@ export class AppConnection {
     this.localUrl = local ? baseUrlString(local) : undefined;
     this.timeoutMs = positiveOr(options.timeoutMs, DEFAULT_TIMEOUT_MS);
     this.clock = options.clock ?? realClock;
+    this.#routes = new RouteChooser(this.localUrl, this.clock);
     this.#authorization = authorizationHeader(options);
     this.#appApiToken = nonEmpty(options.appApiToken);
     this.#octoPrintApiKey = nonEmpty(options.octoPrintApiKey);
@@ -182,35 +179,39 @@ export class AppConnection {
   /**
    * A request to the printer's own API. Any HTTP status comes back as a response, except the
    * OctoEverywhere 6xx codes, which throw a ServiceError (they are about the connection, not the printer).
+   * `target` is the path and headers already checked (transfer() checks them before it opens a file);
+   * without it they are checked here, so every request passes the checks exactly once.
    */
-  async request<T = unknown>(req: PrinterRequest): Promise<PrinterResponse<T>> {
+  async request<T = unknown>(req: PrinterRequest, target: PrinterTarget = new PrinterTarget(req.path, req.headers)): Promise<PrinterResponse<T>> {
     this.#assertOpen();
-    const path = checkPrinterPath(req.path);
-    const userHeaders = checkHeaders(req.headers);
+    const body = encodeBody(req.body, req.bodyLength);
+    const headers: RawAxiosRequestHeaders = withContentType({ ...target.headers }, body);
+    if (body.data instanceof Readable && body.length !== undefined) headers['Content-Length'] = String(body.length);
     // One deadline from here to the end of the answer, over the LAN probe, the fallback and a resend.
     const deadline = req.deadline ?? this.deadline(req);
+    const send = (route: Route): Promise<PrinterResponse<T>> => this.#send<T>(route, target.path, headers, body.data, req, deadline);
     let res: PrinterResponse<T> | undefined;
     try {
-      const route = await this.#chooseRoute(req.via ?? 'auto');
+      const route = await this.#routes.choose(req.via ?? 'auto');
       try {
-        res = await this.#send<T>(route, path, userHeaders, req, deadline);
+        res = await send(route);
       } catch (err) {
         // A LAN address that stopped answering: leave it alone for a while and use the relay. Only
         // when the request cannot have reached the printer, so nothing is done twice.
-        if (route === 'local' && req.via !== 'local' && isUnreachable(err) && !(req.body instanceof Readable)) {
-          this.#localDownUntil = Date.now() + LOCAL_RETRY_AFTER_MS;
-          res = await this.#send<T>('relay', path, userHeaders, req, deadline);
+        if (route === 'local' && req.via !== 'local' && isUnreachable(err) && !(body.data instanceof Readable)) {
+          this.#routes.localFailed();
+          res = await send('relay');
         } else throw err;
       }
       return res;
     } finally {
       if (!req.deadline) {
-        const body: unknown = res?.body;
+        const answer: unknown = res?.body;
         // A stream answer came in time; whoever reads it bounds the rest (a webcam stream runs for
         // minutes), while the caller's signal can still cancel it until it ends.
-        if (body instanceof Readable && !body.destroyed) {
+        if (answer instanceof Readable && !answer.destroyed) {
           deadline.stopClock();
-          finished(body, () => deadline.release());
+          finished(answer, () => deadline.release());
         } else deadline.release();
       }
     }
@@ -226,6 +227,7 @@ export class AppConnection {
     this.#assertOpen();
     const token = this.appApiToken(feature);
     let res: AxiosResponse<Buffer>;
+    const encoded = encodeBody(body);
     const deadline = this.deadline(options);
     try {
       const url = `${this.serviceUrl}${path}`;
@@ -233,8 +235,8 @@ export class AppConnection {
         ...this.#agentFor(url),
         method,
         url,
-        headers: { AppToken: token, Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
-        data: body ? JSON.stringify(body) : undefined,
+        headers: withContentType({ AppToken: token, Accept: 'application/json' }, encoded),
+        data: encoded.data,
         responseType: 'arraybuffer',
         signal: deadline.signal,
         maxContentLength: 4 * 1024 * 1024,
@@ -297,32 +299,14 @@ export class AppConnection {
     return url.startsWith('https:') ? { httpsAgent: this.#httpsAgent() } : { httpAgent: this.#httpAgent() };
   }
 
-  async #chooseRoute(via: 'auto' | Route): Promise<Route> {
-    if (via !== 'auto') {
-      if (via === 'local' && !this.localUrl) throw new InvalidArgumentError('No local URL is configured for this printer.');
-      return via;
-    }
-    if (!this.localUrl || Date.now() < this.#localDownUntil) return 'relay';
-    // One TCP probe at a time decides for everyone waiting; its answer holds until a request fails.
-    this.#localProbe ??= probeTcp(this.localUrl).finally(() => {
-      this.#localProbe = undefined;
-    });
-    const up = await this.#localProbe;
-    if (!up) this.#localDownUntil = Date.now() + LOCAL_RETRY_AFTER_MS;
-    return up ? 'local' : 'relay';
-  }
-
-  async #send<T>(route: Route, path: string, userHeaders: Record<string, string>, req: PrinterRequest, deadline: Deadline): Promise<PrinterResponse<T>> {
+  async #send<T>(route: Route, path: string, requestHeaders: RawAxiosRequestHeaders, data: unknown, req: PrinterRequest, deadline: Deadline): Promise<PrinterResponse<T>> {
     const base = route === 'local' ? (this.localUrl as string) : this.baseUrl;
     const url = `${base}${path}`;
-    const { data, contentType } = encodeBody(req.body);
-    const headers: RawAxiosRequestHeaders = { ...userHeaders };
-    if (contentType && !hasHeader(headers, 'content-type')) headers['Content-Type'] = contentType;
-    if (data instanceof Readable && typeof req.bodyLength === 'number' && Number.isInteger(req.bodyLength) && req.bodyLength >= 0) {
-      headers['Content-Length'] = String(req.bodyLength);
-    }
     // The OctoEverywhere credentials go only to OctoEverywhere; the printer's own key goes to both.
-    Object.assign(headers, route === 'relay' ? this.relayAuthHeaders() : this.#octoPrintApiKey ? { 'X-Api-Key': this.#octoPrintApiKey } : {});
+    const headers: RawAxiosRequestHeaders = {
+      ...requestHeaders,
+      ...(route === 'relay' ? this.relayAuthHeaders() : this.#octoPrintApiKey ? { 'X-Api-Key': this.#octoPrintApiKey } : {}),
+    };
     const responseType = req.responseType ?? 'auto';
     // An error thrown by checkAnswer reaches the caller as is, not as a network failure.
     let refused: { error: unknown } | undefined;
@@ -348,8 +332,7 @@ export class AppConnection {
         break;
       } catch (err) {
         if (refused) throw refused.error;
-        // A kept-alive socket the far side closed just as it was reused: the request never reached
-        // the printer, and an idempotent one is safely sent once more on a fresh socket.
+        // A stale kept-alive socket: an idempotent request is safely sent once more on a fresh one.
         if (attempt === 1 && IDEMPOTENT.has(method) && !(data instanceof Readable) && !deadline.signal.aborted && isStaleSocket(err)) continue;
         throw networkError(err, route === 'local' ? 'The request to the printer\'s local URL' : 'The request through OctoEverywhere', deadline);
       }
@@ -397,61 +380,6 @@ function nonEmpty(value: string | undefined): string | undefined {
   return v === '' ? undefined : v;
 }
 
-function positiveOr(value: number | undefined, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
-}
-
-function hasHeader(headers: RawAxiosRequestHeaders, name: string): boolean {
-  return Object.keys(headers).some((k) => k.toLowerCase() === name);
-}
-
-/** A request body as sent on the wire, with the content type it implies. */
-export function encodeBody(body: unknown): { data: unknown; contentType?: string } {
-  if (body === undefined || body === null) return { data: undefined };
-  if (Buffer.isBuffer(body)) return { data: body, contentType: 'application/octet-stream' };
-  if (body instanceof Uint8Array) return { data: Buffer.from(body.buffer, body.byteOffset, body.byteLength), contentType: 'application/octet-stream' };
-  if (body instanceof Readable) return { data: body, contentType: 'application/octet-stream' };
-  if (typeof body === 'string') return { data: body, contentType: 'text/plain; charset=utf-8' };
-  if (typeof body === 'number' || typeof body === 'boolean' || typeof body === 'object') {
-    return { data: JSON.stringify(body), contentType: 'application/json' };
-  }
-  throw new InvalidArgumentError(`A request body of type ${typeof body} cannot be sent; use an object, a string or a Buffer.`);
-}
-
-const JSON_TYPE = /^(application|text)\/([\w.+-]*\+)?json\b/i;
-
-function decodeBody(data: Buffer, contentType: string | undefined, responseType: ResponseType): unknown {
-  const buffer = Buffer.isBuffer(data) ? data : Buffer.from(data ?? []);
-  switch (responseType) {
-    case 'buffer':
-      return buffer;
-    case 'text':
-      return buffer.toString('utf8');
-    case 'json':
-      return buffer.length === 0 ? undefined : parseJson(buffer, 'The printer\'s answer');
-    default:
-      if (contentType && JSON_TYPE.test(contentType)) {
-        if (buffer.length === 0) return undefined;
-        try {
-          return JSON.parse(buffer.toString('utf8'));
-        } catch {
-          return buffer.toString('utf8');
-        }
-      }
-      if (!contentType || /^text\/|xml|javascript|x-www-form-urlencoded/i.test(contentType)) return buffer.toString('utf8');
-      return buffer;
-  }
-}
-
-export function parseJson(data: Buffer | string, what: string): unknown {
-  const text = typeof data === 'string' ? data : data.toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new OctoEverywhereError('OE_INVALID_RESPONSE', `${what} is not valid JSON.`, { kind: 'temporary' });
-  }
-}
-
 function flattenHeaders(headers: AxiosResponse['headers']): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) {
@@ -462,42 +390,6 @@ function flattenHeaders(headers: AxiosResponse['headers']): Record<string, strin
 }
 
 const IDEMPOTENT = new Set<string>(['GET', 'HEAD', 'OPTIONS']);
-
-function isStaleSocket(err: unknown): boolean {
-  const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ECONNRESET' || code === 'EPIPE';
-}
-
-const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTDOWN']);
-
-function isUnreachable(err: unknown): boolean {
-  return err instanceof NetworkError && err.code === 'OE_UNREACHABLE';
-}
-
-/**
- * Maps a transport failure to our error, keeping nothing of the library error (it holds the headers).
- * With the request's deadline: a request cut short because its time was up is OE_TIMEOUT, whatever
- * the transport said about being aborted.
- */
-export function networkError(err: unknown, what: string, deadline?: Deadline): OctoEverywhereError {
-  if (deadline?.expired) return deadline.error(what);
-  if (err instanceof OctoEverywhereError) return err;
-  const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ERR_CANCELED' || axios.isCancel(err)) {
-    return new NetworkError('OE_ABORTED', `${what} was cancelled.`, { kind: 'temporary' });
-  }
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
-    return new NetworkError('OE_TIMEOUT', `${what} timed out. Check the printer is online; a longer timeout may help for large transfers.`, { kind: 'temporary' });
-  }
-  if (code === 'ERR_BAD_RESPONSE' && err instanceof AxiosError && /maxContentLength/.test(err.message)) {
-    return new NetworkError('OE_RESPONSE_TOO_LARGE', `${what} returned more data than allowed; raise the size limit or stream the response.`, { kind: 'permanent' });
-  }
-  if (code && UNREACHABLE.has(code)) {
-    return new NetworkError('OE_UNREACHABLE', `${what} could not connect (${code}).`, { kind: 'temporary' });
-  }
-  const known = typeof code === 'string' && /^[A-Z_]+$/.test(code) ? ` (${code})` : '';
-  return new NetworkError('OE_NETWORK', `${what} failed on the network${known}.`, { kind: 'temporary' });
-}
 
 /**
  * An axios transport (Node's http or https `request`) that shows `check` each answer's head before
@@ -536,21 +428,4 @@ function checkedTransport(
       return request;
     }) as typeof http.request,
   };
-}
-
-/** Whether something accepts TCP connections at the URL's host and port, within a short time. */
-function probeTcp(baseUrl: string): Promise<boolean> {
-  const url = new URL(baseUrl);
-  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port, lookup: loopbackAwareLookup });
-    const finish = (up: boolean): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(up);
-    };
-    const timer = setTimeout(() => finish(false), LOCAL_CONNECT_TIMEOUT_MS);
-    socket.once('connect', () => finish(true));
-    socket.once('error', () => finish(false));
-  });
 }

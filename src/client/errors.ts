@@ -11,10 +11,17 @@ export type ErrorKind = 'temporary' | 'permanent';
  * - `offline`: the printer cannot be reached right now; say so (status "offline") and keep trying.
  * - `reconnect`: the connection is gone for good; stop and ask the user to connect again through the portal.
  * - `supporter`: the owner lost Supporter Perks; show the no-Supporter page, it works again once they return.
- * - `cool-down`: asked too often; stop asking for a while.
- * - `refused`: this request cannot succeed as it is (arguments, state, limits, platform); nothing to retry.
+ * - `cool-down`: asked too often (or a call budget is used up); stop asking for a while.
+ * - `refused`: this request cannot succeed as it is (arguments, state, limits, platform, an unusable
+ *   frame); nothing to retry, the next different request may work.
+ * - `stop`: the credential itself is dead (a Gadget developer API key that is invalid, disabled,
+ *   blocked or missing); make no more calls with it until the user changes the configuration. Not
+ *   `reconnect`, which means the App Connection Portal; not `refused`, which is about one request.
+ *
+ * The Gadget Failure Detection codes use the same words: the next interval is `retry` (or
+ * `cool-down`), a frame that cannot be used is `refused`, a dead key is `stop`.
  */
-export type ErrorBehaviour = 'retry' | 'offline' | 'reconnect' | 'supporter' | 'cool-down' | 'refused';
+export type ErrorBehaviour = 'retry' | 'offline' | 'reconnect' | 'supporter' | 'cool-down' | 'refused' | 'stop';
 
 interface CodeInfo {
   readonly meaning: string;
@@ -110,6 +117,17 @@ export class OctoEverywhereError extends Error {
   toJSON(): Record<string, unknown> {
     return { name: this.name, code: this.code, message: this.message, status: this.status, kind: this.kind, helpUrl: this.helpUrl };
   }
+}
+
+/**
+ * Any thrown value as an OctoEverywhereError: ours as it is, anything else (a bug, a library's error)
+ * as OE_INTERNAL, keeping only its type name, since its text or fields could hold request data.
+ * `where` names the part of the package it happened in.
+ */
+export function toOctoEverywhereError(err: unknown, where = 'the OctoEverywhere client'): OctoEverywhereError {
+  if (err instanceof OctoEverywhereError) return err;
+  const name = err instanceof Error ? err.name : typeof err;
+  return new OctoEverywhereError('OE_INTERNAL', `An unexpected ${name} happened in ${where}; please report it.`, { kind: 'temporary' });
 }
 
 /** A code's behaviour from the tables, else what its kind implies. */
@@ -214,15 +232,14 @@ export function describeCode(status: number): { meaning: string; kind: ErrorKind
 // ---- the Gadget Failure Detection API (section A of the more-facts sheet) -----------------------
 
 /**
- * What the failure-detection node does after an error, read from the table below (not code by code):
- * `stop` no more calls with this key until the user acts (redeploy with a new or fixed key);
- * `next-interval` this frame is lost, the next call waits for the next interval (same context);
- * `next-frame` this frame (or request) could not be used, the next frame is tried at the next interval.
+ * A Failure Detection code's behaviour (see ErrorBehaviour), read by the failure-detection node from
+ * here (not code by code): `stop` no more calls with this key until the user acts (redeploy with a new
+ * or fixed key); `retry` this frame is lost, the next call waits for the next interval (same context);
+ * `cool-down` no calls until the budget allows again; `refused` this frame (or request) could not be
+ * used, the next frame is tried at the next interval.
  */
-export type DetectionAction = 'stop' | 'next-interval' | 'next-frame';
-
 interface DetectionCodeInfo extends CodeInfo {
-  readonly action: DetectionAction;
+  readonly behaviour: 'stop' | 'retry' | 'cool-down' | 'refused';
 }
 
 const NEXT_INTERVAL = 'Nothing to do: the next frame is sent after the next interval.';
@@ -233,33 +250,32 @@ const NEW_KEY = 'No more calls are made with this key; put a working key in the 
  * our codes as they are) and the package's own codes of the failure-detection node.
  */
 export const FAILURE_DETECTION_CODES: Readonly<Record<string, DetectionCodeInfo>> = {
-  OE_BAD_ARGS: { meaning: 'the Failure Detection API refused the request\'s arguments', kind: 'permanent', action: 'next-frame', advice: 'Check the confidence levels (1–5) of the Gadget API config node.' },
-  OE_ARGS_PARSE_FAILED: { meaning: 'the Failure Detection API could not parse the request', kind: 'permanent', action: 'next-frame', advice: 'Please report it: the request was malformed.' },
-  OE_CONTEXT_RATE_LIMITED: { meaning: 'this print\'s context was called sooner than the service allows', kind: 'temporary', action: 'next-interval', advice: NEXT_INTERVAL },
-  OE_IMAGE_DECODE_FAILED: { meaning: 'the service could not decode the image', kind: 'permanent', action: 'next-frame', advice: 'Send a complete JPEG (headers included) as a Buffer in msg.payload; the next frame is tried.' },
-  OE_INVALID_API_KEY: { meaning: 'the developer API key is not valid', kind: 'permanent', action: 'stop', advice: `Check the key. ${NEW_KEY}` },
-  OE_API_KEY_DISABLED: { meaning: 'the developer API key was disabled', kind: 'permanent', action: 'stop', advice: `A new key is needed (https://octoeverywhere.com/support). ${NEW_KEY}` },
-  OE_API_KEY_BLOCKED_PAYMENT_FAILED: { meaning: 'the developer API key is blocked because a payment failed', kind: 'permanent', action: 'stop', advice: `Settle the payment with OctoEverywhere. ${NEW_KEY}` },
-  OE_BACKEND_THROTTLED: { meaning: 'the Failure Detection service is overloaded', kind: 'temporary', action: 'next-interval', advice: NEXT_INTERVAL },
-  OE_INTERNAL_ERROR: { meaning: 'the Failure Detection service had an internal error', kind: 'temporary', action: 'next-interval', advice: NEXT_INTERVAL },
-  OE_GADGET_BUDGET_REACHED: { meaning: 'this month\'s call budget of the Gadget API config node is used up', kind: 'temporary', action: 'stop', advice: 'No calls until the next calendar month (UTC), or raise the monthly budget; calls beyond 5,000 a month cost the key\'s owner money.' },
-  OE_GADGET_NO_API_KEY: { meaning: 'the Gadget API config node has no developer API key', kind: 'permanent', action: 'stop', advice: 'Enter the developer API key in the Gadget API config node and deploy.' },
-  OE_GADGET_UNTRUSTED_URL: { meaning: 'the service named a process URL that is not an OctoEverywhere host', kind: 'temporary', action: 'next-interval', advice: 'The API key was not sent there; a new context is asked for 30 s later.' },
-  OE_GADGET_NOT_JPEG: { meaning: 'msg.payload is not a JPEG image', kind: 'permanent', action: 'next-frame', advice: 'Send the JPEG bytes as a Buffer in msg.payload (an http request node with "a binary buffer" output, or the webcam snapshot node).' },
+  OE_BAD_ARGS: { meaning: 'the Failure Detection API refused the request\'s arguments', kind: 'permanent', behaviour: 'refused', advice: 'Check the confidence levels (1–5) of the Gadget API config node.' },
+  OE_ARGS_PARSE_FAILED: { meaning: 'the Failure Detection API could not parse the request', kind: 'permanent', behaviour: 'refused', advice: 'Please report it: the request was malformed.' },
+  OE_CONTEXT_RATE_LIMITED: { meaning: 'this print\'s context was called sooner than the service allows', kind: 'temporary', behaviour: 'retry', advice: NEXT_INTERVAL },
+  OE_IMAGE_DECODE_FAILED: { meaning: 'the service could not decode the image', kind: 'permanent', behaviour: 'refused', advice: 'Send a complete JPEG (headers included) as a Buffer in msg.payload; the next frame is tried.' },
+  OE_INVALID_API_KEY: { meaning: 'the developer API key is not valid', kind: 'permanent', behaviour: 'stop', advice: `Check the key. ${NEW_KEY}` },
+  OE_API_KEY_DISABLED: { meaning: 'the developer API key was disabled', kind: 'permanent', behaviour: 'stop', advice: `A new key is needed (https://octoeverywhere.com/support). ${NEW_KEY}` },
+  OE_API_KEY_BLOCKED_PAYMENT_FAILED: { meaning: 'the developer API key is blocked because a payment failed', kind: 'permanent', behaviour: 'stop', advice: `Settle the payment with OctoEverywhere. ${NEW_KEY}` },
+  OE_BACKEND_THROTTLED: { meaning: 'the Failure Detection service is overloaded', kind: 'temporary', behaviour: 'retry', advice: NEXT_INTERVAL },
+  OE_INTERNAL_ERROR: { meaning: 'the Failure Detection service had an internal error', kind: 'temporary', behaviour: 'retry', advice: NEXT_INTERVAL },
+  OE_GADGET_BUDGET_REACHED: { meaning: 'this month\'s call budget of the Gadget API config node is used up', kind: 'temporary', behaviour: 'cool-down', advice: 'No calls until the next calendar month (UTC), or raise the monthly budget; calls beyond 5,000 a month cost the key\'s owner money.' },
+  OE_GADGET_NO_API_KEY: { meaning: 'the Gadget API config node has no developer API key', kind: 'permanent', behaviour: 'stop', advice: 'Enter the developer API key in the Gadget API config node and deploy.' },
+  OE_GADGET_UNTRUSTED_URL: { meaning: 'the service named a process URL that is not an OctoEverywhere host', kind: 'temporary', behaviour: 'retry', advice: 'The API key was not sent there; a new context is asked for 30 s later.' },
+  OE_GADGET_NOT_JPEG: { meaning: 'msg.payload is not a JPEG image', kind: 'permanent', behaviour: 'refused', advice: 'Send the JPEG bytes as a Buffer in msg.payload (an http request node with "a binary buffer" output, or the webcam snapshot node).' },
 };
 
 /** A failure of the Gadget Failure Detection API (an ErrorType answer, or the package's own refusal). */
 export class FailureDetectionError extends OctoEverywhereError {
   override name = 'FailureDetectionError';
-  readonly action: DetectionAction;
 
-  constructor(code: string, message: string, details: ErrorDetails & { action?: DetectionAction } = {}) {
-    super(code, message, details);
-    this.action = details.action ?? FAILURE_DETECTION_CODES[code]?.action ?? (this.kind === 'temporary' ? 'next-interval' : 'next-frame');
+  /** `behaviour` defaults to the code's in FAILURE_DETECTION_CODES, else what `kind` implies. */
+  constructor(code: string, message: string, details: ErrorDetails = {}) {
+    super(code, message, { ...details, behaviour: details.behaviour ?? FAILURE_DETECTION_CODES[code]?.behaviour });
   }
 
   override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), action: this.action };
+    return { ...super.toJSON(), behaviour: this.behaviour };
   }
 }
 

@@ -1,6 +1,6 @@
 // The print-event vocabulary shared by the webhook and the status poller: the webhook's EventType
 // numbers (facts §5, values never change) and the stable names flows switch on.
-import { isObject, toInt } from './appApi';
+import { isObject, toInt, toNumber } from './values';
 
 /** EventType number → event name. The single table of event names. */
 export const EVENT_NAMES: Readonly<Record<number, string>> = {
@@ -108,9 +108,8 @@ export function eventFromWebhook(body: unknown): PrinterEvent | undefined {
     else if (typeof v === 'number') target[ours] = String(v);
   }
   for (const [wire, ours] of NUMBER_FIELDS) {
-    const v = body[wire];
-    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-    if (typeof n === 'number' && Number.isFinite(n)) target[ours] = n;
+    const n = toNumber(body[wire]);
+    if (n !== undefined) target[ours] = n;
   }
   return event;
 }

@@ -3,12 +3,13 @@
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosResponse } from 'axios';
+import { encodeBody, tryParseJson, withContentType } from './body-codec';
 import type { CallOptions } from './connection';
-import { networkError } from './connection';
 import type { Clock } from './clock';
 import { detectionCodeError, failureDetectionError, FailureDetectionError, InvalidArgumentError, OctoEverywhereError } from './errors';
-import { isObject } from './appApi';
+import { networkError } from './network-errors';
 import { baseUrlString, isLoopbackHost, loopbackAwareLookup, parseBaseUrl } from './urls';
+import { isObject, positiveOr } from './values';
 
 /** createcontext goes "always" to this primary host. */
 export const FAILURE_DETECTION_URL = 'https://gadget-pv1-oeapi.octoeverywhere.com';
@@ -98,14 +99,14 @@ export class FailureDetectionClient {
   /** A new context for a new print (free of charge). */
   async createContext(options: CallOptions = {}): Promise<DetectionContext> {
     const what = 'Creating a Failure Detection context';
-    const body = JSON.stringify({ WarningConfidenceLevel: this.warningConfidence, PauseConfidenceLevel: this.pauseConfidence });
-    const res = await this.#post(`${this.serviceUrl}${CREATE_PATH}`, body, { 'Content-Type': 'application/json' }, this.#createTimeoutMs, options, what);
+    const body = encodeBody({ WarningConfidenceLevel: this.warningConfidence, PauseConfidenceLevel: this.pauseConfidence });
+    const res = await this.#post(`${this.serviceUrl}${CREATE_PATH}`, body.data as string, withContentType({}, body), this.#createTimeoutMs, options, what);
     const answer = this.#answer(res, what);
     const id = answer.ContextId;
     const processUrl = answer.ProcessRequestUrl;
     const fallbackUrl = answer.FallbackProcessRequestUrl;
     if (typeof id !== 'string' || id === '' || typeof processUrl !== 'string' || typeof fallbackUrl !== 'string') {
-      throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer lacks ContextId, ProcessRequestUrl or FallbackProcessRequestUrl.`, { kind: 'temporary', action: 'next-interval' });
+      throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer lacks ContextId, ProcessRequestUrl or FallbackProcessRequestUrl.`, { kind: 'temporary', behaviour: 'retry' });
     }
     const context = new DetectionContext(id, processUrl, fallbackUrl);
     // Checked once here, so a context that could only leak the key is never used.
@@ -192,25 +193,19 @@ export class FailureDetectionClient {
       });
     } catch (err) {
       const e = networkError(err, what);
-      throw new FailureDetectionError(e.code, e.message, { kind: e.kind, action: e.code === 'OE_ABORTED' ? 'next-frame' : 'next-interval' });
+      throw new FailureDetectionError(e.code, e.message, { kind: e.kind, behaviour: e.code === 'OE_ABORTED' ? 'refused' : 'retry' });
     }
   }
 
   /** The JSON object of a 2XX answer, or the error its ErrorType names. */
   #answer(res: AxiosResponse<Buffer>, what: string): Record<string, unknown> {
-    const text = Buffer.from(res.data ?? []).toString('utf8');
-    let body: unknown;
-    try {
-      body = text.trim() === '' ? undefined : JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
+    const body = tryParseJson(Buffer.from(res.data ?? []));
     if (res.status < 200 || res.status >= 300) {
       const type = isObject(body) && typeof body.ErrorType === 'string' ? body.ErrorType : undefined;
       const detail = isObject(body) && typeof body.ErrorDetails === 'string' ? body.ErrorDetails.split(this.#apiKey).join('***') : undefined;
       throw failureDetectionError(res.status, type, what, detail);
     }
-    if (!isObject(body)) throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer is not a JSON object.`, { kind: 'temporary', action: 'next-interval' });
+    if (!isObject(body)) throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer is not a JSON object.`, { kind: 'temporary', behaviour: 'retry' });
     return body;
   }
 
@@ -227,7 +222,7 @@ function toResult(body: Record<string, unknown>, what: string): DetectionResult 
   const score = num(body.Score);
   const interval = num(body.NextProcessIntervalSec);
   if (quality === undefined || score === undefined || typeof body.WarningSuggested !== 'boolean' || typeof body.PauseSuggested !== 'boolean') {
-    throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer lacks PrintQuality, Score, WarningSuggested or PauseSuggested.`, { kind: 'temporary', action: 'next-interval' });
+    throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer lacks PrintQuality, Score, WarningSuggested or PauseSuggested.`, { kind: 'temporary', behaviour: 'retry' });
   }
   return {
     printQuality: quality,
@@ -253,10 +248,6 @@ function confidence(value: number | undefined, what: string): number {
   if (value === undefined) return DEFAULT_CONFIDENCE;
   if (!Number.isInteger(value) || value < 1 || value > 5) throw new InvalidArgumentError(`The ${what} confidence level must be a whole number from 1 to 5.`, 'OE_INVALID_ARGUMENT');
   return value;
-}
-
-function positiveOr(value: number | undefined, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
 /**
@@ -301,7 +292,7 @@ export class FailureDetectionSession {
    */
   async process(jpeg: Buffer, options: CallOptions & { beforeProcess?: () => void } = {}): Promise<DetectionResult> {
     if (this.#busy || this.clock.now() < this.#dueAt) {
-      throw new FailureDetectionError('OE_GADGET_TOO_SOON', 'A Failure Detection call was asked for before the interval the service asked for had passed; it was not sent.', { kind: 'temporary', action: 'next-interval' });
+      throw new FailureDetectionError('OE_GADGET_TOO_SOON', 'A Failure Detection call was asked for before the interval the service asked for had passed; it was not sent.', { kind: 'temporary', behaviour: 'retry' });
     }
     this.#busy = true;
     try {

@@ -23,7 +23,13 @@ export * from './webhook-intake';
 export * from './failure-detection';
 export * from './live';
 export { baseUrlString, connectionHostKind, isLoopbackHost, loopbackAwareLookup, parseBaseUrl, parseLocalUrl, type ConnectionHostKind } from './urls';
-export { checkPrinterPath, checkHeaders } from './validate';
+export { checkPrinterPath, checkHeaders, PrinterTarget } from './validate';
+export * from './backoff';
+export * from './values';
+// Moved out of connection.ts, still exported as they were (see /tmp/notes/house-client.md for the public API).
+export { EncodedBody, encodeBody, parseJson } from './body-codec';
+export { networkError } from './network-errors';
+export { LOCAL_RETRY_AFTER_MS, RouteChooser, type LocalProbe } from './route-chooser';
 
 /** One connection with its two API families: `client.app` (App APIs) and `client.commands` (plugin command API). */
 export class OctoEverywhereClient {

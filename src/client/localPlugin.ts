@@ -1,10 +1,10 @@
 // Finding a printer's OctoEverywhere Printer ID on the LAN (facts §6), to preselect it in the portal.
 // These requests go straight to the printer's own address and carry no OctoEverywhere credential.
 import axios from 'axios';
-import { isObject } from './appApi';
 import { InvalidArgumentError, OctoEverywhereError } from './errors';
-import { networkError } from './connection';
+import { networkError } from './network-errors';
 import { baseUrlString, loopbackAwareLookup, parseLocalUrl } from './urls';
+import { isObject } from './values';
 
 export interface PrinterIdResult {
   printerId: string;

@@ -4,6 +4,7 @@
 // view into that chunk; only a frame spread over several chunks is copied, once, into its own buffer.
 import { Transform, type TransformCallback } from 'node:stream';
 import { OctoEverywhereError } from './errors';
+import { positiveOr } from './values';
 
 /** Larger parts are refused rather than buffered: no webcam frame comes near it. */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -68,8 +69,7 @@ export class MjpegParser {
   #piecesLength = 0;
 
   constructor(options: MjpegParserOptions = {}) {
-    const max = options.maxFrameBytes;
-    this.#maxFrameBytes = typeof max === 'number' && Number.isFinite(max) && max > 0 ? max : DEFAULT_MAX_FRAME_BYTES;
+    this.#maxFrameBytes = positiveOr(options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES);
     const boundary = options.boundary?.trim().replace(/^--/, '');
     if (boundary) this.#marker = Buffer.from(`--${boundary}`, 'latin1');
   }

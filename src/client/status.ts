@@ -2,8 +2,8 @@
 // stop here. Every field is optional on the wire (OctoPrint sends no SubState or Lights, an idle
 // printer no CurrentPrint), so each one is read defensively and missing values become null.
 import type { ConnectionInfo, GadgetStatus } from './appApi';
-import { isObject, toInt } from './appApi';
 import type { StatusWire } from './commandApi';
+import { isObject, toInt, toNumber, toText } from './values';
 
 export const JOB_STATES = ['idle', 'warmingup', 'printing', 'paused', 'resuming', 'complete', 'cancelled', 'error'] as const;
 export type JobState = (typeof JOB_STATES)[number] | 'unknown';
@@ -134,9 +134,9 @@ function temperature(actual: unknown, target: unknown): Temperature {
   return { actual: num(actual), target: num(target) };
 }
 
+// The snapshot says null for "not known" (it is compared and sent as JSON, where undefined vanishes).
 function num(value: unknown): number | null {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  return typeof n === 'number' && Number.isFinite(n) ? n : null;
+  return toNumber(value) ?? null;
 }
 
 function int(value: unknown): number | null {
@@ -144,5 +144,5 @@ function int(value: unknown): number | null {
 }
 
 function str(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
+  return toText(value) ?? null;
 }

@@ -5,19 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { PrinterLimits } from './appApi';
-import {
-  type AnswerHead,
-  type AppConnection,
-  DEFAULT_MAX_RESPONSE_BYTES,
-  encodeBody,
-  networkError,
-  type PrinterRequest,
-  type PrinterResponse,
-  type Route,
-} from './connection';
+import { EncodedBody, encodeBody } from './body-codec';
+import { type AnswerHead, type AppConnection, DEFAULT_MAX_RESPONSE_BYTES, type PrinterRequest, type PrinterResponse, type Route } from './connection';
 import { InvalidArgumentError, NetworkError, OctoEverywhereError } from './errors';
 import { type AccountLimits, accountLimits, checkDownloadSize, checkUploadSize, formatBytes, overLimit } from './limits';
-import { checkHeaders, checkPrinterPath } from './validate';
+import { networkError } from './network-errors';
+import { PrinterTarget } from './validate';
 
 /**
  * Transfers smaller than this skip the limit check: every account limit seen is 100 MiB or more, so an
@@ -37,16 +30,8 @@ export interface TransferRequest extends Omit<PrinterRequest, 'body' | 'bodyLeng
   fileRoot?: string;
 }
 
-interface Upload {
-  data: unknown;
-  contentType?: string;
-  /** Bytes, when known before sending. */
-  size?: number;
-  /** The file stream, to release if the request never reads it. */
-  stream?: Readable;
-  /** The file to open: `file` as checked by localFile(). */
-  path?: string;
-}
+/** The body to send: encoded once, or a file to open just before sending (with its size from stat). */
+type Upload = { body: EncodedBody; file?: undefined } | { body?: undefined; file: { path: string; size: number } };
 
 /**
  * Sends `req` and reads the whole answer into a Buffer. 6xx answers throw, as with `request()`; an
@@ -57,20 +42,19 @@ export async function transfer(
   req: TransferRequest,
   limits: AccountLimits = accountLimits(connection),
 ): Promise<PrinterResponse<Buffer>> {
-  // Checked again by request(); here first so that nothing is opened for a request that cannot be sent.
-  checkPrinterPath(req.path);
-  const headers = checkHeaders(req.headers);
+  // Checked here, once, and handed to request(): nothing is opened for a request that cannot be sent.
+  const target = new PrinterTarget(req.path, req.headers);
   const upload = await prepareUpload(req);
+  const size = upload.body ? upload.body.length : upload.file.size;
   // The limits are the relay's: a request that may go to the LAN URL is not held to them.
   const relayOnly = req.via === 'relay' || (req.via !== 'local' && !connection.localUrl);
-  if (upload.size !== undefined && upload.size > LIMIT_CHECK_FLOOR_BYTES && relayOnly) {
-    checkUploadSize(upload.size, await limits.get(), connection.appId);
+  if (size !== undefined && size > LIMIT_CHECK_FLOOR_BYTES && relayOnly) {
+    checkUploadSize(size, await limits.get(), connection.appId);
   }
-  if (upload.contentType && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = upload.contentType;
   // The route is known before sending unless the LAN URL may answer; then the bound is chosen once it has.
   const route: Route | undefined = req.via === 'local' ? 'local' : relayOnly ? 'relay' : undefined;
-  if (req.file === undefined && route !== undefined) return buffered(connection, { ...req, headers, body: upload.data }, route, limits);
-  return streamed(connection, req, headers, upload, limits);
+  if (upload.body && route !== undefined) return buffered(connection, { ...req, body: upload.body }, target, route, limits);
+  return streamed(connection, req, target, upload, limits);
 }
 
 /**
@@ -78,7 +62,7 @@ export async function transfer(
  * limit when already known (else DEFAULT_MAX_RESPONSE_BYTES), and the declared length is checked
  * from the answer's head, before its body is read. Some 100 µs cheaper per request than a stream.
  */
-async function buffered(connection: AppConnection, req: PrinterRequest, route: Route, limits: AccountLimits): Promise<PrinterResponse<Buffer>> {
+async function buffered(connection: AppConnection, req: PrinterRequest, target: PrinterTarget, route: Route, limits: AccountLimits): Promise<PrinterResponse<Buffer>> {
   const bound = answerBound(route, limits.peek(), connection.appId);
   let refused: unknown;
   const checkAnswer = (head: AnswerHead): void | Promise<void> => {
@@ -96,7 +80,7 @@ async function buffered(connection: AppConnection, req: PrinterRequest, route: R
     check(head.via === 'relay' ? limits.peek() : undefined);
   };
   try {
-    return await connection.request<Buffer>({ ...req, responseType: 'buffer', maxResponseBytes: bound.max, checkAnswer });
+    return await connection.request<Buffer>({ ...req, responseType: 'buffer', maxResponseBytes: bound.max, checkAnswer }, target);
   } catch (err) {
     // axios's "maxContentLength exceeded": an answer without a declared length that grew past the bound.
     if (err !== refused && err instanceof OctoEverywhereError && err.code === 'OE_RESPONSE_TOO_LARGE') throw bound.tooLarge(bound.max + 1);
@@ -105,22 +89,22 @@ async function buffered(connection: AppConnection, req: PrinterRequest, route: R
 }
 
 /** File uploads, and answers whose route (and so limit) is known only once they arrive: read from axios's stream. */
-async function streamed(connection: AppConnection, req: TransferRequest, headers: Record<string, string>, upload: Upload, limits: AccountLimits): Promise<PrinterResponse<Buffer>> {
+async function streamed(connection: AppConnection, req: TransferRequest, target: PrinterTarget, upload: Upload, limits: AccountLimits): Promise<PrinterResponse<Buffer>> {
   // The request's one deadline, kept over reading the answer whole; also our abort handle: destroying
   // axios's answer stream alone leaves the socket busy in the pool, so a refused answer is dropped by
   // aborting the request (which destroys its socket).
   const deadline = connection.deadline(req);
+  let stream: Readable | undefined;
   try {
-    // Exactly the bytes stat counted: a file that grows meanwhile cannot overrun the announced length.
-    if (upload.path !== undefined && upload.size) upload.stream = fs.createReadStream(upload.path, { start: 0, end: upload.size - 1 });
-    const res = await connection.request<Readable>({
-      ...req,
-      headers,
-      body: upload.stream ?? upload.data,
-      bodyLength: upload.stream ? upload.size : undefined,
-      responseType: 'stream',
-      deadline,
-    });
+    let body = upload.body;
+    if (upload.file) {
+      // Exactly the bytes stat counted: a file that grows meanwhile cannot overrun the announced length.
+      const { path: file, size } = upload.file;
+      if (size > 0) stream = fs.createReadStream(file, { start: 0, end: size - 1 });
+      // An empty file is an empty body (a zero-length stream would go out chunked).
+      body = new EncodedBody(stream ?? Buffer.alloc(0), 'application/octet-stream', size);
+    }
+    const res = await connection.request<Readable>({ ...req, body, responseType: 'stream', deadline }, target);
     const discard = (): void => {
       deadline.abort();
       res.body.destroy();
@@ -131,16 +115,12 @@ async function streamed(connection: AppConnection, req: TransferRequest, headers
     throw err;
   } finally {
     deadline.release();
-    if (upload.stream && !upload.stream.destroyed) upload.stream.destroy();
+    if (stream && !stream.destroyed) stream.destroy();
   }
 }
 
 async function prepareUpload(req: TransferRequest): Promise<Upload> {
-  if (req.file === undefined) {
-    const { data, contentType } = encodeBody(req.body);
-    const size = Buffer.isBuffer(data) ? data.length : typeof data === 'string' ? Buffer.byteLength(data) : undefined;
-    return { data, contentType, size };
-  }
+  if (req.file === undefined) return { body: encodeBody(req.body) };
   const file = await localFile(req.file, req.fileRoot);
   let stat: fs.Stats;
   try {
@@ -151,8 +131,7 @@ async function prepareUpload(req: TransferRequest): Promise<Upload> {
     throw new InvalidArgumentError(`The file to upload cannot be read (${code ?? 'unknown error'}).`, 'OE_FILE_NOT_READABLE');
   }
   if (!stat.isFile()) throw new InvalidArgumentError('The file to upload is not a regular file.', 'OE_INVALID_FILENAME');
-  // An empty file is an empty body (a zero-length stream would go out chunked).
-  return { data: stat.size === 0 ? Buffer.alloc(0) : undefined, contentType: 'application/octet-stream', size: stat.size, path: file };
+  return { file: { path: file, size: stat.size } };
 }
 
 /**

@@ -9,28 +9,25 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const RESERVED = new Set(['host', 'authorization', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'proxy-authorization', 'te', 'trailer']);
 
 /**
+ * A printer request's path and caller headers, as checked: made only by checking them, so whoever
+ * holds one (AppConnection.request) sends them without checking again.
+ */
+export class PrinterTarget {
+  readonly path: string;
+  readonly headers: Record<string, string>;
+
+  constructor(path: unknown, headers: unknown) {
+    this.path = checkPrinterPath(path);
+    this.headers = checkHeaders(headers);
+  }
+}
+
+/**
  * A path relative to the printer's root, e.g. `/api/job?x=1`. Refuses anything that could name
  * another host or climb out of the root: absolute URLs, `//host`, backslashes, `..` segments (also
  * percent-encoded) and control characters. Spaces are encoded for convenience.
  */
 export function checkPrinterPath(path: unknown): string {
-  if (typeof path !== 'string') return checkPath(path);
-  const known = checkedPaths.get(path);
-  if (known !== undefined) return known;
-  const checked = checkPath(path);
-  if (checkedPaths.size >= CHECKED_PATHS_MAX) checkedPaths.clear();
-  checkedPaths.set(path, checked);
-  return checked;
-}
-
-/**
- * Paths that passed, with their normal form: a node with a fixed path sends the same one with every
- * message, and each request checks it twice (transfer and request). Bounded, since msg.path may vary.
- */
-const checkedPaths = new Map<string, string>();
-const CHECKED_PATHS_MAX = 256;
-
-function checkPath(path: unknown): string {
   if (typeof path !== 'string' || path.trim() === '') {
     throw new InvalidArgumentError('The printer path is missing; give one such as /api/job.', 'OE_INVALID_PATH');
   }
@@ -43,17 +40,23 @@ function checkPath(path: unknown): string {
   const end = path.search(/[?#]/);
   const pathname = end === -1 ? path : path.slice(0, end);
   for (const segment of pathname.split('/')) {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(segment);
-    } catch {
-      throw new InvalidArgumentError('The printer path has an invalid percent-encoding.', 'OE_INVALID_PATH');
-    }
-    if (decoded === '..' || decoded === '.' || /[\\/]/.test(decoded) || CONTROL.test(decoded)) {
+    // Only an encoded segment can hide a dot segment, a slash or a control character (the raw path
+    // has none of the last two): the others need no decoding, which keeps the check cheap enough to
+    // run on every request without a cache.
+    const decoded = segment.includes('%') ? decodeSegment(segment) : segment;
+    if (decoded === '..' || decoded === '.' || (decoded !== segment && (/[\\/]/.test(decoded) || CONTROL.test(decoded)))) {
       throw new InvalidArgumentError('The printer path must not contain "..", "." or encoded slashes.', 'OE_INVALID_PATH');
     }
   }
-  return path.replace(/ /g, '%20').replace(/#.*$/, '');
+  return path.includes(' ') || path.includes('#') ? path.replace(/ /g, '%20').replace(/#.*$/, '') : path;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidArgumentError('The printer path has an invalid percent-encoding.', 'OE_INVALID_PATH');
+  }
 }
 
 /**

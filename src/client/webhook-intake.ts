@@ -5,10 +5,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { isObject } from './appApi';
 import { InvalidArgumentError, OctoEverywhereError } from './errors';
 import { eventFromWebhook, EVENT_TYPES, type PrinterEvent } from './events';
 import { baseUrlString, parseBaseUrl } from './urls';
+import { isObject } from './values';
 
 /** Deliveries are a few hundred bytes; anything near this bound is not one. */
 export const DEFAULT_WEBHOOK_MAX_BYTES = 64 * 1024;

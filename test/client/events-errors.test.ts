@@ -1,5 +1,20 @@
 import assert from 'node:assert/strict';
-import { COMMAND_CODES, EVENT_NAMES, SERVICE_CODES, commandError, eventFromWebhook, eventName, serviceError } from '../../src/client';
+import {
+  COMMAND_CODES,
+  EVENT_NAMES,
+  FAILURE_DETECTION_CODES,
+  FailureDetectionError,
+  NetworkError,
+  OctoEverywhereError,
+  SERVICE_CODES,
+  commandError,
+  detectionCodeError,
+  eventFromWebhook,
+  eventName,
+  failureDetectionError,
+  serviceError,
+  toOctoEverywhereError,
+} from '../../src/client';
 import samples from '../fixtures/production-samples.json';
 
 describe('client: events and error tables', () => {
@@ -44,6 +59,33 @@ describe('client: events and error tables', () => {
     assert.equal(commandError(601, 'status').behaviour, 'offline');
     assert.equal(serviceError(599, 'x').behaviour, 'retry');
     assert.equal(serviceError(418, 'x').behaviour, 'refused');
+  });
+
+  it('speaks the same vocabulary for the Gadget Failure Detection codes: a dead key is stop, the budget a cool-down', () => {
+    const behaviourOf = (code: string): string => FAILURE_DETECTION_CODES[code].behaviour;
+    for (const code of ['OE_INVALID_API_KEY', 'OE_API_KEY_DISABLED', 'OE_API_KEY_BLOCKED_PAYMENT_FAILED', 'OE_GADGET_NO_API_KEY']) assert.equal(behaviourOf(code), 'stop', code);
+    assert.equal(behaviourOf('OE_GADGET_BUDGET_REACHED'), 'cool-down');
+    for (const code of ['OE_CONTEXT_RATE_LIMITED', 'OE_BACKEND_THROTTLED', 'OE_INTERNAL_ERROR', 'OE_GADGET_UNTRUSTED_URL']) assert.equal(behaviourOf(code), 'retry', code);
+    for (const code of ['OE_BAD_ARGS', 'OE_ARGS_PARSE_FAILED', 'OE_IMAGE_DECODE_FAILED', 'OE_GADGET_NOT_JPEG']) assert.equal(behaviourOf(code), 'refused', code);
+    // The error carries its code's behaviour, whichever way it was made; unknown codes follow their kind.
+    assert.equal(detectionCodeError('OE_GADGET_NO_API_KEY').behaviour, 'stop');
+    assert.equal(new FailureDetectionError('OE_GADGET_BUDGET_REACHED', 'x', { kind: 'temporary' }).behaviour, 'cool-down');
+    assert.equal(failureDetectionError(401, 'OE_INVALID_API_KEY', 'x').behaviour, 'stop');
+    assert.equal(failureDetectionError(503, undefined, 'x').behaviour, 'retry');
+    assert.equal(failureDetectionError(404, 'OE_SOMETHING_NEW', 'x').behaviour, 'refused');
+    assert.equal(new FailureDetectionError('OE_ABORTED', 'x', { kind: 'temporary', behaviour: 'refused' }).behaviour, 'refused');
+    assert.equal(detectionCodeError('OE_GADGET_NOT_JPEG').toJSON().behaviour, 'refused');
+  });
+
+  it('wraps anything thrown that is not ours as OE_INTERNAL, keeping only its type name', () => {
+    const ours = new NetworkError('OE_TIMEOUT', 'late', { kind: 'temporary' });
+    assert.equal(toOctoEverywhereError(ours), ours);
+    const wrapped = toOctoEverywhereError(new TypeError('secret-token-in-text'));
+    assert.ok(wrapped instanceof OctoEverywhereError);
+    assert.deepEqual([wrapped.code, wrapped.kind, wrapped.behaviour], ['OE_INTERNAL', 'temporary', 'retry']);
+    assert.equal(wrapped.message, 'An unexpected TypeError happened in the OctoEverywhere client; please report it.');
+    assert.equal(toOctoEverywhereError('text', 'the OctoEverywhere node').message, 'An unexpected string happened in the OctoEverywhere node; please report it.');
+    assert.ok(!JSON.stringify(wrapped).includes('secret'));
   });
 
   it('keeps the plugin\'s error text to one short line', () => {

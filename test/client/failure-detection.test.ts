@@ -107,7 +107,7 @@ describe('client: Gadget Failure Detection API', () => {
     const context = await client.createContext();
     sim.gadgetApi.knobs.regionalDown = true;
     const err = await caught(client.process(context, FAKE_JPEG));
-    assert.equal(err.action, 'next-interval');
+    assert.equal(err.behaviour, 'retry', 'the next interval');
     assert.equal(context.usingFallback, true);
     await clock.advance(60_000);
     await client.process(context, FAKE_JPEG);
@@ -133,15 +133,15 @@ describe('client: Gadget Failure Detection API', () => {
   it('maps every ErrorType to its stable code, kind, what happens next and what to do; never with the key', async () => {
     const serviceTypes = ['OE_BAD_ARGS', 'OE_ARGS_PARSE_FAILED', 'OE_CONTEXT_RATE_LIMITED', 'OE_IMAGE_DECODE_FAILED', 'OE_INVALID_API_KEY', 'OE_API_KEY_DISABLED', 'OE_API_KEY_BLOCKED_PAYMENT_FAILED', 'OE_BACKEND_THROTTLED', 'OE_INTERNAL_ERROR'];
     const expected: Record<string, [string, string]> = {
-      OE_BAD_ARGS: ['permanent', 'next-frame'],
-      OE_ARGS_PARSE_FAILED: ['permanent', 'next-frame'],
-      OE_CONTEXT_RATE_LIMITED: ['temporary', 'next-interval'],
-      OE_IMAGE_DECODE_FAILED: ['permanent', 'next-frame'],
+      OE_BAD_ARGS: ['permanent', 'refused'],
+      OE_ARGS_PARSE_FAILED: ['permanent', 'refused'],
+      OE_CONTEXT_RATE_LIMITED: ['temporary', 'retry'],
+      OE_IMAGE_DECODE_FAILED: ['permanent', 'refused'],
       OE_INVALID_API_KEY: ['permanent', 'stop'],
       OE_API_KEY_DISABLED: ['permanent', 'stop'],
       OE_API_KEY_BLOCKED_PAYMENT_FAILED: ['permanent', 'stop'],
-      OE_BACKEND_THROTTLED: ['temporary', 'next-interval'],
-      OE_INTERNAL_ERROR: ['temporary', 'next-interval'],
+      OE_BACKEND_THROTTLED: ['temporary', 'retry'],
+      OE_INTERNAL_ERROR: ['temporary', 'retry'],
     };
     const context = await client.createContext();
     const outcome: Record<string, [string, string]> = {};
@@ -151,7 +151,7 @@ describe('client: Gadget Failure Detection API', () => {
       assert.equal(err.code, type);
       assert.ok(err.message.includes(FAILURE_DETECTION_CODES[type].advice), `${type}: the advice is in the message`);
       assert.deepEqual(secretsIn(JSON.stringify({ message: err.message, json: err.toJSON(), stack: err.stack })), []);
-      outcome[type] = [err.kind, err.action];
+      outcome[type] = [err.kind, err.behaviour];
     }
     assert.deepEqual(outcome, expected);
     // And the same codes from real conditions, not scripted ones.
@@ -163,7 +163,7 @@ describe('client: Gadget Failure Detection API', () => {
     assert.equal((await caught(wrong.createContext())).code, 'OE_INVALID_API_KEY');
     await wrong.close();
     const unknown = await caught(Promise.reject(new FailureDetectionError('X', 'x')));
-    assert.equal(unknown.action, 'next-frame');
+    assert.equal(unknown.behaviour, 'refused', 'an unknown permanent code: the next frame');
   });
 
   it('bytes that are not a JPEG get the decode error; a rate-limited context waits for the interval', async () => {

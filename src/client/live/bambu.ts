@@ -1,7 +1,7 @@
 // Bambu Lab through the MQTT proxy (facts-more §C): subscribe exactly `device/<SN>/report`, ask for
 // everything with pushall, merge the partial `print` reports (P1/A1 send only what changed) and map
 // them as the plugin's own status does.
-import { isObject } from '../appApi';
+import { isObject } from '../values';
 import { OctoEverywhereError } from '../errors';
 import { parseJobStatus } from '../status';
 import { deepMerge, MqttSession } from './mqtt-session';

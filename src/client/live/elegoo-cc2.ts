@@ -2,7 +2,7 @@
 // (method 1002), merge the partial `api_status` pushes (asking again after a gap in their ids), and
 // PING often enough that the printer does not forget the client (it does after 65 s).
 import { randomBytes } from 'node:crypto';
-import { isObject } from '../appApi';
+import { isObject } from '../values';
 import { parseJobStatus } from '../status';
 import { deepMerge, MqttSession } from './mqtt-session';
 import type { PrintKey, SessionContext } from './session';

@@ -2,7 +2,7 @@
 // automation needs, merge the partial notify_status_update into the subscribed state, subscribe again
 // on notify_klippy_ready, and say when Klipper shuts down or disconnects.
 import type { ClockTimer } from '../clock';
-import { isObject } from '../appApi';
+import { isObject } from '../values';
 import { parseJobStatus } from '../status';
 import { WebSocketSession } from './printer-socket';
 import type { PrintKey, SessionContext } from './session';

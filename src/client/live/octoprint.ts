@@ -2,7 +2,7 @@
 // socket's `auth` message presents; then `current` messages become the status and OctoPrint's own
 // events only sharpen it (a PrintDone marks the job complete). Print events come from the one
 // derivation, so a cancel (PrintCancelled and PrintFailed on the wire) is one print-failed.
-import { isObject } from '../appApi';
+import { isObject } from '../values';
 import { OctoEverywhereError } from '../errors';
 import { parseJobStatus } from '../status';
 import { WebSocketSession } from './printer-socket';

@@ -3,7 +3,7 @@
 // (which never receives OctoEverywhere's credentials). A refused upgrade becomes the same coded error
 // as the HTTP answer would; the base class below runs the heartbeat every platform session shares.
 import WebSocket from 'ws';
-import { networkError } from '../connection';
+import { networkError } from '../network-errors';
 import { NetworkError, OctoEverywhereError, serviceError } from '../errors';
 import { loopbackAwareLookup } from '../urls';
 import { checkHeaders, checkPrinterPath } from '../validate';

@@ -264,7 +264,8 @@ export class FailureDetectionController {
  * month and lifts itself. The one read of the Failure Detection error's `action`.
  */
 function stopsTheKey(error: OctoEverywhereError): error is FailureDetectionError {
-  return error instanceof FailureDetectionError && error.action === 'stop' && error.code !== 'OE_GADGET_BUDGET_REACHED';
+  // A dead developer key; the monthly budget is a cool-down, not a stop.
+  return error instanceof FailureDetectionError && error.behaviour === 'stop';
 }
 
 function idOf(value: unknown): string | undefined {

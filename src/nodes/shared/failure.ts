@@ -1,7 +1,7 @@
 // How every node reports a failure: one error per message to Catch nodes (with a stable code), and a
 // red status with the code unless the node chose another. Errors we did not make are wrapped so
 // nothing unexpected reaches a user.
-import { OctoEverywhereError } from '../../client';
+import { OctoEverywhereError, toOctoEverywhereError } from '../../client';
 import { status } from './status';
 import type { Done, Node, NodeStatus } from './types';
 
@@ -10,9 +10,7 @@ import type { Done, Node, NodeStatus } from './types';
  * no text that could hold data (their stack goes to node.trace in fail()).
  */
 export function asOctoEverywhereError(err: unknown): OctoEverywhereError {
-  if (err instanceof OctoEverywhereError) return err;
-  const name = err instanceof Error ? err.name : typeof err;
-  return new OctoEverywhereError('OE_INTERNAL', `An unexpected ${name} happened in the OctoEverywhere node; please report it.`, { kind: 'temporary' });
+  return toOctoEverywhereError(err, 'the OctoEverywhere node');
 }
 
 /**

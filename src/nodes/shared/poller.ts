@@ -4,6 +4,7 @@
 // status; backs off on temporary errors and stops on permanent ones. Time comes from a Clock so tests
 // drive it by hand.
 import {
+  backoffDelay,
   type Clock,
   type ClockTimer,
   type ConnectionInfo,
@@ -46,7 +47,7 @@ export interface StatusPollerOptions {
 }
 
 export function backoffMs(failures: number): number {
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
+  return backoffDelay({ baseMs: BACKOFF_BASE_MS, maxMs: BACKOFF_MAX_MS }, failures);
 }
 
 export class StatusPoller {

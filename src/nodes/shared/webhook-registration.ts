@@ -2,7 +2,7 @@
 // the service forgets it (180 days after the last Set), retry with back-off on temporary failures,
 // a stop on permanent ones, and DeleteNotificationWebhook only when the node is removed.
 import { createHash } from 'node:crypto';
-import { type Clock, isObject, type OctoEverywhereClient, type OctoEverywhereError } from '../../client';
+import { backoffDelay, type Clock, isObject, type OctoEverywhereClient, type OctoEverywhereError } from '../../client';
 import { Timers } from './clock';
 import { persistentRecord } from './context-store';
 import { asOctoEverywhereError, stops } from './failure';
@@ -58,7 +58,8 @@ export interface RegistrationOptions {
 export class WebhookRegistration {
   private readonly timers: Timers;
   private stopped = false;
-  private retryMs = FIRST_RETRY_MS;
+  /** Temporary failures in a row: the back-off step. */
+  private failures = 0;
   /** The Set (or the start-up check) under way, so removal can wait for it before Delete. */
   private pending?: Promise<void>;
 
@@ -116,7 +117,7 @@ export class WebhookRegistration {
     }
     if (this.stopped) return;
     const at = this.options.clock.now();
-    this.retryMs = FIRST_RETRY_MS;
+    this.failures = 0;
     const fingerprint = this.fingerprint();
     if (fingerprint) await this.options.store?.save({ at, fingerprint }).catch(() => undefined);
     if (!this.stopped) this.registered(at);
@@ -135,8 +136,7 @@ export class WebhookRegistration {
       this.options.onChange({ state: 'failed', error });
       return;
     }
-    const delay = this.retryMs;
-    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+    const delay = backoffDelay({ baseMs: FIRST_RETRY_MS, maxMs: MAX_RETRY_MS }, ++this.failures);
     this.timers.after(delay, () => this.track(this.register()));
     this.options.onChange({ state: 'retrying', error, retryAt: this.options.clock.now() + delay });
   }
