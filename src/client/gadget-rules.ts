@@ -2,7 +2,7 @@
 // status API at most every 10 s per App Connection, only while a print runs, not at all when idle,
 // rarely when Gadget is Disabled, and not again after DisabledForCurrentPrint until the next print.
 // Also what counts as a Gadget warning, so the poller's events and the node's status agree.
-import type { GadgetStatus } from './appApi';
+import type { GadgetStatus } from './app-api';
 
 /** Never two Gadget calls closer than this on one connection. */
 export const GADGET_MIN_INTERVAL_MS = 10_000;

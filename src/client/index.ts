@@ -1,13 +1,13 @@
 // The OctoEverywhere client: everything needed to use an App Connection or Shared Connection, with no
 // Node-RED dependency. The node adapters under src/nodes/ and any other program can use it alike.
-import { AppApi } from './appApi';
-import { CommandApi } from './commandApi';
+import { AppApi } from './app-api';
+import { CommandApi } from './command-api';
 import { AppConnection, type AppConnectionOptions } from './connection';
 
 export * from './errors';
 export * from './connection';
-export * from './appApi';
-export * from './commandApi';
+export * from './app-api';
+export * from './command-api';
 export * from './mjpeg';
 export * from './portal';
 export * from './events';
@@ -16,7 +16,7 @@ export * from './derive';
 export * from './gadget-rules';
 export * from './clock';
 export * from './deadline';
-export * from './localPlugin';
+export * from './local-plugin';
 export * from './limits';
 export * from './transfer';
 export * from './webhook-intake';

@@ -1,6 +1,6 @@
 // The account's transfer limits (Info API `PrinterLimits`), fetched once and kept for a while, so that
 // an upload or download the relay would refuse (608 / 607) can fail before its bytes move.
-import { AppApi, type PrinterLimits } from './appApi';
+import { AppApi, type PrinterLimits } from './app-api';
 import type { AppConnection } from './connection';
 import { serviceError, type ServiceError } from './errors';
 

@@ -1,8 +1,8 @@
 // The command API's `status` (facts §7) normalised into our snapshot of a printer: the wire's names
 // stop here. Every field is optional on the wire (OctoPrint sends no SubState or Lights, an idle
 // printer no CurrentPrint), so each one is read defensively and missing values become null.
-import type { ConnectionInfo, GadgetStatus } from './appApi';
-import type { StatusWire } from './commandApi';
+import type { ConnectionInfo, GadgetStatus } from './app-api';
+import type { StatusWire } from './command-api';
 import { isObject, toInt, toNumber, toText } from './values';
 
 export const JOB_STATES = ['idle', 'warmingup', 'printing', 'paused', 'resuming', 'complete', 'cancelled', 'error'] as const;
@@ -47,7 +47,7 @@ export interface JobStatus {
   totalLayers: number | null;
   temperatures: { bed: Temperature; hotend: Temperature; chamber: Temperature | null };
   lights: Light[];
-  /** The command API's Features bitmask (FEATURES in commandApi.ts). */
+  /** The command API's Features bitmask (FEATURES in command-api.ts). */
   features: number;
   platformVersion: string | null;
 }

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { PrinterLimits } from './appApi';
+import type { PrinterLimits } from './app-api';
 import { EncodedBody, encodeBody } from './body-codec';
 import { type AnswerHead, type AppConnection, DEFAULT_MAX_RESPONSE_BYTES, type PrinterRequest, type PrinterResponse, type Route } from './connection';
 import { InvalidArgumentError, NetworkError, OctoEverywhereError } from './errors';

@@ -132,7 +132,7 @@ describe('fuzz: client', function () {
       }
       // Every request that went out carried a well-formed path with no raw control character.
       for (const r of recorder.requests) assert.match(r.url, /^\/octoeverywhere-command-api\/[a-z0-9/-]+(\?[\x21-\x7e]*)?$/);
-      figure('fuzz/commandApi', { seed: SEED + 1, cases: COMMAND_CASES, sent: recorder.requests.length, perMethod: [...perMethod].map(([n, t]) => `${n}:${t.ok}/${t.refused}`).join(',') });
+      figure('fuzz/command-api', { seed: SEED + 1, cases: COMMAND_CASES, sent: recorder.requests.length, perMethod: [...perMethod].map(([n, t]) => `${n}:${t.ok}/${t.refused}`).join(',') });
     });
   });
 });
