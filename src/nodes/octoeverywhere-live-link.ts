@@ -1,6 +1,7 @@
 // live-link: creates an OctoEverywhere Live Link (a public, expiring live view of the printer) through
 // the App API. Needs an App Connection: a Shared Connection has no App API token.
-import { InvalidArgumentError, isObject, type LiveLinkOptions, OctoEverywhereError } from '../client';
+import { InvalidArgumentError, type LiveLinkOptions, OctoEverywhereError } from '../client';
+import { isObject } from '../client/values';
 import { errorStatus } from './shared/failure';
 import { configured, onInput, useConnection } from './shared/adapter';
 import { requiredNumber, type Translate } from './shared/settings';

@@ -2,7 +2,7 @@
 // OctoEverywhere plugin's command API (facts §7), chosen in the editor or by msg.action. Arguments
 // are checked by the client before anything is sent; the editor offers only what the printer's
 // `Features` allow, asked through an admin route. The actions are in shared/printer-actions.ts.
-import { toInt } from '../client';
+import { toInt } from '../client/values';
 import { ADMIN_ROUTES, deployedRoute, onInput, useConnection } from './shared/adapter';
 import { ACTIONS, actionOf, actionsFor, argumentsFor, inWords, payloadArguments, type Result } from './shared/printer-actions';
 import type { Translate } from './shared/settings';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { OctoEverywhereClient, OctoEverywhereError, parseGadget, parseInfo, toDate } from '../../src/client';
+import { OctoEverywhereClient, OctoEverywhereError } from '../../src/client';
+import { parseGadget, parseInfo, toDate } from '../../src/client/app-api';
 import { json, startRecorder, type Recorder } from '../helpers/recorder';
 import { SECRETS } from '../helpers/secrets';
 import samples from '../fixtures/production-samples.json';

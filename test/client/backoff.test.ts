@@ -1,7 +1,7 @@
 // The one back-off policy: exponential from a base, capped, exact without jitter (so timers on the
 // manual clock land where tests expect), and jittered within its share when asked.
 import assert from 'node:assert/strict';
-import { backoffDelay } from '../../src/client';
+import { backoffDelay } from '../../src/client/backoff';
 
 describe('client: backoffDelay', () => {
   it('doubles from the base to the cap, exactly, without jitter (the status poller: 30 s … 10 min)', () => {

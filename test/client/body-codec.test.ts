@@ -3,7 +3,9 @@
 // Content-Type, and a Content-Type the caller set wins in any case.
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { AppConnection, EncodedBody, encodeBody, OctoEverywhereClient, OctoEverywhereError, PrinterTarget, transfer } from '../../src/client';
+import { AppConnection, OctoEverywhereClient, OctoEverywhereError, transfer } from '../../src/client';
+import { EncodedBody, encodeBody } from '../../src/client/body-codec';
+import { PrinterTarget } from '../../src/client/validate';
 import { decodeBody, isJsonType, parseJson, tryParseJson, withContentType } from '../../src/client/body-codec';
 import { json, startRecorder, type Recorder } from '../helpers/recorder';
 import { SECRETS } from '../helpers/secrets';

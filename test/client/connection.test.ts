@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { AppConnection, OctoEverywhereClient, OctoEverywhereError, authorizationHeader } from '../../src/client';
+import { AppConnection, OctoEverywhereClient, OctoEverywhereError } from '../../src/client';
+import { authorizationHeader } from '../../src/client/connection';
 import { json, startRecorder, type Recorder } from '../helpers/recorder';
 import { SECRETS, secretsIn } from '../helpers/secrets';
 

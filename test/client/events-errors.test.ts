@@ -1,20 +1,6 @@
 import assert from 'node:assert/strict';
-import {
-  COMMAND_CODES,
-  EVENT_NAMES,
-  FAILURE_DETECTION_CODES,
-  FailureDetectionError,
-  NetworkError,
-  OctoEverywhereError,
-  SERVICE_CODES,
-  commandError,
-  detectionCodeError,
-  eventFromWebhook,
-  eventName,
-  failureDetectionError,
-  serviceError,
-  toOctoEverywhereError,
-} from '../../src/client';
+import { COMMAND_CODES, EVENT_NAMES, FAILURE_DETECTION_CODES, FailureDetectionError, NetworkError, OctoEverywhereError, SERVICE_CODES, eventFromWebhook, eventName, toOctoEverywhereError } from '../../src/client';
+import { commandError, detectionCodeError, failureDetectionError, serviceError } from '../../src/client/errors';
 import samples from '../fixtures/production-samples.json';
 
 describe('client: events and error tables', () => {

@@ -3,16 +3,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  CREATE_RETRY_SEC,
-  FAILURE_DETECTION_CODES,
-  FailureDetectionClient,
-  FailureDetectionError,
-  FailureDetectionSession,
-  FIRST_INTERVAL_SEC,
-  clampInterval,
-  looksLikeJpeg,
-} from '../../src/client';
+import { CREATE_RETRY_SEC, FAILURE_DETECTION_CODES, FailureDetectionClient, FailureDetectionError, FailureDetectionSession, FIRST_INTERVAL_SEC, looksLikeJpeg } from '../../src/client';
+import { clampInterval } from '../../src/client/failure-detection';
 import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
 import { markJpeg, readMark } from '../../src/simulator/printers/gadget-marker';
 import type { SimulatedPrinter } from '../../src/simulator/printers';

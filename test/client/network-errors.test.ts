@@ -1,7 +1,8 @@
 // Transport failures mapped to our errors in one place, keeping nothing of the library error.
 import assert from 'node:assert/strict';
 import { AxiosError } from 'axios';
-import { Deadline, NetworkError, OctoEverywhereError } from '../../src/client';
+import { NetworkError, OctoEverywhereError } from '../../src/client';
+import { Deadline } from '../../src/client/deadline';
 import { isStaleSocket, isUnreachable, networkError } from '../../src/client/network-errors';
 import { createClock } from '../../src/simulator';
 

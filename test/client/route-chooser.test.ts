@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AppConnection, LOCAL_RETRY_AFTER_MS, RouteChooser } from '../../src/client';
+import { AppConnection } from '../../src/client';
+import { LOCAL_RETRY_AFTER_MS, RouteChooser } from '../../src/client/route-chooser';
 import { createClock, type ManagedClock } from '../../src/simulator';
 import { json, startRecorder, type Recorder } from '../helpers/recorder';
 import { SECRETS } from '../helpers/secrets';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AccountLimits, AppConnection, type OctoEverywhereError, type PrinterLimits, transfer } from '../../src/client';
+import { AppConnection, type OctoEverywhereError, type PrinterLimits, transfer } from '../../src/client';
+import { AccountLimits } from '../../src/client/limits';
 import { json, startRecorder, type Recorder } from '../helpers/recorder';
 import { SECRETS } from '../helpers/secrets';
 

@@ -1,18 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import {
-  DeliveryDeduper,
-  checkContentType,
-  checkWebhookPath,
-  eventTypesFromNames,
-  generateWebhookToken,
-  isStrongWebhookToken,
-  parseDelivery,
-  readBoundedBody,
-  secretsEqual,
-  tokenFromUrl,
-  webhookUrl,
-} from '../../src/client';
+import { DeliveryDeduper, checkContentType, checkWebhookPath, eventTypesFromNames, generateWebhookToken, isStrongWebhookToken, parseDelivery, readBoundedBody, webhookUrl } from '../../src/client';
+import { secretsEqual, tokenFromUrl } from '../../src/client/webhook-intake';
 
 function stream(headers: Record<string, string> = {}): PassThrough & { headers: Record<string, string> } {
   return Object.assign(new PassThrough(), { headers });

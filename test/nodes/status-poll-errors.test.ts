@@ -18,7 +18,8 @@ import {
 } from './status-poll.fixture';
 import { type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
 import { startSimulator } from '../../src/simulator';
-import { realClock, serviceError } from '../../src/client';
+import { realClock } from '../../src/client';
+import { serviceError } from '../../src/client/errors';
 import { BACKOFF_MAX_MS } from '../../src/nodes/shared/poller';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
 

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NodeAPI } from 'node-red';
 import { createClock, type ManagedClock } from '../../src/simulator';
-import { MAX_DELIVERY_DEPTH } from '../../src/client';
+import { MAX_DELIVERY_DEPTH } from '../../src/client/webhook-intake';
 import { prng, safeJson, SEED } from '../fuzz/gen';
 import { helper, nodeModule } from '../helpers/nodes';
 import { watchSecret } from '../helpers/secrets';

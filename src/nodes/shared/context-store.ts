@@ -1,6 +1,6 @@
 // Records that must survive a Node-RED restart (the webhook's registration, the Gadget API's call
 // count) go to a persistent context store when one is configured, and nowhere otherwise.
-import { isObject } from '../../client';
+import { isObject } from '../../client/values';
 import type { Node, NodeAPI } from './types';
 
 /**

@@ -2,19 +2,8 @@
 // latest frame kept while the interval runs (the others dropped and counted), the budget checked
 // before each paid call, the flags turned into events on their rising edge. Driven by the
 // injectable clock, so tests run hours of frames without sleeping.
-import {
-  type Clock,
-  type ClockTimer,
-  DETECTION_EVENTS,
-  EVENT_NAMES,
-  type DetectionEvent,
-  type DetectionResult,
-  FailureDetectionError,
-  FailureDetectionSession,
-  isObject,
-  looksLikeJpeg,
-  type OctoEverywhereError,
-} from '../../client';
+import { type Clock, type ClockTimer, DETECTION_EVENTS, EVENT_NAMES, type DetectionEvent, type DetectionResult, FailureDetectionError, FailureDetectionSession, looksLikeJpeg, type OctoEverywhereError } from '../../client';
+import { isObject } from '../../client/values';
 import { monthOf, nextMonthStart } from './call-budget';
 import { Timers } from './clock';
 import { asOctoEverywhereError } from './failure';

@@ -3,19 +3,8 @@
 // the Info API (App Connections only) and, under the Gadget rules (client/gadget-rules.ts), the Gadget
 // status; backs off on temporary errors and stops on permanent ones. Time comes from a Clock so tests
 // drive it by hand.
-import {
-  backoffDelay,
-  type Clock,
-  type ClockTimer,
-  type ConnectionInfo,
-  GadgetPollRules,
-  type GadgetStatus,
-  type OctoEverywhereClient,
-  OctoEverywhereError,
-  offlineJobStatus,
-  parseJobStatus,
-  type PrinterSnapshot,
-} from '../../client';
+import { type Clock, type ClockTimer, type ConnectionInfo, GadgetPollRules, type GadgetStatus, type OctoEverywhereClient, OctoEverywhereError, offlineJobStatus, parseJobStatus, type PrinterSnapshot } from '../../client';
+import { backoffDelay } from '../../client/backoff';
 import { asOctoEverywhereError, stops } from './failure';
 
 /** No poll of one connection closer than this, whoever asks. */

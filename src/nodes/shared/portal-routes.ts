@@ -7,23 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Request, RequestHandler, Response } from 'express';
-import {
-  baseUrlString,
-  buildPortalUrl,
-  connectionHostKind,
-  DEFAULT_SERVICE_URL,
-  FEATURES,
-  findPrinterId,
-  OctoEverywhereClient,
-  OctoEverywhereError,
-  parseBaseUrl,
-  parseCompletion,
-  parseJobStatus,
-  parseLocalUrl,
-  type AppConnectionOptions,
-  type CompletionResult,
-  type ConnectionInfo,
-} from '../../client';
+import { buildPortalUrl, connectionHostKind, DEFAULT_SERVICE_URL, FEATURES, findPrinterId, OctoEverywhereClient, OctoEverywhereError, parseCompletion, parseJobStatus, type AppConnectionOptions, type CompletionResult, type ConnectionInfo } from '../../client';
+import { baseUrlString, parseBaseUrl, parseLocalUrl } from '../../client/urls';
 import { ADMIN_ROUTES } from './adapter';
 import { asOctoEverywhereError } from './failure';
 import { clientOptions } from './printer-connection';

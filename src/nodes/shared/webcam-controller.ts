@@ -1,20 +1,9 @@
 // The behaviour of one webcam node, free of Node-RED wiring: the webcam a message asks for (from
 // the printer's shared, cached list), one JPEG per message or a stream through the frame pump, and
 // the printer's 609 cool-down (PrinterWebcams, owned by the config node) shown as a yellow ring.
-import {
-  CommandError,
-  InvalidArgumentError,
-  OctoEverywhereError,
-  ServiceError,
-  accountLimits,
-  type Clock,
-  type ClockTimer,
-  isObject,
-  type OctoEverywhereClient,
-  type Webcam,
-  type WebcamList,
-  type WebcamTransform,
-} from '../../client';
+import { CommandError, InvalidArgumentError, OctoEverywhereError, ServiceError, type Clock, type ClockTimer, type OctoEverywhereClient, type Webcam, type WebcamList, type WebcamTransform } from '../../client';
+import { accountLimits } from '../../client/limits';
+import { isObject } from '../../client/values';
 import { COMMON, type InputContext } from './adapter';
 import { Timers } from './clock';
 import { FailureWithStatus } from './failure';

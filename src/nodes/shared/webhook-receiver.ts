@@ -3,18 +3,9 @@
 // on the token, label or size before reading, read within the size bound and the read deadline,
 // answer 200 before the flow sees the delivery, and are taken out again on close.
 import type { Express, Request, RequestHandler, Response } from 'express';
-import {
-  type Clock,
-  type Delivery,
-  WebhookRejection,
-  checkContentType,
-  checkDepth,
-  checkSecretKey,
-  checkToken,
-  isObject,
-  parseDelivery,
-  readBoundedBody,
-} from '../../client';
+import { type Clock, type Delivery, WebhookRejection, checkContentType, checkSecretKey, checkToken, parseDelivery, readBoundedBody } from '../../client';
+import { checkDepth } from '../../client/webhook-intake';
+import { isObject } from '../../client/values';
 import { Timers } from './clock';
 import { asOctoEverywhereError } from './failure';
 import { addFrontMiddleware, addPostRoute, mountingApp, mountPath, requestPathMatcher } from './webhook-route';

@@ -2,7 +2,9 @@
 // the service forgets it (180 days after the last Set), retry with back-off on temporary failures,
 // a stop on permanent ones, and DeleteNotificationWebhook only when the node is removed.
 import { createHash } from 'node:crypto';
-import { backoffDelay, type Clock, isObject, type OctoEverywhereClient, type OctoEverywhereError } from '../../client';
+import { type Clock, type OctoEverywhereClient, type OctoEverywhereError } from '../../client';
+import { backoffDelay } from '../../client/backoff';
+import { isObject } from '../../client/values';
 import { Timers } from './clock';
 import { persistentRecord } from './context-store';
 import { asOctoEverywhereError, stops } from './failure';
