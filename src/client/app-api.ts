@@ -1,4 +1,4 @@
-// OctoEverywhere's App APIs (facts §4): connection info, Gadget status, Live Links and notification
+// OctoEverywhere's App APIs (docs/octoeverywhere.md §4): connection info, Gadget status, Live Links and notification
 // webhooks. The wire's field names stop here; callers get our own types.
 import type { AppConnection, CallOptions } from './connection';
 import { InvalidArgumentError, OctoEverywhereError, serviceError } from './errors';

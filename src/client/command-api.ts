@@ -1,4 +1,4 @@
-// The OctoEverywhere plugin's printer-agnostic command API (facts §7), reached through the relay under
+// The OctoEverywhere plugin's printer-agnostic command API (docs/octoeverywhere.md §7), reached through the relay under
 // /octoeverywhere-command-api/. Arguments are checked here, before anything is sent, and always go in
 // a JSON body: the query-string form would turn booleans and numbers into strings.
 import type { Readable } from 'node:stream';

@@ -35,7 +35,7 @@ interface CodeInfo {
 const RECONNECT = 'Reconnect the printer through the App Connection Portal (the config node\'s "Connect with OctoEverywhere").';
 const RETRY_LATER = 'This is usually temporary; it is retried with back-off.';
 
-/** The shared 6xx codes of the relay, the App APIs and the command API (facts §8). */
+/** The shared 6xx codes of the relay, the App APIs and the command API (docs/octoeverywhere.md §8). */
 export const SERVICE_CODES: Readonly<Record<number, CodeInfo>> = {
   600: { meaning: 'OctoEverywhere had an unknown server error', kind: 'temporary', advice: RETRY_LATER },
   601: { meaning: 'the printer is not connected to OctoEverywhere', kind: 'temporary', behaviour: 'offline', advice: 'Check that the printer and its OctoEverywhere plugin are powered on and online.' },
@@ -53,7 +53,7 @@ export const SERVICE_CODES: Readonly<Record<number, CodeInfo>> = {
   613: { meaning: 'no print is running', kind: 'temporary', advice: 'Try again while a print is running.' },
 };
 
-/** The command API's envelope codes (facts §7); 400 is its "arguments out of range". */
+/** The command API's envelope codes (docs/octoeverywhere.md §7); 400 is its "arguments out of range". */
 export const COMMAND_CODES: Readonly<Record<number, CodeInfo>> = {
   400: { meaning: 'the printer rejected the command\'s arguments', kind: 'permanent', advice: 'Check the command\'s arguments against their allowed ranges.' },
   750: { meaning: 'the command failed for an unknown reason', kind: 'temporary', advice: RETRY_LATER },
@@ -229,7 +229,7 @@ export function describeCode(status: number): { meaning: string; kind: ErrorKind
   return info ? { meaning: info.meaning, kind: info.kind, behaviour: behaviourOf(status, info.kind) } : undefined;
 }
 
-// ---- the Gadget Failure Detection API (section A of the more-facts sheet) -----------------------
+// ---- the Gadget Failure Detection API (docs/octoeverywhere.md §10) -----------------------
 
 /**
  * A Failure Detection code's behaviour (see ErrorBehaviour), read by the failure-detection node from

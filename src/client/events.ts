@@ -1,5 +1,5 @@
 // The print-event vocabulary shared by the webhook and the status poller: the webhook's EventType
-// numbers (facts §5, values never change) and the stable names flows switch on.
+// numbers (docs/octoeverywhere.md §5, values never change) and the stable names flows switch on.
 import { isObject, toInt, toNumber } from './values';
 
 /** EventType number → event name. The single table of event names. */

@@ -1,4 +1,4 @@
-// The Gadget AI Failure Detection API (more-facts §A): scores any JPEG with a developer API key, one
+// The Gadget AI Failure Detection API (docs/octoeverywhere.md §10): scores any JPEG with a developer API key, one
 // context per print. The two calls, where the key may go, and the pacing rules live here, in one place.
 import http from 'node:http';
 import https from 'node:https';

@@ -1,4 +1,4 @@
-// The Gadget polling rules (facts §4), in one place: OctoEverywhere asks apps to call the Gadget
+// The Gadget polling rules (docs/octoeverywhere.md §4), in one place: OctoEverywhere asks apps to call the Gadget
 // status API at most every 10 s per App Connection, only while a print runs, not at all when idle,
 // rarely when Gadget is Disabled, and not again after DisabledForCurrentPrint until the next print.
 // Also what counts as a Gadget warning, so the poller's events and the node's status agree.

@@ -1,4 +1,4 @@
-// Finding a printer's OctoEverywhere Printer ID on the LAN (facts §6), to preselect it in the portal.
+// Finding a printer's OctoEverywhere Printer ID on the LAN (docs/octoeverywhere.md §6), to preselect it in the portal.
 // These requests go straight to the printer's own address and carry no OctoEverywhere credential.
 import axios from 'axios';
 import { InvalidArgumentError, OctoEverywhereError } from './errors';

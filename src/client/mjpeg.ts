@@ -1,5 +1,5 @@
 // MJPEG (multipart/x-mixed-replace) parsing for webcam streams: the plugin's `oestreamboundary` parts
-// and mjpg-streamer's `boundarydonotcross` ones (facts §7). Parts are cut by their Content-Length;
+// and mjpg-streamer's `boundarydonotcross` ones (docs/octoeverywhere.md §7). Parts are cut by their Content-Length;
 // a part without one is cut at the next boundary. A frame that arrived in one chunk is returned as a
 // view into that chunk; only a frame spread over several chunks is copied, once, into its own buffer.
 import { Transform, type TransformCallback } from 'node:stream';

@@ -1,4 +1,4 @@
-// The App Connection Portal (facts §1–2): the URL that starts it, and the parser for the completion
+// The App Connection Portal (docs/octoeverywhere.md §1–2): the URL that starts it, and the parser for the completion
 // URL it navigates to, whose secrets are given once and never again.
 import { CompletionError, InvalidArgumentError } from './errors';
 import { DEFAULT_APP_ID, DEFAULT_SERVICE_URL } from './connection';

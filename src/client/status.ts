@@ -1,4 +1,4 @@
-// The command API's `status` (facts §7) normalised into our snapshot of a printer: the wire's names
+// The command API's `status` (docs/octoeverywhere.md §7) normalised into our snapshot of a printer: the wire's names
 // stop here. Every field is optional on the wire (OctoPrint sends no SubState or Lights, an idle
 // printer no CurrentPrint), so each one is read defensively and missing values become null.
 import type { ConnectionInfo, GadgetStatus } from './app-api';

@@ -1,4 +1,4 @@
-// Receiving OctoEverywhere webhook deliveries (facts §5) without any web framework: the per-receiver
+// Receiving OctoEverywhere webhook deliveries (docs/octoeverywhere.md §5) without any web framework: the per-receiver
 // token and SecretKey checks, bounded body reading, parsing into a PrinterEvent, and de-duplication.
 // Deliveries carry no signature, so a secret in the URL (and, for user webhooks, the SecretKey) is
 // all that tells a real delivery from anyone else's POST.

@@ -1,5 +1,5 @@
 // Node: one printer command (pause, resume, set a temperature, start a print …) through the
-// OctoEverywhere plugin's command API (facts §7), chosen in the editor or by msg.action. Arguments
+// OctoEverywhere plugin's command API (docs/octoeverywhere.md §7), chosen in the editor or by msg.action. Arguments
 // are checked by the client before anything is sent; the editor offers only what the printer's
 // `Features` allow, asked through an admin route. The actions are in shared/printer-actions.ts.
 import { toInt } from '../client/values';

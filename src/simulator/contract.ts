@@ -6,7 +6,7 @@ import type { Clock } from '../client/clock';
 
 export type PrinterKind = 'octoprint' | 'moonraker' | 'bambu' | 'elegoo-cc2';
 
-/** The job states of the command API's `JobStatus.State` (facts §7). */
+/** The job states of the command API's `JobStatus.State` (docs/octoeverywhere.md §7). */
 export type JobState =
   | 'idle'
   | 'warmingup'
@@ -17,7 +17,7 @@ export type JobState =
   | 'cancelled'
   | 'error';
 
-/** Gadget as the App API reports it (facts §4), wire field names. */
+/** Gadget as the App API reports it (docs/octoeverywhere.md §4), wire field names. */
 export interface GadgetWire {
   State: 0 | 1 | 2 | 3 | 4;
   Status: string;
@@ -26,7 +26,7 @@ export interface GadgetWire {
 }
 
 /**
- * A webhook-worthy moment of the print (facts §5). `EventType` is the section-5 number; the other
+ * A webhook-worthy moment of the print (docs/octoeverywhere.md §5). `EventType` is the section-5 number; the other
  * keys are the delivery body's fields known to the printer (the service adds PrinterId, PrinterName,
  * SnapshotUrl, QuickViewUrl).
  */

@@ -27,7 +27,7 @@ function jpeg(size: number, random: () => number): Buffer {
   return b;
 }
 
-/** The plugin's parts (facts §7). */
+/** The plugin's parts (docs/octoeverywhere.md §7). */
 function oePart(frame: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`--oestreamboundary\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.length}\r\n\r\n`), frame, Buffer.from('\r\n')]);
 }

@@ -1,4 +1,4 @@
-// Bambu Lab through the MQTT proxy (facts-more §C): subscribe exactly `device/<SN>/report`, ask for
+// Bambu Lab through the MQTT proxy (docs/octoeverywhere.md §9.1): subscribe exactly `device/<SN>/report`, ask for
 // everything with pushall, merge the partial `print` reports (P1/A1 send only what changed) and map
 // them as the plugin's own status does.
 import { isObject } from '../values';
@@ -7,7 +7,7 @@ import { parseJobStatus } from '../status';
 import { deepMerge, MqttSession } from './mqtt-session';
 import type { PrintKey, SessionContext } from './session';
 
-/** The command API's Features of a Bambu printer (facts §7). */
+/** The command API's Features of a Bambu printer (docs/octoeverywhere.md §7). */
 const BAMBU_FEATURES = 33;
 /** `print_error` values the plugin ignores: not errors. */
 const IGNORED_ERRORS: ReadonlySet<number> = new Set([0, 83918896, 50364434, 83935249]);
@@ -28,7 +28,7 @@ export class BambuSession extends MqttSession {
 
   /**
    * A printer drops its MQTT connection when a subscription names another serial number, and through
-   * the proxy's shared upstream that ends every client's session (facts-more §C). A session that ends
+   * the proxy's shared upstream that ends every client's session (docs/octoeverywhere.md §9.1). A session that ends
    * after subscribing and before any report, twice in a row (once may be a network drop), is taken for
    * that: one error, no retry that would knock every other client of the printer off again and again.
    */

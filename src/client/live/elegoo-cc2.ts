@@ -1,4 +1,4 @@
-// Elegoo Centauri Carbon 2 through the MQTT proxy (facts-more §C): register, ask for the full status
+// Elegoo Centauri Carbon 2 through the MQTT proxy (docs/octoeverywhere.md §9.1): register, ask for the full status
 // (method 1002), merge the partial `api_status` pushes (asking again after a gap in their ids), and
 // PING often enough that the printer does not forget the client (it does after 65 s).
 import { randomBytes } from 'node:crypto';

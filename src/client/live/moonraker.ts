@@ -1,4 +1,4 @@
-// Moonraker's JSON-RPC socket (facts-more §B): identify, wait for Klipper, subscribe to what an
+// Moonraker's JSON-RPC socket (docs/octoeverywhere.md §9.2): identify, wait for Klipper, subscribe to what an
 // automation needs, merge the partial notify_status_update into the subscribed state, subscribe again
 // on notify_klippy_ready, and say when Klipper shuts down or disconnects.
 import type { ClockTimer } from '../clock';
@@ -21,7 +21,7 @@ export const MOONRAKER_OBJECTS: Readonly<Record<string, string[] | null>> = {
 };
 /** Klipper still starting: ask again this often (Moonraker's own advice). */
 const STARTUP_RETRY_MS = 2_000;
-/** The command API's Features of a Moonraker printer (facts §7): the socket cannot ask for them. */
+/** The command API's Features of a Moonraker printer (docs/octoeverywhere.md §7): the socket cannot ask for them. */
 const MOONRAKER_FEATURES = 63;
 
 const STATES: Record<string, string> = {

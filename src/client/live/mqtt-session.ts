@@ -1,4 +1,4 @@
-// A session over the App Connection's MQTT proxy (facts-more §C) with MQTT.js: MQTT 3.1.1 in binary
+// A session over the App Connection's MQTT proxy (docs/octoeverywhere.md §9.1) with MQTT.js: MQTT 3.1.1 in binary
 // WebSocket frames, clean session, a client id of its own, the relay's auth header on the upgrade
 // (never `oe_api_key` in a URL that could be logged). MQTT.js runs the keepalive on our clock, so a
 // stalled path (no PINGRESP) ends the session within 1.5 keepalives; reconnecting is the supervisor's.

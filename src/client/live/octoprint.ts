@@ -1,4 +1,4 @@
-// OctoPrint's push socket (facts-more §B): a passive login with the API key gives a session, which the
+// OctoPrint's push socket (docs/octoeverywhere.md §9.2): a passive login with the API key gives a session, which the
 // socket's `auth` message presents; then `current` messages become the status and OctoPrint's own
 // events only sharpen it (a PrintDone marks the job complete). Print events come from the one
 // derivation, so a cancel (PrintCancelled and PrintFailed on the wire) is one print-failed.
@@ -8,7 +8,7 @@ import { parseJobStatus } from '../status';
 import { WebSocketSession } from './printer-socket';
 import type { PrintKey, SessionContext } from './session';
 
-/** The command API's Features of an OctoPrint printer (facts §7). */
+/** The command API's Features of an OctoPrint printer (docs/octoeverywhere.md §7). */
 const OCTOPRINT_FEATURES = 32;
 
 /** Without an OctoPrint API key there is no passive login, so no status on the socket. */

@@ -1,4 +1,4 @@
-// The printer command node's actions (facts §7): each action's command, its arguments as msg.payload
+// The printer command node's actions (docs/octoeverywhere.md §7): each action's command, its arguments as msg.payload
 // and the editor carry them, the feature bit that offers it, and its words for "wrong state"; and
 // the checks that turn a message into one action with its arguments before anything is sent.
 import { COMMAND_FEATURE, CommandError, InvalidArgumentError, OctoEverywhereError, type CallOptions, type CommandApi, type PauseOptions, type SetTempOptions, type StartOptions } from '../../client';

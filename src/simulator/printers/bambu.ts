@@ -1,6 +1,6 @@
 // A Bambu Lab printer has no web API of its own; the OctoEverywhere companion on the LAN serves
-// only the command API and, opt-in, a local web API that answers any GET (facts §6). Its live state
-// comes from the printer's MQTT broker (facts-more §C): `device/<SN>/report` pushes of `print`
+// only the command API and, opt-in, a local web API that answers any GET (docs/octoeverywhere.md §6). Its live state
+// comes from the printer's MQTT broker (docs/octoeverywhere.md §9.1): `device/<SN>/report` pushes of `print`
 // `push_status` (only the changed fields, as P1/A1 do; everything on `pushall`), commands on
 // `device/<SN>/request`.
 import type { JobState, SimTimer } from '../contract';
@@ -126,8 +126,8 @@ export class BambuBroker extends PrinterBroker {
 
   protected accepts(filter: string): boolean {
     const levels = filter.split('/');
-    // [PL]: a SUBSCRIBE naming another serial makes the printer silently drop the connection. Through
-    // the proxy's one upstream that ends every client's session (facts-more §C, inferred); the plugin
+    // the OctoEverywhere plugin's source: a SUBSCRIBE naming another serial makes the printer silently drop the connection. Through
+    // the proxy's one upstream that ends every client's session (docs/octoeverywhere.md §9.1, inferred); the plugin
     // reconnects after BAMBU_RECONNECT_MS.
     if (levels[0] === 'device' && levels.length > 1 && levels[1] !== this.serialNumber && levels[1] !== '+' && levels[1] !== '#') {
       this.dropLink();

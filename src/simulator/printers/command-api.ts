@@ -1,4 +1,4 @@
-// The OctoEverywhere plugin's command API (facts §7) as every simulated printer serves it under
+// The OctoEverywhere plugin's command API (docs/octoeverywhere.md §7) as every simulated printer serves it under
 // /octoeverywhere-command-api/: routing by lower-cased path prefix whatever the method, arguments
 // from a JSON body or else from the query string (keys lower-cased, values strings), JSON answers
 // in the {"Status","Result"|"Error"} envelope with HTTP 200, raw endpoints with real HTTP codes.
@@ -13,7 +13,7 @@ import type { SimWebcam } from './webcam';
 
 export const COMMAND_API_PREFIX = '/octoeverywhere-command-api/';
 
-/** The envelope codes of facts §7 that the simulated plugin produces. */
+/** The envelope codes of docs/octoeverywhere.md §7 that the simulated plugin produces. */
 export const CommandStatus = {
   Ok: 200,
   BadRequest: 400,

@@ -1,5 +1,5 @@
 // An Elegoo Centauri Carbon 2 behind the OctoEverywhere companion: its MQTT broker's protocol as the
-// plugin uses it (facts-more §C; [PL] elegoocc2client.py / elegoocc2models.py): status pushes on
+// plugin uses it (docs/octoeverywhere.md §9.1; the OctoEverywhere plugin's source elegoocc2client.py / elegoocc2models.py): status pushes on
 // `elegoo/<SN>/api_status` with only the changed fields, a registration before requests, requests
 // and answers per client id, and a PING/PONG heartbeat.
 import type { JobState, SimTimer } from '../contract';

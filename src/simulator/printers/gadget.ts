@@ -1,5 +1,5 @@
 // The simulated Gadget (OctoEverywhere's AI failure detection): its State, Rating and the words
-// and colour the App API shows for a rating (facts §4), plus the plugin-side score history the
+// and colour the App API shows for a rating (docs/octoeverywhere.md §4), plus the plugin-side score history the
 // command API's OctoEverywhereStatus.Gadget reports.
 import type { GadgetWire } from '../contract';
 

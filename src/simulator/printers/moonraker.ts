@@ -1,4 +1,4 @@
-// Moonraker's own API as the relay reaches it (facts §9): REST (/printer/info, object queries,
+// Moonraker's own API as the relay reaches it (docs/octoeverywhere.md §9): REST (/printer/info, object queries,
 // webcams, the database item holding the OctoEverywhere Printer ID) and JSON-RPC 2.0 over
 // /websocket with printer.objects.subscribe and notify_status_update / notify_klippy_* pushes.
 import type { IncomingMessage } from 'node:http';

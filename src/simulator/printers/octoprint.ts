@@ -1,4 +1,4 @@
-// OctoPrint's own API as the relay reaches it (facts §9): REST under /api/ behind X-Api-Key, the
+// OctoPrint's own API as the relay reaches it (docs/octoeverywhere.md §9): REST under /api/ behind X-Api-Key, the
 // passive login that yields a session for the push socket, the push socket /sockjs/websocket
 // (raw WebSocket), the OctoEverywhere plugin's /api/plugin/octoeverywhere and mjpg-streamer.
 import { randomBytes } from 'node:crypto';

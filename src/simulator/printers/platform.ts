@@ -2,7 +2,7 @@
 import type { PrinterKind } from '../contract';
 import type { WebcamOptions } from './webcam';
 
-/** The command API's `Features` bits (facts §7). */
+/** The command API's `Features` bits (docs/octoeverywhere.md §7). */
 export const Feature = {
   Light: 1,
   AxisMove: 2,

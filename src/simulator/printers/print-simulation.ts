@@ -1,6 +1,6 @@
 // The print simulation behind every simulated printer: one job's life (idle → warmingup →
 // printing ⇄ paused/resuming → complete | cancelled | error), heaters that heat and cool towards
-// their targets, the Gadget score, and the webhook-worthy moments of facts §5, all driven by the
+// their targets, the Gadget score, and the webhook-worthy moments of docs/octoeverywhere.md §5, all driven by the
 // shared SimClock. The native APIs and the command API only read this model and call its verbs.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';

@@ -61,7 +61,7 @@ export interface SimulatedPrinter extends SimPrinter {
   readonly hostConnected: boolean;
   setHostConnected(connected: boolean): void;
   setLoop(on: boolean): void;
-  /** Gadget on, off, or off for the current print only (State 0 / 1 of facts §4). */
+  /** Gadget on, off, or off for the current print only (State 0 / 1 of docs/octoeverywhere.md §4). */
   setGadget(setting: GadgetSetting): void;
   /** Filament change (EventType 11) or user interaction (12) required. */
   requireAction(kind: 'filament' | 'interaction'): void;

@@ -1,4 +1,4 @@
-// The command API's `status` result (facts §7), built from the print simulation.
+// The command API's `status` result (docs/octoeverywhere.md §7), built from the print simulation.
 import type { JobState } from '../contract';
 import type { PrinterContext } from './context';
 import type { GadgetPluginStatus } from './gadget';

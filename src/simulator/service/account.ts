@@ -28,7 +28,7 @@ export interface Connection {
 }
 
 /**
- * The portal's completion keys, spelled and ordered as production sends them (facts §1,
+ * The portal's completion keys, spelled and ordered as production sends them (docs/octoeverywhere.md §1,
  * fixtures `success_production`).
  */
 export interface CompletionKeys {
@@ -246,7 +246,7 @@ export function authorizationMatches(conn: Connection, authorization: string | u
   return false;
 }
 
-/** The MQTT proxy's `oe_api_key`: the bearer token, or base64(user:password) (facts §3). */
+/** The MQTT proxy's `oe_api_key`: the bearer token, or base64(user:password) (docs/octoeverywhere.md §3). */
 export function oeApiKeyMatches(conn: Connection, key: string): boolean {
   return key === conn.bearerToken || decodeBase64(key) === `${conn.basicUser}:${conn.basicPassword}`;
 }

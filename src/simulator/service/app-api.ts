@@ -1,4 +1,4 @@
-// The App APIs (facts §4) on the service host: Info, Gadget status, Live Links and notification
+// The App APIs (docs/octoeverywhere.md §4) on the service host: Info, Gadget status, Live Links and notification
 // webhooks, authenticated by the App Connection's AppToken, in production's enveloped or the docs' bare shape.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JobState } from '../contract';
@@ -170,7 +170,7 @@ export class AppApi {
   private async testWebhook(conn: Connection): Promise<object> {
     const status = await this.webhooks.test(conn);
     if (status === undefined) throw new AppApiError(400, 'No notification webhook is set for this App Connection.', true);
-    // Field name unverified (facts §4); 0 = the webhook URL gave no HTTP answer.
+    // Field name unverified (docs/octoeverywhere.md §4); 0 = the webhook URL gave no HTTP answer.
     return { StatusCode: status === 'error' ? 0 : status };
   }
 }

@@ -27,7 +27,7 @@ export interface ChaosKnobs {
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 export const DEFAULT_RELAY_RESTART_MS = 10_000;
-/** Close codes the simulator sends: production's are unverified (facts-more §B, §C). */
+/** Close codes the simulator sends: production's are unverified (docs/octoeverywhere.md §9.1–9.2). */
 export const CLOSE_RELAY_RESTART = 1012;
 export const CLOSE_PRINTER_LINK_LOST = 1011;
 

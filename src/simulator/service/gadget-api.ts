@@ -1,4 +1,4 @@
-// The Gadget AI Failure Detection API (more-facts §A) on the simulator's own loopback hosts:
+// The Gadget AI Failure Detection API (docs/octoeverywhere.md §10) on the simulator's own loopback hosts:
 // `gadget-pv1-oeapi.localhost` (createcontext, and the fallback process URL) and
 // `gadget-regional.localhost` (the process URL a context names first). Same shapes and ErrorTypes as
 // production; it scores deterministically from the rating the simulator's webcam frames carry.

@@ -1,4 +1,4 @@
-// Random identifiers and secrets in the shapes production uses (facts §1, §6).
+// Random identifiers and secrets in the shapes production uses (docs/octoeverywhere.md §1, §6).
 import { randomBytes } from 'node:crypto';
 
 const LOWER_ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';

@@ -1,4 +1,4 @@
-// Per-account limits (facts §3, Info API `PrinterLimits`) and the webcam back-to-back counter (609).
+// Per-account limits (docs/octoeverywhere.md §3, Info API `PrinterLimits`) and the webcam back-to-back counter (609).
 import type { SimClock } from '../contract';
 
 /** `PrinterLimits` exactly as the Info API sends it. */

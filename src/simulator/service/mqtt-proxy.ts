@@ -1,4 +1,4 @@
-// The command API's MQTT proxy (facts-more §C) for printers with an MQTT broker (Bambu Lab, Elegoo
+// The command API's MQTT proxy (docs/octoeverywhere.md §9.1) for printers with an MQTT broker (Bambu Lab, Elegoo
 // CC2): MQTT 3.1.1 in binary WebSocket frames from many clients, multiplexed over the plugin's one
 // upstream connection to the printer's broker. The wire format is mqtt-packet's; the rules are the
 // plugin's (`mqttmux/wireclient.py`): CONNECT checks, kicking an older session with the same client
@@ -39,7 +39,7 @@ export class MqttProxy {
     // A few bytes over the packet limit for the fixed header; a bigger frame ends with 1009.
     maxPayload: MAX_PACKET_BYTES + 5,
     autoPong: false,
-    // The docs name no subprotocol; MQTT.js insists on one being echoed (facts-more §C).
+    // The docs name no subprotocol; MQTT.js insists on one being echoed (docs/octoeverywhere.md §9.1).
     handleProtocols: (offered) => offered.values().next().value ?? false,
   });
   private readonly muxes = new Map<SimPrinter, Mux>();

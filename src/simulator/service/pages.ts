@@ -7,7 +7,7 @@ import { page } from './html';
 import { escapeHtml, redirect, sendHtml } from './http-util';
 import { token } from './ids';
 
-/** Snapshot links in webhook bodies stay valid about 7 days (facts §5). */
+/** Snapshot links in webhook bodies stay valid about 7 days (docs/octoeverywhere.md §5). */
 const SNAPSHOT_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 

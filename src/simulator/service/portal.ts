@@ -1,4 +1,4 @@
-// The App Connection Portal (facts §2): login → (Supporter) → (add printer) → choose printer →
+// The App Connection Portal (docs/octoeverywhere.md §2): login → (Supporter) → (add printer) → choose printer →
 // authorize, then a 302 to the return URL with the completion keys appended as production sends them.
 // The original query string rides along every step in a hidden `q` field, so the flow is stateless
 // apart from the login cookie. Buttons and inputs have stable ids for browser-driven tests.

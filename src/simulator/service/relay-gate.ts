@@ -1,4 +1,4 @@
-// Who may pass the relay, decided the same way for HTTP requests and WebSocket handshakes (facts §3, §8).
+// Who may pass the relay, decided the same way for HTTP requests and WebSocket handshakes (docs/octoeverywhere.md §3, §8).
 import type { SimClock, SimPrinter, SimTimer } from '../contract';
 import { type Account, type Connection, authorizationMatches, oeApiKeyMatches } from './account';
 

@@ -1,4 +1,4 @@
-// The HTTP side of the relay (facts §3): an App or Shared Connection host forwards to the printer's
+// The HTTP side of the relay (docs/octoeverywhere.md §3): an App or Shared Connection host forwards to the printer's
 // LAN server with production's header rewriting, streaming both ways and the account limits.
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { SimClock, SimTimer } from '../contract';
@@ -24,7 +24,7 @@ export function replaceOrigin(value: string, origin: string): string {
   return path < 0 ? origin : origin + value.slice(path);
 }
 
-/** Request headers as the plugin hands them to the printer (facts §3). */
+/** Request headers as the plugin hands them to the printer (docs/octoeverywhere.md §3). */
 function requestHeadersFor(req: IncomingMessage, target: PrinterTarget): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const incoming = req.headers;
@@ -95,7 +95,7 @@ export class HttpRelay {
       return;
     }
     if (isMqttProxyPath(url)) {
-      // The proxy speaks only WebSocket; plain HTTP gets the command API's envelope (facts-more §C).
+      // The proxy speaks only WebSocket; plain HTTP gets the command API's envelope (docs/octoeverywhere.md §9.1).
       const body = JSON.stringify(NOT_A_WEBSOCKET);
       res.writeHead(200, { 'content-type': 'text/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);

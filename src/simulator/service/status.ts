@@ -1,4 +1,4 @@
-// The service's status codes in one table (facts §8), and how a refusal goes on the wire.
+// The service's status codes in one table (docs/octoeverywhere.md §8), and how a refusal goes on the wire.
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 

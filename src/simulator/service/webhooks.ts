@@ -1,4 +1,4 @@
-// Print-event webhooks (facts §4, §5): App Connection registrations set through the App APIs and
+// Print-event webhooks (docs/octoeverywhere.md §4, §5): App Connection registrations set through the App APIs and
 // LAN "user webhooks" the user configures, both POSTing the same JSON body.
 import http from 'node:http';
 import https from 'node:https';

@@ -1,6 +1,6 @@
-// The WebSocket side of the relay (facts §3): the handshake passes the same gate as HTTP; the printer
+// The WebSocket side of the relay (docs/octoeverywhere.md §3): the handshake passes the same gate as HTTP; the printer
 // sees only `X-Api-Key*`, `Cookie` and the subprotocol list; text, binary and close frames pass through.
-// A refused handshake answers with the 6xx as its HTTP status (facts-more §B); the MQTT proxy path is
+// A refused handshake answers with the 6xx as its HTTP status (docs/octoeverywhere.md §9.2); the MQTT proxy path is
 // handed to the MqttProxy after the same gate. Pings are answered here, per hop, unless a stall says not.
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';

@@ -1,4 +1,4 @@
-// Bambu Lab and Elegoo CC2 printers behind the MQTT proxy, driven by the print simulation (facts-more §C).
+// Bambu Lab and Elegoo CC2 printers behind the MQTT proxy, driven by the print simulation (docs/octoeverywhere.md §9.1).
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import { type CompletionKeys, createClock, type ManagedClock, type Simulator, startSimulator } from '../../../src/simulator/index';

@@ -1,4 +1,4 @@
-// The MQTT proxy from outside, with MQTT.js and a raw mqtt-packet socket (facts-more §C).
+// The MQTT proxy from outside, with MQTT.js and a raw mqtt-packet socket (docs/octoeverywhere.md §9.1).
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import type { IConnackPacket, ISubackPacket } from 'mqtt-packet';
