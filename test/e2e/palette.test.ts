@@ -75,6 +75,24 @@ describe('e2e: palette and node labels', function () {
     }
   });
 
+  it("titles the config nodes' dialogs with their names, not their type names", async () => {
+    for (const [type, name] of [
+      ['octoeverywhere-app-connection', 'OctoEverywhere printer'],
+      ['octoeverywhere-gadget-api', 'Gadget API key'],
+    ]) {
+      await page.evaluate(
+        (t) => (window as unknown as { RED: { editor: { editConfig(n: string, t: string, id?: string): void } } }).RED.editor.editConfig('', t),
+        type,
+      );
+      const title = page.locator('.red-ui-tray-titlebar').last();
+      await title.waitFor();
+      assert.match((await title.textContent()) ?? '', new RegExp(`${name} config node`), type);
+      assert.doesNotMatch((await title.textContent()) ?? '', new RegExp(type));
+      await page.click('#node-config-dialog-cancel');
+      await page.locator('.red-ui-tray-titlebar').waitFor({ state: 'detached' });
+    }
+  });
+
   it('labels a printer command with its action, as core nodes label what they do', async () => {
     assert.equal((await page.textContent('[id="pause"] .red-ui-flow-node-label'))?.trim(), 'Pause print');
   });
