@@ -158,10 +158,30 @@ export async function run(): Promise<Section> {
     rows,
     ratios,
     goals: [
-      goal('1,000 connections: < 5 % of a core', big ? big.cpuShare * 100 : null, (v) => v < 5, (v) => `${fmt(v)} %`),
-      goal('1,000 connections: < 100 KB RSS per connection', big?.rssPerConnKB ?? null, (v) => v < 100, (v) => `${fmt(v)} KB`),
-      goal('1,000 connections: event-loop delay p99 < 20 ms', big?.loopP99Ms ?? null, (v) => v < 20, (v) => `${fmt(v)} ms`),
-      goal('1,000 connections: deploy < 3 s', big?.deployMs ?? null, (v) => v < 3000, (v) => `${fmt(v / 1000)} s`),
+      goal(
+        '1,000 connections: < 5 % of a core',
+        big ? big.cpuShare * 100 : null,
+        (v) => v < 5,
+        (v) => `${fmt(v)} %`,
+      ),
+      goal(
+        '1,000 connections: < 100 KB RSS per connection',
+        big?.rssPerConnKB ?? null,
+        (v) => v < 100,
+        (v) => `${fmt(v)} KB`,
+      ),
+      goal(
+        '1,000 connections: event-loop delay p99 < 20 ms',
+        big?.loopP99Ms ?? null,
+        (v) => v < 20,
+        (v) => `${fmt(v)} ms`,
+      ),
+      goal(
+        '1,000 connections: deploy < 3 s',
+        big?.deployMs ?? null,
+        (v) => v < 3000,
+        (v) => `${fmt(v / 1000)} s`,
+      ),
     ],
     notes: [
       'The simulator runs 3 printers (Moonraker, OctoPrint, Bambu); the N App Connections are spread over them round-robin, each its own relay host, credentials and socket pool.',

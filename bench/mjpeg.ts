@@ -70,7 +70,7 @@ type Parser = { name: string; make: (boundary: string) => Transform; frameOf: (o
 function parsers(): { list: Parser[]; oursMissing?: string } {
   const consumer: Parser = { name: 'mjpeg-consumer', make: () => new MjpegConsumer(), frameOf: (out) => out as Buffer };
   if (!fs.existsSync(OUR_PARSER)) return { list: [consumer], oursMissing: 'not available yet (src/client/mjpeg.ts has not landed)' };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled parser, loaded as the package would be
   const { MjpegStream } = require(OUR_PARSER) as { MjpegStream: new (o: { boundary: string }) => Transform };
   const ours: Parser = { name: 'ours (MjpegStream)', make: (boundary) => new MjpegStream({ boundary }), frameOf: (out) => (out as { data: Buffer }).data };
   return { list: [ours, consumer] };
@@ -90,7 +90,8 @@ async function pass(parser: Parser, style: Style, chunks: Buffer[], jpeg: Buffer
         const frame = parser.frameOf(out);
         frames++;
         if (sources.has(frame.buffer as ArrayBuffer)) sameMemory++;
-        if (check && !frame.equals(jpeg)) return done(new Error(`${parser.name}: frame ${frames} differs from the JPEG sent (${frame.length} vs ${jpeg.length} bytes)`));
+        if (check && !frame.equals(jpeg))
+          return done(new Error(`${parser.name}: frame ${frames} differs from the JPEG sent (${frame.length} vs ${jpeg.length} bytes)`));
         done();
       },
     }),
@@ -141,7 +142,11 @@ export async function run(): Promise<Section> {
           const { tally } = await countCopies(() => pass(parser, style, chunks, rec.jpeg, false));
           ready.push({ parser, ...checked, copiedBytes: tally.copiedBytes, allocatedBytes: tally.allocatedBytes });
         } catch (err) {
-          rows.push({ peer: `${parser.name}, ${label}`, figures: { 'frames/s': null, 'MB/s': null, 'copies/frame': null }, note: `wrong output: ${(err as Error).message}` });
+          rows.push({
+            peer: `${parser.name}, ${label}`,
+            figures: { 'frames/s': null, 'MB/s': null, 'copies/frame': null },
+            note: `wrong output: ${(err as Error).message}`,
+          });
         }
       }
       for (const { parser } of ready) await timed(parser, style, chunks, rec.jpeg, bytes); // warm-up
@@ -173,7 +178,10 @@ export async function run(): Promise<Section> {
   for (const style of STYLES) {
     for (const chunking of [SOCKET_CHUNK, 'part']) {
       const key = `${style.name}, ${chunking === 'part' ? 'part chunks' : '64 KiB'}: ours / mjpeg-consumer`;
-      ratios[key] = ratio(fps.get(`ours (MjpegStream)|${style.name}|${String(chunking)}`) ?? null, fps.get(`mjpeg-consumer|${style.name}|${String(chunking)}`) ?? null);
+      ratios[key] = ratio(
+        fps.get(`ours (MjpegStream)|${style.name}|${String(chunking)}`) ?? null,
+        fps.get(`mjpeg-consumer|${style.name}|${String(chunking)}`) ?? null,
+      );
     }
   }
   const socketRatios = STYLES.map((s) => ratios[`${s.name}, 64 KiB: ours / mjpeg-consumer`]);
@@ -190,8 +198,18 @@ export async function run(): Promise<Section> {
     rows,
     ratios,
     goals: [
-      goal('frames/s ≥ 2× mjpeg-consumer (64 KiB chunks, both boundary styles)', worst, (v) => v >= 2, (v) => `lowest ${fmt(v)}×`),
-      goal('no copy of a frame that arrived in one chunk', oursWholeInChunk, (v) => v === 0, (v) => (v === 0 ? 'every such frame is a view of its chunk' : `${v} frames copied`)),
+      goal(
+        'frames/s ≥ 2× mjpeg-consumer (64 KiB chunks, both boundary styles)',
+        worst,
+        (v) => v >= 2,
+        (v) => `lowest ${fmt(v)}×`,
+      ),
+      goal(
+        'no copy of a frame that arrived in one chunk',
+        oursWholeInChunk,
+        (v) => v === 0,
+        (v) => (v === 0 ? 'every such frame is a view of its chunk' : `${v} frames copied`),
+      ),
     ],
     notes,
   };

@@ -143,8 +143,18 @@ export async function run(): Promise<Section> {
     rows,
     ratios,
     goals: [
-      goal('msg/s ≥ 2× the core http request node at its best', ratios['ours / best core (msg/s)'], (v) => v >= 2, (v) => `${fmt(v)}×`),
-      goal('Node-RED + our node add ≤ 50 % CPU over the bare client', overhead, (v) => v <= 1.5, (v) => `+${fmt((v - 1) * 100, 0)} %`),
+      goal(
+        'msg/s ≥ 2× the core http request node at its best',
+        ratios['ours / best core (msg/s)'],
+        (v) => v >= 2,
+        (v) => `${fmt(v)}×`,
+      ),
+      goal(
+        'Node-RED + our node add ≤ 50 % CPU over the bare client',
+        overhead,
+        (v) => v <= 1.5,
+        (v) => `+${fmt((v - 1) * 100, 0)} %`,
+      ),
     ],
     notes,
   };

@@ -55,7 +55,14 @@ export async function run(): Promise<Section> {
     title: '0. Simulator relay (issue 4): small requests through the relay, Bearer auth, keep-alive',
     rows,
     ratios: {},
-    goals: [goal('≥ 5,000 req/s through the relay (every path and connection count)', worst, (v) => v >= 5000, (v) => `lowest ${fmt(v)} req/s`)],
+    goals: [
+      goal(
+        '≥ 5,000 req/s through the relay (every path and connection count)',
+        worst,
+        (v) => v >= 5000,
+        (v) => `lowest ${fmt(v)} req/s`,
+      ),
+    ],
     notes: [
       'autocannon in its own process, pipelining 1, keep-alive; the simulator (service + relay + printers) in its own process.',
       'Requests go to 127.0.0.1 with the App Connection host in the Host header (Node does not resolve *.localhost).',

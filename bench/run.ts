@@ -68,7 +68,12 @@ async function main(): Promise<void> {
   const cpus = os.cpus();
   const results = {
     date: new Date().toISOString(),
-    machine: { cpuModel: cpus[0]?.model ?? 'unknown', cpuCount: cpus.length, platform: `${os.platform()} ${os.release()}`, memoryGB: Math.round(os.totalmem() / 2 ** 30) },
+    machine: {
+      cpuModel: cpus[0]?.model ?? 'unknown',
+      cpuCount: cpus.length,
+      platform: `${os.platform()} ${os.release()}`,
+      memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    },
     node: process.version,
     nodeRed,
     method: { rounds: ROUNDS, roundMs: ROUND_MS, warmupMs: WARMUP_MS, statistic: 'median of rounds' },

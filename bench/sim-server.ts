@@ -33,7 +33,10 @@ async function start(): Promise<SimInfo> {
     startPrinter: (o) => startPrinter({ ...o, webcams: [LARGE_FRAME_WEBCAM], webcamFrameIntervalMs: STILL_FRAME_MS }),
   });
   // Encode the (still) frames now, not inside the first measured round.
-  for (const p of sim.printers) await fetch(`${p.url}/webcam/?action=snapshot`).then((r) => r.arrayBuffer()).catch(() => undefined);
+  for (const p of sim.printers)
+    await fetch(`${p.url}/webcam/?action=snapshot`)
+      .then((r) => r.arrayBuffer())
+      .catch(() => undefined);
   return {
     serviceUrl: sim.serviceUrl,
     port: sim.port,

@@ -50,19 +50,22 @@ export async function run(): Promise<Section> {
   const sim = await SimProcess.start();
   const rows: Row[] = [];
   const m: Record<string, Measured | undefined> = {};
-  let jpegBytes = 0;
+  let jpegBytes: number;
   try {
     const keys = await sim.connection(0);
     const target = new URL(keys.url);
     const agent = new http.Agent({ keepAlive: true, lookup: localhostLookup } as http.AgentOptions);
     const wireGet = (): Promise<Buffer> =>
       new Promise((resolve, reject) => {
-        const req = http.get({ agent, hostname: target.hostname, port: target.port, path: PATH, headers: { Authorization: `Bearer ${keys.authBearerToken}` } }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve(Buffer.concat(chunks)));
-          res.on('error', reject);
-        });
+        const req = http.get(
+          { agent, hostname: target.hostname, port: target.port, path: PATH, headers: { Authorization: `Bearer ${keys.authBearerToken}` } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve(Buffer.concat(chunks)));
+            res.on('error', reject);
+          },
+        );
         req.on('error', reject);
       });
     try {
@@ -110,12 +113,17 @@ export async function run(): Promise<Section> {
     rows,
     ratios,
     goals: [
-      goal('snapshots/s ≥ 1.0× the core http request node (binary buffer)', ratios['ours / best core (snapshots/s)'], (v) => v >= 1, (v) => `${fmt(v)}×`),
+      goal(
+        'snapshots/s ≥ 1.0× the core http request node (binary buffer)',
+        ratios['ours / best core (snapshots/s)'],
+        (v) => v >= 1,
+        (v) => `${fmt(v)}×`,
+      ),
       goal(
         'no extra copy (no more JS copies per snapshot than the wire’s one Buffer.concat)',
         oursCopies === null || wireCopies === null ? null : oursCopies - wireCopies,
         (v) => v <= 0.01,
-        (v) => `${fmt((oursCopies ?? 0), 2)} copies/snapshot vs the wire’s ${fmt(wireCopies ?? 0, 2)} (${v <= 0.01 ? 'no' : fmt(v, 2)} extra)`,
+        (v) => `${fmt(oursCopies ?? 0, 2)} copies/snapshot vs the wire’s ${fmt(wireCopies ?? 0, 2)} (${v <= 0.01 ? 'no' : fmt(v, 2)} extra)`,
       ),
     ],
     notes: [

@@ -146,8 +146,18 @@ export async function run(): Promise<Section> {
     rows,
     ratios,
     goals: [
-      goal('deliveries/s ≥ 1.5× the core flow', ratios['ours / core (deliveries/s)'], (v) => v >= 1.5, (v) => `${fmt(v)}×`),
-      goal(`p99 < 10 ms at ${STEADY_RATE} deliveries/s`, steady.ours?.p99 ?? null, (v) => v < 10, (v) => `${fmt(v)} ms`),
+      goal(
+        'deliveries/s ≥ 1.5× the core flow',
+        ratios['ours / core (deliveries/s)'],
+        (v) => v >= 1.5,
+        (v) => `${fmt(v)}×`,
+      ),
+      goal(
+        `p99 < 10 ms at ${STEADY_RATE} deliveries/s`,
+        steady.ours?.p99 ?? null,
+        (v) => v < 10,
+        (v) => `${fmt(v)} ms`,
+      ),
     ],
     notes: [
       `autocannon (own process), ${CONNECTIONS} keep-alive connections, POST of a ${DELIVERY.length}-byte JSON body; max rate, then a steady ${STEADY_RATE}/s (overallRate). autocannon reports latency in whole ms.`,

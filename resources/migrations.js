@@ -31,14 +31,14 @@
     var migratedSinceLoad = false;
 
     RED.events.on('nodes:add', function (node) {
-      if (!node || !node._def || !node._def.defaults || !api.STEPS.hasOwnProperty(node.type)) return;
+      if (!node || !node._def || !node._def.defaults || !Object.prototype.hasOwnProperty.call(api.STEPS, node.type)) return;
       if (api.configVersion(node) >= api.currentVersion(node.type)) return;
       // A locked flow refuses edits; the runtime still migrates its nodes each time it starts them.
       var z = node.z && (RED.nodes.workspace(node.z) || RED.nodes.subflow(node.z));
       if (z && z.locked) return;
       var before = {};
       for (var key in node._def.defaults) {
-        if (node._def.defaults.hasOwnProperty(key)) before[key] = node[key];
+        if (Object.prototype.hasOwnProperty.call(node._def.defaults, key)) before[key] = node[key];
       }
       var after;
       try {
@@ -50,7 +50,7 @@
       // Only the node's own properties (its defaults) are written: never credentials, ids or wires.
       var changed = false;
       for (key in node._def.defaults) {
-        if (!node._def.defaults.hasOwnProperty(key)) continue;
+        if (!Object.prototype.hasOwnProperty.call(node._def.defaults, key)) continue;
         if (JSON.stringify(after[key]) === JSON.stringify(node[key])) continue;
         if (after[key] === undefined) delete node[key];
         else node[key] = after[key];
@@ -119,7 +119,9 @@
   function applySteps(config, steps) {
     var current = copy(config);
     var version = configVersion(current);
-    var ordered = steps.slice().sort(function (a, b) { return a.to - b.to; });
+    var ordered = steps.slice().sort(function (a, b) {
+      return a.to - b.to;
+    });
     for (var i = 0; i < ordered.length; i++) {
       var step = ordered[i];
       if (step.to <= version) continue;

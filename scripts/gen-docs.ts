@@ -9,7 +9,13 @@ export const README = path.resolve(__dirname, '..', 'README.md');
 function eventsTable(): string {
   const rows = Object.entries(EVENT_NAMES).map(([n, name]) => `| ${n} | \`${name}\` | ${EVENT_DESCRIPTIONS[Number(n)] ?? ''} |`);
   const own = Object.entries(OWN_EVENT_DESCRIPTIONS).map(([name, when]) => `| ${EVENT_TYPES[name] ?? '—'} | \`${name}\` | ${when} |`);
-  return ['| EventType | `msg.topic` / `payload.event` | When |', '|---|---|---|', ...rows, '| any other *n* | `event-<n>` | A type added by OctoEverywhere after this version; passed through. |', ...own].join('\n');
+  return [
+    '| EventType | `msg.topic` / `payload.event` | When |',
+    '|---|---|---|',
+    ...rows,
+    '| any other *n* | `event-<n>` | A type added by OctoEverywhere after this version; passed through. |',
+    ...own,
+  ].join('\n');
 }
 
 function errorsTable(): string {
@@ -23,7 +29,9 @@ function errorsTable(): string {
 function detectionErrorsTable(): string {
   // The budget's cool-down lasts until the next month: for the reader, no more calls.
   const next: Record<string, string> = { stop: 'no more calls', 'cool-down': 'no more calls', retry: 'next interval', refused: 'next frame' };
-  const rows = Object.entries(FAILURE_DETECTION_CODES).map(([code, info]) => `| \`${code}\` | ${info.meaning} | ${info.kind} | ${next[info.behaviour]} | ${info.advice} |`);
+  const rows = Object.entries(FAILURE_DETECTION_CODES).map(
+    ([code, info]) => `| \`${code}\` | ${info.meaning} | ${info.kind} | ${next[info.behaviour]} | ${info.advice} |`,
+  );
   return ['| `msg.error.code` | Meaning | Kind | Then | What to do |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 

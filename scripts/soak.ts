@@ -50,11 +50,26 @@ async function main(): Promise<void> {
   const paths: Record<string, string> = { moonraker: '/printer/info', octoprint: '/api/plugin/octoeverywhere', bambu: '/octoeverywhere-command-api/ping' };
   for (let i = 0; i < PRINTERS; i++) {
     const keys = sim.createAppConnection(i, { appId: 'nodered' });
-    credentials[`c${i}`] = { url: keys.url, authBasicHttpUser: keys.authbasichttpuser, authBasicHttpPassword: keys.authbasichttppassword, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken };
+    credentials[`c${i}`] = {
+      url: keys.url,
+      authBasicHttpUser: keys.authbasichttpuser,
+      authBasicHttpPassword: keys.authbasichttppassword,
+      authBearerToken: keys.authBearerToken,
+      appApiToken: keys.appApiToken,
+    };
     flow.push(
       { id: `c${i}`, type: 'octoeverywhere-app-connection', serviceUrl: sim.serviceUrl, appId: 'nodered' },
       { id: `p${i}`, type: 'octoeverywhere-status-poll', connection: `c${i}`, interval: 10, output: 'change', wires: [['polls'], ['events']], ...at },
-      { id: `r${i}`, type: 'octoeverywhere-printer-request', connection: `c${i}`, method: 'GET', path: paths[specs[i].kind], ret: 'txt', wires: [['out']], ...at },
+      {
+        id: `r${i}`,
+        type: 'octoeverywhere-printer-request',
+        connection: `c${i}`,
+        method: 'GET',
+        path: paths[specs[i].kind],
+        ret: 'txt',
+        wires: [['out']],
+        ...at,
+      },
     );
   }
   flow.push(
@@ -64,7 +79,9 @@ async function main(): Promise<void> {
     { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['errs']], ...at },
     { id: 'errs', type: 'helper', ...at },
   );
-  const modules = ['octoeverywhere-app-connection', 'octoeverywhere-status-poll', 'octoeverywhere-printer-request'].map((type) => nodeModule(type) as unknown as Module);
+  const modules = ['octoeverywhere-app-connection', 'octoeverywhere-status-poll', 'octoeverywhere-printer-request'].map(
+    (type) => nodeModule(type) as unknown as Module,
+  );
   await helper.load([...modules, CATCH] as Parameters<typeof helper.load>[0], flow as Parameters<typeof helper.load>[1], credentials);
 
   const pending = new Set<string>();
@@ -91,7 +108,9 @@ async function main(): Promise<void> {
 
   // Prints: every printer is always printing (a new print starts when one ends), 1–3 simulated hours each.
   const keepPrinting = setInterval(() => {
-    for (const p of sim.printers) if (p.state !== 'printing' && p.state !== 'warmingup' && p.state !== 'paused') p.startPrint(`soak-${Date.now()}.gcode`, { durationSec: 3600 + Math.floor(Math.random() * 7200) });
+    for (const p of sim.printers)
+      if (p.state !== 'printing' && p.state !== 'warmingup' && p.state !== 'paused')
+        p.startPrint(`soak-${Date.now()}.gcode`, { durationSec: 3600 + Math.floor(Math.random() * 7200) });
   }, 1000);
   const traffic = setInterval(() => {
     for (let k = 0; k < REQUESTS_PER_SECOND / 10; k++) {
@@ -117,7 +136,17 @@ async function main(): Promise<void> {
     };
     samples.push(s);
     console.log(
-      [String(s.minute).padStart(6), s.heapMiB.toFixed(1).padStart(8), s.rssMiB.toFixed(0).padStart(6), String(s.handles).padStart(7), String(s.sent).padStart(8), String(s.answered).padStart(9), String(s.errors).padStart(6), String(s.pending).padStart(7), String(s.polls).padStart(7)].join(' '),
+      [
+        String(s.minute).padStart(6),
+        s.heapMiB.toFixed(1).padStart(8),
+        s.rssMiB.toFixed(0).padStart(6),
+        String(s.handles).padStart(7),
+        String(s.sent).padStart(8),
+        String(s.answered).padStart(9),
+        String(s.errors).padStart(6),
+        String(s.pending).padStart(7),
+        String(s.polls).padStart(7),
+      ].join(' '),
     );
     return s;
   };
@@ -146,7 +175,9 @@ async function main(): Promise<void> {
   const handlesLast = mean(last.map((s) => s.handles));
   const heapFlat = heapLast <= heapFirst * 1.1 + 4;
   const handlesFlat = handlesLast <= handlesFirst * 1.1 + 5;
-  console.log(`\nsent ${sent}, answered ${answered}, errors ${errors}, lost ${lost}; status polls delivered ${polls}, print events ${events}; process faults ${faults.length}`);
+  console.log(
+    `\nsent ${sent}, answered ${answered}, errors ${errors}, lost ${lost}; status polls delivered ${polls}, print events ${events}; process faults ${faults.length}`,
+  );
   console.log(`error codes (requests and polls): ${[...codes].map(([c, n]) => `${c}×${n}`).join(', ') || 'none'}`);
   console.log(`heap (after GC) first third ${heapFirst.toFixed(1)} MiB, last third ${heapLast.toFixed(1)} MiB: ${heapFlat ? 'flat' : 'GROWING'}`);
   console.log(`active handles first third ${handlesFirst.toFixed(0)}, last third ${handlesLast.toFixed(0)}: ${handlesFlat ? 'flat' : 'GROWING'}`);

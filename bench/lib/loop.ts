@@ -76,7 +76,7 @@ export function asyncLoop(inFlight: number, fire: () => Promise<boolean>): Close
   const worker = async (): Promise<void> => {
     while (running) {
       const t0 = performance.now();
-      let ok = false;
+      let ok: boolean;
       try {
         ok = await fire();
       } catch {

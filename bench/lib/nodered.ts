@@ -23,7 +23,7 @@ export function nodeRedVersion(): string {
 
 /** A core node module, e.g. `network/21-httprequest.js`. */
 export function coreNode(file: string): NodeModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a core node of the Node-RED being measured
   return require(path.join(CORE, file)) as NodeModule;
 }
 
@@ -31,7 +31,7 @@ export function coreNode(file: string): NodeModule {
 export function ourNode(type: string): NodeModule | undefined {
   const file = path.join(OURS, `${type}.ts`);
   if (!fs.existsSync(file)) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- our compiled node, as Node-RED loads it
   return require(file) as NodeModule;
 }
 

@@ -81,7 +81,7 @@ export function serve(handlers: Handlers): void {
       .then(() => (handler ? handler(m.payload as never) : m.cmd === 'close' ? undefined : Promise.reject(new Error(`unknown command ${m.cmd}`))))
       .then(
         (result: unknown) => reply({ ok: true, result }),
-        (err: unknown) => reply({ ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
+        (err: unknown) => reply({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
       )
       .finally(() => {
         if (m.cmd !== 'close') return;

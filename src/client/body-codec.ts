@@ -46,7 +46,10 @@ function toJson(value: unknown): string {
   try {
     return JSON.stringify(value);
   } catch {
-    throw new InvalidArgumentError('The request body cannot be sent as JSON (it has a cycle or a BigInt); send an object of plain values.', 'OE_INVALID_PAYLOAD');
+    throw new InvalidArgumentError(
+      'The request body cannot be sent as JSON (it has a cycle or a BigInt); send an object of plain values.',
+      'OE_INVALID_PAYLOAD',
+    );
   }
 }
 
@@ -74,7 +77,7 @@ export function decodeBody(data: Buffer, contentType: string | undefined, respon
     case 'text':
       return buffer.toString('utf8');
     case 'json':
-      return buffer.length === 0 ? undefined : parseJson(buffer, 'The printer\'s answer');
+      return buffer.length === 0 ? undefined : parseJson(buffer, "The printer's answer");
     default:
       if (isJsonType(contentType)) {
         if (buffer.length === 0) return undefined;

@@ -236,7 +236,8 @@ export class CommandApi {
     for (const [key, wire] of START_FLAGS) if (options[key] !== undefined) body[wire] = checkBoolean(options[key], key);
     if (options.amsMapping !== undefined) {
       const slots: unknown = options.amsMapping;
-      if (!Array.isArray(slots) || slots.length > MAX_AMS_SLOTS) throw new InvalidArgumentError(`amsMapping must be an array of at most ${MAX_AMS_SLOTS} slot numbers.`);
+      if (!Array.isArray(slots) || slots.length > MAX_AMS_SLOTS)
+        throw new InvalidArgumentError(`amsMapping must be an array of at most ${MAX_AMS_SLOTS} slot numbers.`);
       body.AmsMapping = slots.map((slot: unknown) => checkNumber(slot, 'amsMapping slot', -1, 255, true));
     }
     return this.send('start', body, undefined, call);
@@ -378,7 +379,7 @@ export function parseTransform(header: string | undefined): WebcamTransform {
   return {
     flipH: words.includes('fliph'),
     flipV: words.includes('flipv'),
-    rotation: rotate ? toInt(rotate.slice('rotate='.length)) ?? 0 : 0,
+    rotation: rotate ? (toInt(rotate.slice('rotate='.length)) ?? 0) : 0,
     raw,
   };
 }

@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { finished, Readable } from 'node:stream';
-import axios, { type AxiosResponse, type Method, type RawAxiosRequestHeaders } from 'axios';
+import axios, { type AxiosResponse, type RawAxiosRequestHeaders } from 'axios';
 import WebSocket from 'ws';
 import { decodeBody, encodeBody, parseJson, type ResponseType, withContentType } from './body-codec';
 import { type Clock, realClock } from './clock';
@@ -262,7 +262,7 @@ export class AppConnection {
       lookup: loopbackAwareLookup,
       handshakeTimeout: this.timeoutMs,
       followRedirects: false,
-    } as WebSocket.ClientOptions);
+    });
   }
 
   /** Open sockets of this connection's pool (for tests and diagnostics). */
@@ -299,7 +299,14 @@ export class AppConnection {
     return url.startsWith('https:') ? { httpsAgent: this.#httpsAgent() } : { httpAgent: this.#httpAgent() };
   }
 
-  async #send<T>(route: Route, path: string, requestHeaders: RawAxiosRequestHeaders, data: unknown, req: PrinterRequest, deadline: Deadline): Promise<PrinterResponse<T>> {
+  async #send<T>(
+    route: Route,
+    path: string,
+    requestHeaders: RawAxiosRequestHeaders,
+    data: unknown,
+    req: PrinterRequest,
+    deadline: Deadline,
+  ): Promise<PrinterResponse<T>> {
     const base = route === 'local' ? (this.localUrl as string) : this.baseUrl;
     const url = `${base}${path}`;
     // The OctoEverywhere credentials go only to OctoEverywhere; the printer's own key goes to both.
@@ -317,7 +324,7 @@ export class AppConnection {
         res = await httpClient.request({
           ...this.#agentFor(url),
           transport: req.checkAnswer ? checkedTransport(url, route, req.checkAnswer, (error) => (refused = { error })) : undefined,
-          method: method as Method,
+          method: method,
           url,
           headers,
           data,
@@ -334,7 +341,7 @@ export class AppConnection {
         if (refused) throw refused.error;
         // A stale kept-alive socket: an idempotent request is safely sent once more on a fresh one.
         if (attempt === 1 && IDEMPOTENT.has(method) && !(data instanceof Readable) && !deadline.signal.aborted && isStaleSocket(err)) continue;
-        throw networkError(err, route === 'local' ? 'The request to the printer\'s local URL' : 'The request through OctoEverywhere', deadline);
+        throw networkError(err, route === 'local' ? "The request to the printer's local URL" : 'The request through OctoEverywhere', deadline);
       }
     }
     if (route === 'relay' && res.status >= 600 && res.status <= 699) {
@@ -355,7 +362,9 @@ export class AppConnection {
  * The relay's auth header, in one place. Bearer when chosen or when it is the only credential;
  * Basic otherwise. Missing both is an error before anything is sent.
  */
-export function authorizationHeader(options: Pick<AppConnectionOptions, 'authType' | 'authBasicHttpUser' | 'authBasicHttpPassword' | 'authBearerToken'>): string {
+export function authorizationHeader(
+  options: Pick<AppConnectionOptions, 'authType' | 'authBasicHttpUser' | 'authBasicHttpPassword' | 'authBearerToken'>,
+): string {
   const bearer = nonEmpty(options.authBearerToken);
   const user = nonEmpty(options.authBasicHttpUser);
   const password = options.authBasicHttpPassword ?? '';
@@ -364,7 +373,7 @@ export function authorizationHeader(options: Pick<AppConnectionOptions, 'authTyp
     throw new InvalidArgumentError('The auth type must be "bearer" or "basic".');
   }
   const preferBasic = options.authType === 'basic';
-  const header = preferBasic ? basic ?? (bearer && `Bearer ${bearer}`) : (bearer && `Bearer ${bearer}`) ?? basic;
+  const header = preferBasic ? (basic ?? (bearer && `Bearer ${bearer}`)) : ((bearer && `Bearer ${bearer}`) ?? basic);
   if (!header) {
     throw new InvalidArgumentError(
       'The App Connection has no credentials: it needs a bearer token, or a Basic user name and password.',

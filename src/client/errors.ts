@@ -38,34 +38,77 @@ const RETRY_LATER = 'This is usually temporary; it is retried with back-off.';
 /** The shared 6xx codes of the relay, the App APIs and the command API (docs/octoeverywhere.md §8). */
 export const SERVICE_CODES: Readonly<Record<number, CodeInfo>> = {
   600: { meaning: 'OctoEverywhere had an unknown server error', kind: 'temporary', advice: RETRY_LATER },
-  601: { meaning: 'the printer is not connected to OctoEverywhere', kind: 'temporary', behaviour: 'offline', advice: 'Check that the printer and its OctoEverywhere plugin are powered on and online.' },
-  602: { meaning: 'the connection to the printer\'s OctoEverywhere plugin timed out', kind: 'temporary', advice: RETRY_LATER },
+  601: {
+    meaning: 'the printer is not connected to OctoEverywhere',
+    kind: 'temporary',
+    behaviour: 'offline',
+    advice: 'Check that the printer and its OctoEverywhere plugin are powered on and online.',
+  },
+  602: { meaning: "the connection to the printer's OctoEverywhere plugin timed out", kind: 'temporary', advice: RETRY_LATER },
   603: { meaning: 'the App Connection was not found', kind: 'permanent', behaviour: 'reconnect', advice: RECONNECT },
   604: { meaning: 'the App Connection was revoked or has expired', kind: 'permanent', behaviour: 'reconnect', advice: RECONNECT },
-  605: { meaning: 'the printer owner\'s account no longer has OctoEverywhere Supporter Perks', kind: 'temporary', behaviour: 'supporter', advice: 'Restore Supporter Perks at the no-Supporter page; the connection works again once they return.' },
+  605: {
+    meaning: "the printer owner's account no longer has OctoEverywhere Supporter Perks",
+    kind: 'temporary',
+    behaviour: 'supporter',
+    advice: 'Restore Supporter Perks at the no-Supporter page; the connection works again once they return.',
+  },
   606: { meaning: 'the App Connection credentials are invalid', kind: 'permanent', behaviour: 'reconnect', advice: RECONNECT },
-  607: { meaning: 'the download is larger than the account allows', kind: 'permanent', advice: 'Download a smaller file; the limit is in the account\'s printer limits.' },
-  608: { meaning: 'the upload is larger than the account allows', kind: 'permanent', advice: 'Upload a smaller file; the limit is in the account\'s printer limits.' },
-  609: { meaning: 'the webcam was viewed too many times back to back', kind: 'temporary', behaviour: 'cool-down', advice: 'Wait a while before asking for the webcam again.' },
-  610: { meaning: 'the printer\'s OctoEverywhere plugin must be updated', kind: 'temporary', advice: 'Update the OctoEverywhere plugin on the printer.' },
-  611: { meaning: 'this feature needs OctoEverywhere beta access', kind: 'temporary', advice: 'Enable beta access on the OctoEverywhere account or do without this feature.' },
-  612: { meaning: 'the printer\'s OctoEverywhere plugin reported an error', kind: 'temporary', advice: RETRY_LATER },
+  607: {
+    meaning: 'the download is larger than the account allows',
+    kind: 'permanent',
+    advice: "Download a smaller file; the limit is in the account's printer limits.",
+  },
+  608: {
+    meaning: 'the upload is larger than the account allows',
+    kind: 'permanent',
+    advice: "Upload a smaller file; the limit is in the account's printer limits.",
+  },
+  609: {
+    meaning: 'the webcam was viewed too many times back to back',
+    kind: 'temporary',
+    behaviour: 'cool-down',
+    advice: 'Wait a while before asking for the webcam again.',
+  },
+  610: { meaning: "the printer's OctoEverywhere plugin must be updated", kind: 'temporary', advice: 'Update the OctoEverywhere plugin on the printer.' },
+  611: {
+    meaning: 'this feature needs OctoEverywhere beta access',
+    kind: 'temporary',
+    advice: 'Enable beta access on the OctoEverywhere account or do without this feature.',
+  },
+  612: { meaning: "the printer's OctoEverywhere plugin reported an error", kind: 'temporary', advice: RETRY_LATER },
   613: { meaning: 'no print is running', kind: 'temporary', advice: 'Try again while a print is running.' },
 };
 
 /** The command API's envelope codes (docs/octoeverywhere.md §7); 400 is its "arguments out of range". */
 export const COMMAND_CODES: Readonly<Record<number, CodeInfo>> = {
-  400: { meaning: 'the printer rejected the command\'s arguments', kind: 'permanent', advice: 'Check the command\'s arguments against their allowed ranges.' },
+  400: { meaning: "the printer rejected the command's arguments", kind: 'permanent', advice: "Check the command's arguments against their allowed ranges." },
   750: { meaning: 'the command failed for an unknown reason', kind: 'temporary', advice: RETRY_LATER },
-  751: { meaning: 'the command\'s arguments are invalid', kind: 'permanent', advice: 'Check the command\'s arguments and their types.' },
+  751: { meaning: "the command's arguments are invalid", kind: 'permanent', advice: "Check the command's arguments and their types." },
   752: { meaning: 'the printer failed to execute the command', kind: 'temporary', advice: 'Check the printer; the command may work once it is ready.' },
   753: { meaning: 'the plugin could not serialize the result', kind: 'temporary', advice: RETRY_LATER },
-  754: { meaning: 'the command is unknown, there is no webcam, or the plugin is too old', kind: 'permanent', advice: 'Check the command and the webcam, and update the OctoEverywhere plugin.' },
-  785: { meaning: 'the OctoEverywhere plugin is not connected to the printer', kind: 'temporary', advice: 'Check that the printer firmware or host is running and connected to the plugin.' },
-  786: { meaning: 'the printer is not in a state that allows this command', kind: 'permanent', advice: 'Send it when the printer is in the right state (for example pause only while printing).' },
+  754: {
+    meaning: 'the command is unknown, there is no webcam, or the plugin is too old',
+    kind: 'permanent',
+    advice: 'Check the command and the webcam, and update the OctoEverywhere plugin.',
+  },
+  785: {
+    meaning: 'the OctoEverywhere plugin is not connected to the printer',
+    kind: 'temporary',
+    advice: 'Check that the printer firmware or host is running and connected to the plugin.',
+  },
+  786: {
+    meaning: 'the printer is not in a state that allows this command',
+    kind: 'permanent',
+    advice: 'Send it when the printer is in the right state (for example pause only while printing).',
+  },
   787: { meaning: 'too many clients are connected to the printer', kind: 'temporary', advice: RETRY_LATER },
-  788: { meaning: 'this command is not supported on this printer', kind: 'permanent', advice: 'Use a command this printer\'s platform supports.' },
-  789: { meaning: 'the plugin has no access to the printer (missing printer auth)', kind: 'permanent', advice: 'Give the OctoEverywhere plugin access to the printer in its settings.' },
+  788: { meaning: 'this command is not supported on this printer', kind: 'permanent', advice: "Use a command this printer's platform supports." },
+  789: {
+    meaning: 'the plugin has no access to the printer (missing printer auth)',
+    kind: 'permanent',
+    advice: 'Give the OctoEverywhere plugin access to the printer in its settings.',
+  },
 };
 
 const NO_SUPPORTER_PAGE = 'https://octoeverywhere.com/appportal/v1/nosupporterperks';
@@ -205,11 +248,10 @@ export function commandError(status: number, command: string, detail?: string): 
   const info = COMMAND_CODES[status];
   const said = detail ? ` The printer said: ${sanitizeDetail(detail)}` : '';
   if (!info) {
-    return new CommandError(
-      `OE_${status}`,
-      `The ${command} command failed with code ${status}, which this version does not know.${said}`,
-      { status, kind: status >= 500 ? 'temporary' : 'permanent' },
-    );
+    return new CommandError(`OE_${status}`, `The ${command} command failed with code ${status}, which this version does not know.${said}`, {
+      status,
+      kind: status >= 500 ? 'temporary' : 'permanent',
+    });
   }
   return new CommandError(`OE_${status}`, `The ${command} command failed: ${info.meaning} (${status}). ${info.advice}${said}`, {
     status,
@@ -250,19 +292,69 @@ const NEW_KEY = 'No more calls are made with this key; put a working key in the 
  * our codes as they are) and the package's own codes of the failure-detection node.
  */
 export const FAILURE_DETECTION_CODES: Readonly<Record<string, DetectionCodeInfo>> = {
-  OE_BAD_ARGS: { meaning: 'the Failure Detection API refused the request\'s arguments', kind: 'permanent', behaviour: 'refused', advice: 'Check the confidence levels (1–5) of the Gadget API config node.' },
-  OE_ARGS_PARSE_FAILED: { meaning: 'the Failure Detection API could not parse the request', kind: 'permanent', behaviour: 'refused', advice: 'Please report it: the request was malformed.' },
-  OE_CONTEXT_RATE_LIMITED: { meaning: 'this print\'s context was called sooner than the service allows', kind: 'temporary', behaviour: 'retry', advice: NEXT_INTERVAL },
-  OE_IMAGE_DECODE_FAILED: { meaning: 'the service could not decode the image', kind: 'permanent', behaviour: 'refused', advice: 'Send a complete JPEG (headers included) as a Buffer in msg.payload; the next frame is tried.' },
+  OE_BAD_ARGS: {
+    meaning: "the Failure Detection API refused the request's arguments",
+    kind: 'permanent',
+    behaviour: 'refused',
+    advice: 'Check the confidence levels (1–5) of the Gadget API config node.',
+  },
+  OE_ARGS_PARSE_FAILED: {
+    meaning: 'the Failure Detection API could not parse the request',
+    kind: 'permanent',
+    behaviour: 'refused',
+    advice: 'Please report it: the request was malformed.',
+  },
+  OE_CONTEXT_RATE_LIMITED: {
+    meaning: "this print's context was called sooner than the service allows",
+    kind: 'temporary',
+    behaviour: 'retry',
+    advice: NEXT_INTERVAL,
+  },
+  OE_IMAGE_DECODE_FAILED: {
+    meaning: 'the service could not decode the image',
+    kind: 'permanent',
+    behaviour: 'refused',
+    advice: 'Send a complete JPEG (headers included) as a Buffer in msg.payload; the next frame is tried.',
+  },
   OE_INVALID_API_KEY: { meaning: 'the developer API key is not valid', kind: 'permanent', behaviour: 'stop', advice: `Check the key. ${NEW_KEY}` },
-  OE_API_KEY_DISABLED: { meaning: 'the developer API key was disabled', kind: 'permanent', behaviour: 'stop', advice: `A new key is needed (https://octoeverywhere.com/support). ${NEW_KEY}` },
-  OE_API_KEY_BLOCKED_PAYMENT_FAILED: { meaning: 'the developer API key is blocked because a payment failed', kind: 'permanent', behaviour: 'stop', advice: `Settle the payment with OctoEverywhere. ${NEW_KEY}` },
+  OE_API_KEY_DISABLED: {
+    meaning: 'the developer API key was disabled',
+    kind: 'permanent',
+    behaviour: 'stop',
+    advice: `A new key is needed (https://octoeverywhere.com/support). ${NEW_KEY}`,
+  },
+  OE_API_KEY_BLOCKED_PAYMENT_FAILED: {
+    meaning: 'the developer API key is blocked because a payment failed',
+    kind: 'permanent',
+    behaviour: 'stop',
+    advice: `Settle the payment with OctoEverywhere. ${NEW_KEY}`,
+  },
   OE_BACKEND_THROTTLED: { meaning: 'the Failure Detection service is overloaded', kind: 'temporary', behaviour: 'retry', advice: NEXT_INTERVAL },
   OE_INTERNAL_ERROR: { meaning: 'the Failure Detection service had an internal error', kind: 'temporary', behaviour: 'retry', advice: NEXT_INTERVAL },
-  OE_GADGET_BUDGET_REACHED: { meaning: 'this month\'s call budget of the Gadget API config node is used up', kind: 'temporary', behaviour: 'cool-down', advice: 'No calls until the next calendar month (UTC), or raise the monthly budget; calls beyond 5,000 a month cost the key\'s owner money.' },
-  OE_GADGET_NO_API_KEY: { meaning: 'the Gadget API config node has no developer API key', kind: 'permanent', behaviour: 'stop', advice: 'Enter the developer API key in the Gadget API config node and deploy.' },
-  OE_GADGET_UNTRUSTED_URL: { meaning: 'the service named a process URL that is not an OctoEverywhere host', kind: 'temporary', behaviour: 'retry', advice: 'The API key was not sent there; a new context is asked for 30 s later.' },
-  OE_GADGET_NOT_JPEG: { meaning: 'msg.payload is not a JPEG image', kind: 'permanent', behaviour: 'refused', advice: 'Send the JPEG bytes as a Buffer in msg.payload (an http request node with "a binary buffer" output, or the webcam snapshot node).' },
+  OE_GADGET_BUDGET_REACHED: {
+    meaning: "this month's call budget of the Gadget API config node is used up",
+    kind: 'temporary',
+    behaviour: 'cool-down',
+    advice: "No calls until the next calendar month (UTC), or raise the monthly budget; calls beyond 5,000 a month cost the key's owner money.",
+  },
+  OE_GADGET_NO_API_KEY: {
+    meaning: 'the Gadget API config node has no developer API key',
+    kind: 'permanent',
+    behaviour: 'stop',
+    advice: 'Enter the developer API key in the Gadget API config node and deploy.',
+  },
+  OE_GADGET_UNTRUSTED_URL: {
+    meaning: 'the service named a process URL that is not an OctoEverywhere host',
+    kind: 'temporary',
+    behaviour: 'retry',
+    advice: 'The API key was not sent there; a new context is asked for 30 s later.',
+  },
+  OE_GADGET_NOT_JPEG: {
+    meaning: 'msg.payload is not a JPEG image',
+    kind: 'permanent',
+    behaviour: 'refused',
+    advice: 'Send the JPEG bytes as a Buffer in msg.payload (an http request node with "a binary buffer" output, or the webcam snapshot node).',
+  },
 };
 
 /** A failure of the Gadget Failure Detection API (an ErrorType answer, or the package's own refusal). */
@@ -288,15 +380,22 @@ export function failureDetectionError(status: number, errorType: string | undefi
   const said = detail ? ` The service said: ${sanitizeDetail(detail)}` : '';
   const known = errorType ? FAILURE_DETECTION_CODES[errorType] : undefined;
   if (known && errorType) {
-    return new FailureDetectionError(errorType, `${what} failed: ${known.meaning} (${errorType}, ${known.kind}). ${known.advice}${said}`, { status, kind: known.kind });
+    return new FailureDetectionError(errorType, `${what} failed: ${known.meaning} (${errorType}, ${known.kind}). ${known.advice}${said}`, {
+      status,
+      kind: known.kind,
+    });
   }
   const kind: ErrorKind = status >= 500 || status === 429 || status === 408 || status === 0 ? 'temporary' : 'permanent';
   const code = errorType && /^OE_[A-Z0-9_]{1,60}$/.test(errorType) ? errorType : `OE_GADGET_HTTP_${status}`;
-  return new FailureDetectionError(code, `${what} failed: the Failure Detection API answered HTTP ${status}${errorType ? ` (${code})` : ''} (${kind}).${said}`, { status, kind });
+  return new FailureDetectionError(
+    code,
+    `${what} failed: the Failure Detection API answered HTTP ${status}${errorType ? ` (${code})` : ''} (${kind}).${said}`,
+    { status, kind },
+  );
 }
 
 /** An own-code Failure Detection error from the table (budget, no key, not a JPEG …); `extra` is added to the advice. */
-export function detectionCodeError(code: keyof typeof FAILURE_DETECTION_CODES & string, extra = ''): FailureDetectionError {
+export function detectionCodeError(code: keyof typeof FAILURE_DETECTION_CODES, extra = ''): FailureDetectionError {
   const info = FAILURE_DETECTION_CODES[code];
   return new FailureDetectionError(code, `${capitalize(info.meaning)}. ${info.advice}${extra ? ` ${extra}` : ''}`, { kind: info.kind });
 }

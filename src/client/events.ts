@@ -42,9 +42,7 @@ export const EVENT_DESCRIPTIONS: Readonly<Record<number, string>> = {
   16: 'A test notification.',
 };
 
-export const EVENT_TYPES: Readonly<Record<string, number>> = Object.fromEntries(
-  Object.entries(EVENT_NAMES).map(([n, name]) => [name, Number(n)]),
-);
+export const EVENT_TYPES: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(EVENT_NAMES).map(([n, name]) => [name, Number(n)]));
 
 /** Unknown numbers pass through as `event-<n>`: new event types may be added at any time. */
 export function eventName(eventType: number): string {
@@ -128,7 +126,8 @@ export const DETECTION_EVENTS = {
 /** The package's own events, for the README's event table (generated). */
 export const OWN_EVENT_DESCRIPTIONS: Readonly<Record<string, string>> = {
   [DETECTION_EVENTS.warning]: 'Also from the failure-detection node: the Failure Detection API suggests a warning (once per rising edge).',
-  [DETECTION_EVENTS.pause]: 'The failure-detection node: the Failure Detection API suggests pausing the print (once per rising edge); nothing is paused until a flow does it.',
+  [DETECTION_EVENTS.pause]:
+    'The failure-detection node: the Failure Detection API suggests pausing the print (once per rising edge); nothing is paused until a flow does it.',
 };
 
 /** A failure-detection event, in the PrinterEvent shape where the fields are shared. */

@@ -106,7 +106,10 @@ export class FailureDetectionClient {
     const processUrl = answer.ProcessRequestUrl;
     const fallbackUrl = answer.FallbackProcessRequestUrl;
     if (typeof id !== 'string' || id === '' || typeof processUrl !== 'string' || typeof fallbackUrl !== 'string') {
-      throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer lacks ContextId, ProcessRequestUrl or FallbackProcessRequestUrl.`, { kind: 'temporary', behaviour: 'retry' });
+      throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer lacks ContextId, ProcessRequestUrl or FallbackProcessRequestUrl.`, {
+        kind: 'temporary',
+        behaviour: 'retry',
+      });
     }
     const context = new DetectionContext(id, processUrl, fallbackUrl);
     // Checked once here, so a context that could only leak the key is never used.
@@ -143,10 +146,11 @@ export class FailureDetectionClient {
   }
 
   /** Releases the keep-alive sockets; later calls fail with OE_CLOSED. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#closed = true;
     this.#agents.http?.destroy();
     this.#agents.https?.destroy();
+    return Promise.resolve();
   }
 
   /**
@@ -205,7 +209,8 @@ export class FailureDetectionClient {
       const detail = isObject(body) && typeof body.ErrorDetails === 'string' ? body.ErrorDetails.split(this.#apiKey).join('***') : undefined;
       throw failureDetectionError(res.status, type, what, detail);
     }
-    if (!isObject(body)) throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer is not a JSON object.`, { kind: 'temporary', behaviour: 'retry' });
+    if (!isObject(body))
+      throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer is not a JSON object.`, { kind: 'temporary', behaviour: 'retry' });
     return body;
   }
 
@@ -222,7 +227,10 @@ function toResult(body: Record<string, unknown>, what: string): DetectionResult 
   const score = num(body.Score);
   const interval = num(body.NextProcessIntervalSec);
   if (quality === undefined || score === undefined || typeof body.WarningSuggested !== 'boolean' || typeof body.PauseSuggested !== 'boolean') {
-    throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer lacks PrintQuality, Score, WarningSuggested or PauseSuggested.`, { kind: 'temporary', behaviour: 'retry' });
+    throw new FailureDetectionError('OE_INVALID_RESPONSE', `${what} failed: the answer lacks PrintQuality, Score, WarningSuggested or PauseSuggested.`, {
+      kind: 'temporary',
+      behaviour: 'retry',
+    });
   }
   return {
     printQuality: quality,
@@ -246,7 +254,8 @@ export function looksLikeJpeg(value: unknown): value is Buffer {
 
 function confidence(value: number | undefined, what: string): number {
   if (value === undefined) return DEFAULT_CONFIDENCE;
-  if (!Number.isInteger(value) || value < 1 || value > 5) throw new InvalidArgumentError(`The ${what} confidence level must be a whole number from 1 to 5.`, 'OE_INVALID_ARGUMENT');
+  if (!Number.isInteger(value) || value < 1 || value > 5)
+    throw new InvalidArgumentError(`The ${what} confidence level must be a whole number from 1 to 5.`, 'OE_INVALID_ARGUMENT');
   return value;
 }
 
@@ -292,7 +301,11 @@ export class FailureDetectionSession {
    */
   async process(jpeg: Buffer, options: CallOptions & { beforeProcess?: () => void } = {}): Promise<DetectionResult> {
     if (this.#busy || this.clock.now() < this.#dueAt) {
-      throw new FailureDetectionError('OE_GADGET_TOO_SOON', 'A Failure Detection call was asked for before the interval the service asked for had passed; it was not sent.', { kind: 'temporary', behaviour: 'retry' });
+      throw new FailureDetectionError(
+        'OE_GADGET_TOO_SOON',
+        'A Failure Detection call was asked for before the interval the service asked for had passed; it was not sent.',
+        { kind: 'temporary', behaviour: 'retry' },
+      );
     }
     this.#busy = true;
     try {

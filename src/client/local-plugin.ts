@@ -17,10 +17,17 @@ const PRINTER_ID = /^[A-Za-z0-9]{40,60}$/;
 /** Asks the printer at `localUrl` for its Printer ID: OctoPrint's plugin API first, then Moonraker's database. */
 export async function findPrinterId(localUrl: string, options: { timeoutMs?: number } = {}): Promise<PrinterIdResult> {
   const base = parseLocalUrl(localUrl);
-  if (!base) throw new InvalidArgumentError('The printer\'s local URL is missing.', 'OE_MISSING_URL');
+  if (!base) throw new InvalidArgumentError("The printer's local URL is missing.", 'OE_MISSING_URL');
   // Without a trailing slash: a bare origin's pathname is '/', which would make every path start with '//'.
   const root = baseUrlString(base);
-  const client = axios.create({ timeout: options.timeoutMs ?? 5000, validateStatus: () => true, maxRedirects: 0, proxy: false, lookup: loopbackAwareLookup, maxContentLength: 64 * 1024 } as Parameters<typeof axios.create>[0]);
+  const client = axios.create({
+    timeout: options.timeoutMs ?? 5000,
+    validateStatus: () => true,
+    maxRedirects: 0,
+    proxy: false,
+    lookup: loopbackAwareLookup,
+    maxContentLength: 64 * 1024,
+  } as Parameters<typeof axios.create>[0]);
   const get = async (path: string): Promise<{ status: number; data: unknown }> => {
     try {
       const res = await client.get(`${root}${path}`, { responseType: 'json' });
@@ -32,7 +39,11 @@ export async function findPrinterId(localUrl: string, options: { timeoutMs?: num
 
   const octo = await get('/api/plugin/octoeverywhere');
   if (octo.status === 200 && isObject(octo.data) && typeof octo.data.PrinterId === 'string' && PRINTER_ID.test(octo.data.PrinterId)) {
-    return { printerId: octo.data.PrinterId, platform: 'octoprint', pluginVersion: typeof octo.data.PluginVersion === 'string' ? octo.data.PluginVersion : undefined };
+    return {
+      printerId: octo.data.PrinterId,
+      platform: 'octoprint',
+      pluginVersion: typeof octo.data.PluginVersion === 'string' ? octo.data.PluginVersion : undefined,
+    };
   }
   const moon = await get('/server/database/item?namespace=octoeverywhere&key=public.printerId');
   const value = isObject(moon.data) && isObject(moon.data.result) ? moon.data.result.value : undefined;

@@ -132,7 +132,10 @@ export class MjpegParser {
     this.#carry = undefined;
     // Only as much of the chunk as can finish the step: the rest of a boundary, or of the line.
     const lf = this.#phase === Phase.Boundary ? -1 : chunk.indexOf(LF);
-    const window = Math.min(chunk.length, lf >= 0 && lf < MAX_LINE_BYTES ? lf + 1 : this.#phase === Phase.Boundary ? (this.#marker ?? NEWLINE_DASHES).length : MAX_LINE_BYTES + 1);
+    const window = Math.min(
+      chunk.length,
+      lf >= 0 && lf < MAX_LINE_BYTES ? lf + 1 : this.#phase === Phase.Boundary ? (this.#marker ?? NEWLINE_DASHES).length : MAX_LINE_BYTES + 1,
+    );
     const joined = Buffer.concat([carry, chunk.subarray(0, window)]);
     const next = this.#headStep(joined, 0);
     if (next >= carry.length) return next - carry.length;

@@ -23,10 +23,14 @@ export function networkError(err: unknown, what: string, deadline?: Deadline): O
     return new NetworkError('OE_ABORTED', `${what} was cancelled.`, { kind: 'temporary' });
   }
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
-    return new NetworkError('OE_TIMEOUT', `${what} timed out. Check the printer is online; a longer timeout may help for large transfers.`, { kind: 'temporary' });
+    return new NetworkError('OE_TIMEOUT', `${what} timed out. Check the printer is online; a longer timeout may help for large transfers.`, {
+      kind: 'temporary',
+    });
   }
   if (code === 'ERR_BAD_RESPONSE' && err instanceof AxiosError && /maxContentLength/.test(err.message)) {
-    return new NetworkError('OE_RESPONSE_TOO_LARGE', `${what} returned more data than allowed; raise the size limit or stream the response.`, { kind: 'permanent' });
+    return new NetworkError('OE_RESPONSE_TOO_LARGE', `${what} returned more data than allowed; raise the size limit or stream the response.`, {
+      kind: 'permanent',
+    });
   }
   if (code && UNREACHABLE.has(code)) {
     return new NetworkError('OE_UNREACHABLE', `${what} could not connect (${code}).`, { kind: 'temporary' });

@@ -62,7 +62,13 @@ export async function transfer(
  * limit when already known (else DEFAULT_MAX_RESPONSE_BYTES), and the declared length is checked
  * from the answer's head, before its body is read. Some 100 µs cheaper per request than a stream.
  */
-async function buffered(connection: AppConnection, req: PrinterRequest, target: PrinterTarget, route: Route, limits: AccountLimits): Promise<PrinterResponse<Buffer>> {
+async function buffered(
+  connection: AppConnection,
+  req: PrinterRequest,
+  target: PrinterTarget,
+  route: Route,
+  limits: AccountLimits,
+): Promise<PrinterResponse<Buffer>> {
   const bound = answerBound(route, limits.peek(), connection.appId);
   let refused: unknown;
   const checkAnswer = (head: AnswerHead): void | Promise<void> => {
@@ -89,7 +95,13 @@ async function buffered(connection: AppConnection, req: PrinterRequest, target: 
 }
 
 /** File uploads, and answers whose route (and so limit) is known only once they arrive: read from axios's stream. */
-async function streamed(connection: AppConnection, req: TransferRequest, target: PrinterTarget, upload: Upload, limits: AccountLimits): Promise<PrinterResponse<Buffer>> {
+async function streamed(
+  connection: AppConnection,
+  req: TransferRequest,
+  target: PrinterTarget,
+  upload: Upload,
+  limits: AccountLimits,
+): Promise<PrinterResponse<Buffer>> {
   // The request's one deadline, kept over reading the answer whole; also our abort handle: destroying
   // axios's answer stream alone leaves the socket busy in the pool, so a refused answer is dropped by
   // aborting the request (which destroys its socket).
@@ -127,7 +139,8 @@ async function prepareUpload(req: TransferRequest): Promise<Upload> {
     stat = await fs.promises.stat(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new InvalidArgumentError(`The file to upload does not exist: ${path.basename(req.file)}.`, 'OE_FILE_NOT_FOUND');
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new InvalidArgumentError(`The file to upload does not exist: ${path.basename(req.file)}.`, 'OE_FILE_NOT_FOUND');
     throw new InvalidArgumentError(`The file to upload cannot be read (${code ?? 'unknown error'}).`, 'OE_FILE_NOT_READABLE');
   }
   if (!stat.isFile()) throw new InvalidArgumentError('The file to upload is not a regular file.', 'OE_INVALID_FILENAME');
@@ -153,7 +166,10 @@ export async function localFile(file: unknown, root?: string): Promise<string> {
     realRoot = await fs.promises.realpath(rootPath);
     if (!(await fs.promises.stat(realRoot)).isDirectory()) throw new Error('not a directory');
   } catch {
-    throw new InvalidArgumentError('The file directory set in settings.js (octoeverywhereFileRoot) does not exist or is not a directory.', 'OE_FILE_ROOT_INVALID');
+    throw new InvalidArgumentError(
+      'The file directory set in settings.js (octoeverywhereFileRoot) does not exist or is not a directory.',
+      'OE_FILE_ROOT_INVALID',
+    );
   }
   const outside = (): InvalidArgumentError =>
     new InvalidArgumentError('The file is outside the directory files are confined to (octoeverywhereFileRoot in settings.js).', 'OE_FILE_OUTSIDE_ROOT');
@@ -165,7 +181,8 @@ export async function localFile(file: unknown, root?: string): Promise<string> {
     real = await fs.promises.realpath(candidate);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new InvalidArgumentError(`The file to upload does not exist: ${path.basename(file)}.`, 'OE_FILE_NOT_FOUND');
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new InvalidArgumentError(`The file to upload does not exist: ${path.basename(file)}.`, 'OE_FILE_NOT_FOUND');
     throw new InvalidArgumentError(`The file to upload cannot be read (${code ?? 'unknown error'}).`, 'OE_FILE_NOT_READABLE');
   }
   if (!isInside(real, realRoot)) throw outside();
@@ -194,7 +211,11 @@ function answerBound(via: Route, known: PrinterLimits | undefined, appId: string
   return {
     max,
     tooLarge: (bytes) =>
-      new NetworkError('OE_RESPONSE_TOO_LARGE', `The printer's answer is larger than ${formatBytes(max)} (${bytes} bytes or more); it is not read into memory.`, { kind: 'permanent' }),
+      new NetworkError(
+        'OE_RESPONSE_TOO_LARGE',
+        `The printer's answer is larger than ${formatBytes(max)} (${bytes} bytes or more); it is not read into memory.`,
+        { kind: 'permanent' },
+      ),
   };
 }
 
@@ -222,7 +243,7 @@ async function readAnswer(res: PrinterResponse<Readable>, limits: AccountLimits,
 
 function readAll(stream: Readable, max: number, tooLarge: (bytes: number) => OctoEverywhereError, discard: () => void, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const cutOff = (): void => reject(new NetworkError('OE_NETWORK', 'The printer\'s answer was cut off before its end.', { kind: 'temporary' }));
+    const cutOff = (): void => reject(new NetworkError('OE_NETWORK', "The printer's answer was cut off before its end.", { kind: 'temporary' }));
     // Aborted (the deadline, or the caller) while the limits were looked up: the stream's events are gone.
     if (signal.aborted || stream.destroyed) {
       cutOff();
@@ -242,7 +263,7 @@ function readAll(stream: Readable, max: number, tooLarge: (bytes: number) => Oct
       chunks.push(chunk);
     });
     stream.once('end', () => resolve(Buffer.concat(chunks, size)));
-    stream.once('error', (err) => reject(networkError(err, 'Reading the printer\'s answer')));
+    stream.once('error', (err) => reject(networkError(err, "Reading the printer's answer")));
     // Destroyed without an error (the connection was aborted): the answer is incomplete.
     stream.once('close', cutOff);
   });

@@ -61,10 +61,10 @@ export function parseLocalUrl(value: unknown): URL | undefined {
   try {
     url = new URL(value.trim());
   } catch {
-    throw new InvalidArgumentError('The printer\'s local URL is not a valid URL.', 'OE_INVALID_URL');
+    throw new InvalidArgumentError("The printer's local URL is not a valid URL.", 'OE_INVALID_URL');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InvalidArgumentError('The printer\'s local URL must be http:// or https://.', 'OE_INVALID_URL');
+    throw new InvalidArgumentError("The printer's local URL must be http:// or https://.", 'OE_INVALID_URL');
   }
   url.search = '';
   url.hash = '';
@@ -87,7 +87,11 @@ export function loopbackAwareLookup(hostname: string, options: dns.LookupOptions
     else callback(null, address, family);
     return;
   }
-  dns.lookup(hostname, { ...options, all: options.all === true }, callback as (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family: number) => void);
+  dns.lookup(
+    hostname,
+    { ...options, all: options.all === true },
+    callback as (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family: number) => void,
+  );
 }
 
 /** What kind of host a Connection URL points at; undefined for a host that is none of them. */

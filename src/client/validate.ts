@@ -3,10 +3,21 @@
 import { InvalidArgumentError } from './errors';
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
 const CONTROL = /[\u0000-\u001f\u007f]/;
 /** Headers the connection owns: set by it, or describing the connection rather than the request. */
-const RESERVED = new Set(['host', 'authorization', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'proxy-authorization', 'te', 'trailer']);
+const RESERVED = new Set([
+  'host',
+  'authorization',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'proxy-authorization',
+  'te',
+  'trailer',
+]);
 
 /**
  * A printer request's path and caller headers, as checked: made only by checking them, so whoever

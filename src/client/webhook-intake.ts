@@ -79,7 +79,7 @@ export function checkToken(expected: string, requestUrl: string): void {
 export function checkSecretKey(expected: string | undefined, body: Record<string, unknown>): void {
   if (!expected) return;
   if (!secretsEqual(expected, body.SecretKey)) {
-    throw new WebhookRejection('OE_WEBHOOK_UNAUTHORIZED', 401, 'The delivery\'s SecretKey is missing or wrong.');
+    throw new WebhookRejection('OE_WEBHOOK_UNAUTHORIZED', 401, "The delivery's SecretKey is missing or wrong.");
   }
 }
 

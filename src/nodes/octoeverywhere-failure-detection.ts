@@ -49,14 +49,14 @@ export = function register(RED: NodeAPI): void {
     // Registered with the config node that owns the client and the budget, until this node closes.
     config.register(node);
     controller.start();
-    node.on('input', (msg: NodeMessage, send: Send, done: Done) => controller.input({ msg: msg as NodeMessage & Record<string, unknown>, send, done }));
+    node.on('input', (msg: NodeMessage, send: Send, done: Done) => controller.input({ msg: msg, send, done }));
     node.on('close', () => {
       controller.close();
       config.deregister(node);
     });
   }
 
-  RED.nodes.registerType(TYPE, FailureDetection as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  RED.nodes.registerType(TYPE, FailureDetection);
 };
 
 /** Quality, when the next call may go, and this month's calls, at a glance. */

@@ -6,7 +6,7 @@ import { errorStatus } from './shared/failure';
 import { configured, onInput, useConnection } from './shared/adapter';
 import { requiredNumber, type Translate } from './shared/settings';
 import { status } from './shared/status';
-import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from './shared/types';
+import type { Node, NodeAPI, NodeDef } from './shared/types';
 import { migrate } from './shared/migrations';
 
 const TYPE = 'octoeverywhere-live-link';
@@ -39,7 +39,9 @@ export = function register(RED: NodeAPI): void {
       }
     }
     const fixed = configured<LiveLinkOptions>(node, () =>
-      def.expirationType === 'print' ? { endWhenCurrentPrintIsComplete: true } : { expirationHours: hoursOf(def.expiration ?? DEFAULT_HOURS, t('label.expiration-hours'), t) },
+      def.expirationType === 'print'
+        ? { endWhenCurrentPrintIsComplete: true }
+        : { expirationHours: hoursOf(def.expiration ?? DEFAULT_HOURS, t('label.expiration-hours'), t) },
     );
 
     onInput(RED, node, connection, async (msg, send, { client }) => {
@@ -48,13 +50,13 @@ export = function register(RED: NodeAPI): void {
       node.status(status.busy(t('status.creating')));
       const link = await client.app.createLiveLink(options);
       // The wire's names are this node's public contract (they are what the OctoEverywhere docs show).
-      (msg as NodeMessageInFlow).payload = { LiveId: link.liveId, Url: link.url, ShortUrl: link.shortUrl };
+      msg.payload = { LiveId: link.liveId, Url: link.url, ShortUrl: link.shortUrl };
       node.status(status.working(t('status.created')));
       send(msg);
     });
   }
 
-  RED.nodes.registerType(TYPE, LiveLinkNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  RED.nodes.registerType(TYPE, LiveLinkNode);
 };
 
 /**

@@ -84,7 +84,8 @@ export = function register(RED: NodeAPI): void {
       return broken(asOctoEverywhereError(err));
     }
     const pathKey = path.toLowerCase();
-    if (pathOwners.has(pathKey) || routeExists(RED.httpNode, path)) return broken(new OctoEverywhereError('OE_WEBHOOK_PATH_IN_USE', t('errors.path-in-use', { path })));
+    if (pathOwners.has(pathKey) || routeExists(RED.httpNode, path))
+      return broken(new OctoEverywhereError('OE_WEBHOOK_PATH_IN_USE', t('errors.path-in-use', { path })));
 
     const { types: eventTypes, unknown } = eventTypesFromNames(Array.isArray(def.events) ? def.events : []);
     if (unknown.length > 0) node.warn(t('warnings.unknown-events', { events: unknown.join(', ') }));
@@ -148,6 +149,8 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
+  // tsc needs the cast (the credentials type differs); the linter's type view of @types/node-red does not.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
   RED.nodes.registerType(TYPE, NotificationWebhook as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
     // Both are passwords: the editor's /credentials answer (which read-only users may call) only
     // says whether they are set. Stored credentials do not depend on the type, so saved tokens stay.

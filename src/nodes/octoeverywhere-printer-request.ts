@@ -14,7 +14,6 @@ const TYPE = 'octoeverywhere-printer-request';
 /** The in-flight count on the status is refreshed at most this often; starting and ending show at once. */
 const STATUS_REFRESH_MS = 250;
 
-
 interface PrinterRequestDef extends NodeDef {
   connection?: string;
   /** One of METHODS, or 'use' for msg.method. */
@@ -86,5 +85,5 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType(TYPE, PrinterRequestNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  RED.nodes.registerType(TYPE, PrinterRequestNode);
 };

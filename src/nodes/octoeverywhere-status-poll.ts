@@ -2,14 +2,7 @@
 // receive webhooks). Output 1 is the normalised status snapshot, output 2 the print events derived
 // from it, in the webhook node's vocabulary. The polling itself is shared per connection: its config
 // node owns the one poller (shared/poller.ts) this node subscribes to.
-import {
-  deriveEvents,
-  type DeriveMemory,
-  DEFAULT_BED_COOLDOWN_C,
-  type OctoEverywhereError,
-  type PrinterSnapshot,
-  sameSnapshot,
-} from '../client';
+import { deriveEvents, type DeriveMemory, DEFAULT_BED_COOLDOWN_C, type OctoEverywhereError, type PrinterSnapshot, sameSnapshot } from '../client';
 import { COMMON, onInput, useConnection } from './shared/adapter';
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from './shared/poller';
 import { positive } from './shared/settings';
@@ -53,7 +46,7 @@ export = function register(RED: NodeAPI): void {
     let outage: string | undefined;
 
     if (!connection) {
-      onInput(RED, node, connection, async () => undefined);
+      onInput(RED, node, connection, () => Promise.resolve());
       return;
     }
     const appApi = connection.hasAppApi();
@@ -114,5 +107,5 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType(TYPE, StatusPoll as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  RED.nodes.registerType(TYPE, StatusPoll);
 };

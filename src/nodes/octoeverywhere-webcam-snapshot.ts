@@ -8,6 +8,7 @@ import { clockFor } from './shared/clock';
 import { nonNegativeSetting, positiveSetting, type Translate } from './shared/settings';
 import { LIST_TIMEOUT_MS, WebcamController, type WebcamMessage, webcamSettings } from './shared/webcam-controller';
 import type { Node, NodeAPI, NodeDef } from './shared/types';
+import { asOctoEverywhereError } from './shared/failure';
 import { migrate } from './shared/migrations';
 
 const TYPE = 'octoeverywhere-webcam-snapshot';
@@ -48,16 +49,17 @@ export = function register(RED: NodeAPI): void {
 
     onInput<WebcamMessage>(RED, node, connection, async (msg, send, ctx) => {
       if (!controller) {
-        // Stopping nothing is fine; anything else fails with the settings' error.
+        // Stopping nothing is fine; anything else fails with the settings' error (without a
+        // connection onInput has ended the message already).
         if (msg.stop === true) return;
-        throw settings;
+        throw asOctoEverywhereError(settings);
       }
       await controller.input(msg, send, ctx);
     });
     node.on('close', () => controller?.close());
   }
 
-  RED.nodes.registerType(TYPE, WebcamSnapshot as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  RED.nodes.registerType(TYPE, WebcamSnapshot);
 
   // The editor's webcam picker. The config node may not be deployed yet: then there is nothing to ask.
   // Write permission: it asks the printer through the relay on the owner's connection, which a read-only user must not trigger.

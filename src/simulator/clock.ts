@@ -34,7 +34,7 @@ interface Entry extends SimTimer {
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export function createClock(options: ClockOptions): ManagedClock {
-  const timeScale = options.mode === 'real' ? options.timeScale ?? 1 : 1;
+  const timeScale = options.mode === 'real' ? (options.timeScale ?? 1) : 1;
   if (!(timeScale > 0)) throw new RangeError(`timeScale must be positive, got ${timeScale}`);
   const realStart = Date.now();
   const simStart = options.startMs ?? realStart;
@@ -48,8 +48,7 @@ export function createClock(options: ClockOptions): ManagedClock {
   /** Real mode: the one wall-clock timer armed for the earliest due entry. */
   let pump: NodeJS.Timeout | undefined;
 
-  const now = (): number =>
-    options.mode === 'manual' ? manualNow : simStart + (Date.now() - realStart) * timeScale + jumped;
+  const now = (): number => (options.mode === 'manual' ? manualNow : simStart + (Date.now() - realStart) * timeScale + jumped);
 
   const earliest = (): Entry | undefined => {
     let best: Entry | undefined;

@@ -7,15 +7,7 @@ import type { Clock } from '../client/clock';
 export type PrinterKind = 'octoprint' | 'moonraker' | 'bambu' | 'elegoo-cc2';
 
 /** The job states of the command API's `JobStatus.State` (docs/octoeverywhere.md §7). */
-export type JobState =
-  | 'idle'
-  | 'warmingup'
-  | 'printing'
-  | 'paused'
-  | 'resuming'
-  | 'complete'
-  | 'cancelled'
-  | 'error';
+export type JobState = 'idle' | 'warmingup' | 'printing' | 'paused' | 'resuming' | 'complete' | 'cancelled' | 'error';
 
 /** Gadget as the App API reports it (docs/octoeverywhere.md §4), wire field names. */
 export interface GadgetWire {

@@ -14,6 +14,7 @@ export function isValidFilter(filter: string): boolean {
 
 /** A valid topic name for PUBLISH: non-empty, no wildcards, no NUL. */
 export function isValidTopic(topic: string): boolean {
+  // eslint-disable-next-line no-control-regex -- MQTT forbids NUL in a topic name
   return topic.length > 0 && !/[+#\u0000]/.test(topic);
 }
 

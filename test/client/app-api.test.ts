@@ -43,7 +43,11 @@ describe('client: App APIs', () => {
     const bare = parseInfo(samples.info.bare);
     assert.equal(bare.isOnline, false);
     assert.equal(bare.userFacingPrinterUrl, 'https://octoeverywhere.com/view/Voron%202.4');
-    const odd = parseInfo({ PrinterName: 'x', IsOnline: 'true', PrinterLimits: { MaxDownloadFileSizeBytes: '1048576', MaxSingleWebcamStreamLengthSeconds: 120.0 } });
+    const odd = parseInfo({
+      PrinterName: 'x',
+      IsOnline: 'true',
+      PrinterLimits: { MaxDownloadFileSizeBytes: '1048576', MaxSingleWebcamStreamLengthSeconds: 120.0 },
+    });
     assert.equal(odd.limits.maxDownloadFileSizeBytes, 1048576);
     assert.equal(odd.limits.maxSingleWebcamStreamLengthSeconds, 120);
     assert.equal(odd.isOnline, true);
@@ -55,7 +59,7 @@ describe('client: App APIs', () => {
     assert.equal(toDate('garbage'), null);
   });
 
-  it('reads Gadget status in both shapes without confusing the envelope Status with Gadget\'s', async () => {
+  it("reads Gadget status in both shapes without confusing the envelope Status with Gadget's", async () => {
     service.respond((_req, res) => json(res, 200, samples.gadget.enveloped));
     const g = await client.app.gadgetStatus();
     assert.equal(service.requests[0].method, 'POST');
@@ -78,8 +82,14 @@ describe('client: App APIs', () => {
     assert.equal(service.requests.length, 2);
   });
 
-  it('maps App API error statuses to coded errors (613, 605 with the App ID\'s link, 400)', async () => {
-    for (const [status, code] of [[613, 'OE_613'], [605, 'OE_605'], [400, 'OE_400'], [604, 'OE_604'], [500, 'OE_500']] as const) {
+  it("maps App API error statuses to coded errors (613, 605 with the App ID's link, 400)", async () => {
+    for (const [status, code] of [
+      [613, 'OE_613'],
+      [605, 'OE_605'],
+      [400, 'OE_400'],
+      [604, 'OE_604'],
+      [500, 'OE_500'],
+    ] as const) {
       service.respond((_req, res) => json(res, status, { Status: status, Error: 'x' }));
       await assert.rejects(client.app.createLiveLink({ endWhenCurrentPrintIsComplete: true }), (e: OctoEverywhereError) => {
         assert.equal(e.code, code);
@@ -103,9 +113,18 @@ describe('client: App APIs', () => {
   });
 
   it('a Shared Connection says plainly that the App APIs need an App Connection, without sending', async () => {
-    const shared = new OctoEverywhereClient({ url: 'https://shared-abc.octoeverywhere.com', authBearerToken: 'x', serviceUrl: `http://127.0.0.1:${service.port}` });
+    const shared = new OctoEverywhereClient({
+      url: 'https://shared-abc.octoeverywhere.com',
+      authBearerToken: 'x',
+      serviceUrl: `http://127.0.0.1:${service.port}`,
+    });
     try {
-      for (const call of [() => shared.app.info(), () => shared.app.gadgetStatus(), () => shared.app.createLiveLink(), () => shared.app.setNotificationWebhook('https://x.example/h')]) {
+      for (const call of [
+        () => shared.app.info(),
+        () => shared.app.gadgetStatus(),
+        () => shared.app.createLiveLink(),
+        () => shared.app.setNotificationWebhook('https://x.example/h'),
+      ]) {
         await assert.rejects(call(), (e: OctoEverywhereError) => e.code === 'OE_APP_CONNECTION_REQUIRED' && /App Connection/.test(e.message));
       }
       assert.equal(service.requests.length, 0);

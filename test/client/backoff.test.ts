@@ -12,16 +12,36 @@ describe('client: backoffDelay', () => {
   });
 
   it('takes another growth factor', () => {
-    assert.deepEqual([1, 2, 3].map((n) => backoffDelay({ baseMs: 1000, maxMs: 1e6, factor: 3 }, n)), [1000, 3000, 9000]);
+    assert.deepEqual(
+      [1, 2, 3].map((n) => backoffDelay({ baseMs: 1000, maxMs: 1e6, factor: 3 }, n)),
+      [1000, 3000, 9000],
+    );
   });
 
   it('makes the jitter share of each wait random, never longer than the exact wait', () => {
     const policy = { baseMs: 60_000, maxMs: 3_600_000, jitter: 0.5 };
-    assert.equal(backoffDelay(policy, 1, () => 0), 60_000);
-    assert.equal(backoffDelay(policy, 1, () => 0.999_999), 30_000);
-    assert.equal(backoffDelay(policy, 2, () => 0.5), 90_000);
-    assert.equal(backoffDelay({ ...policy, jitter: 1 }, 1, () => 0.75), 15_000, 'full jitter');
-    assert.equal(backoffDelay({ ...policy, jitter: 7 }, 1, () => 0.5), 30_000, 'a share above 1 is 1');
+    assert.equal(
+      backoffDelay(policy, 1, () => 0),
+      60_000,
+    );
+    assert.equal(
+      backoffDelay(policy, 1, () => 0.999_999),
+      30_000,
+    );
+    assert.equal(
+      backoffDelay(policy, 2, () => 0.5),
+      90_000,
+    );
+    assert.equal(
+      backoffDelay({ ...policy, jitter: 1 }, 1, () => 0.75),
+      15_000,
+      'full jitter',
+    );
+    assert.equal(
+      backoffDelay({ ...policy, jitter: 7 }, 1, () => 0.5),
+      30_000,
+      'a share above 1 is 1',
+    );
     for (let i = 0; i < 200; i++) {
       const wait = backoffDelay(policy, 3);
       assert.ok(wait > 120_000 && wait <= 240_000, `${wait} within (120 s, 240 s]`);

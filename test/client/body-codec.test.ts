@@ -44,7 +44,10 @@ describe('client: request inputs, each rule once', () => {
     const res = await transfer(connection, { path: '/api/job', headers: transferred.headers, method: 'POST', body: { a: 1 } });
     assert.equal(res.statusCode, 200);
     assert.equal(transferred.reads(), 1, 'transfer() then request()');
-    assert.deepEqual(server.requests.map((r) => r.headers['x-trace']), ['abc', 'abc']);
+    assert.deepEqual(
+      server.requests.map((r) => r.headers['x-trace']),
+      ['abc', 'abc'],
+    );
   });
 
   it('sends a checked target as it is: a PrinterTarget can only be made by passing the checks', async () => {
@@ -60,7 +63,7 @@ describe('client: request inputs, each rule once', () => {
     assert.equal(server.requests.length, 0);
   });
 
-  it('encodes an object once as JSON with its Content-Type, and the caller\'s Content-Type wins in any case', async () => {
+  it("encodes an object once as JSON with its Content-Type, and the caller's Content-Type wins in any case", async () => {
     await transfer(connection, { path: '/a', method: 'POST', body: { n: 1, s: 'x' } });
     await connection.request({ path: '/b', method: 'POST', body: { n: 1 }, headers: { 'content-TYPE': 'application/vnd.x+json' } });
     await transfer(connection, { path: '/c', method: 'POST', body: 'plain' });
@@ -83,7 +86,12 @@ describe('client: request inputs, each rule once', () => {
   });
 
   it('sends App API bodies through the same codec', async () => {
-    const client = new OctoEverywhereClient({ url: `http://127.0.0.1:${server.port}`, authBearerToken: SECRETS.authBearerToken, appApiToken: SECRETS.appApiToken, serviceUrl: `http://127.0.0.1:${server.port}` });
+    const client = new OctoEverywhereClient({
+      url: `http://127.0.0.1:${server.port}`,
+      authBearerToken: SECRETS.authBearerToken,
+      appApiToken: SECRETS.appApiToken,
+      serviceUrl: `http://127.0.0.1:${server.port}`,
+    });
     try {
       server.respond((_req, res) => json(res, 200, { LiveId: 'l', Url: 'https://x', ShortUrl: 'https://y' }));
       await client.app.createLiveLink({ expirationHours: 2 });
@@ -114,7 +122,10 @@ describe('client: request inputs, each rule once', () => {
     // A value JSON cannot hold is an argument error with a code, not a TypeError out of JSON.stringify.
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
-    assert.throws(() => encodeBody(cycle), (e: unknown) => e instanceof OctoEverywhereError && e.code === 'OE_INVALID_PAYLOAD');
+    assert.throws(
+      () => encodeBody(cycle),
+      (e: unknown) => e instanceof OctoEverywhereError && e.code === 'OE_INVALID_PAYLOAD',
+    );
     assert.throws(() => encodeBody({ n: BigInt(1) }), { code: 'OE_INVALID_PAYLOAD' });
     assert.ok(new EncodedBody('x') instanceof EncodedBody);
   });

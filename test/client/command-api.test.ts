@@ -82,7 +82,16 @@ describe('client: command API', () => {
       res.end(Buffer.from([0xff, 0xd8, 0xff, 0xd9]));
     });
     const list = await client.commands.webcamList();
-    assert.deepEqual(list.webcams[0], { name: 'Nozzle Cam', index: 0, flipH: false, flipV: true, rotation: 90, enabled: true, snapshotUrl: '/webcam/?action=snapshot', streamUrl: '/webcam/?action=stream' });
+    assert.deepEqual(list.webcams[0], {
+      name: 'Nozzle Cam',
+      index: 0,
+      flipH: false,
+      flipV: true,
+      rotation: 90,
+      enabled: true,
+      snapshotUrl: '/webcam/?action=snapshot',
+      streamUrl: '/webcam/?action=stream',
+    });
     const snap = await client.commands.snapshot(1);
     assert.equal(relay.requests[1].url, '/octoeverywhere-command-api/webcam/snapshot?index=1');
     assert.deepEqual(snap.transform, { flipH: true, flipV: false, rotation: 90, raw: 'fliph rotate=90' });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -28,7 +29,9 @@ describe('client: AppConnection', () => {
 
   describe('authentication', () => {
     it('sends the bearer token by default, resolving *.localhost to loopback', async () => {
-      const res = await connect({ authBasicHttpUser: SECRETS.authBasicHttpUser, authBasicHttpPassword: SECRETS.authBasicHttpPassword }).request({ path: '/api/job' });
+      const res = await connect({ authBasicHttpUser: SECRETS.authBasicHttpUser, authBasicHttpPassword: SECRETS.authBasicHttpPassword }).request({
+        path: '/api/job',
+      });
       assert.equal(res.statusCode, 200);
       assert.deepEqual(res.body, { ok: true });
       assert.equal(server.requests[0].headers.authorization, `Bearer ${SECRETS.authBearerToken}`);
@@ -37,13 +40,23 @@ describe('client: AppConnection', () => {
 
     it('sends Basic when chosen and both are present, and when it is the only credential', async () => {
       const basic = `Basic ${Buffer.from(`${SECRETS.authBasicHttpUser}:${SECRETS.authBasicHttpPassword}`).toString('base64')}`;
-      await connect({ authType: 'basic', authBasicHttpUser: SECRETS.authBasicHttpUser, authBasicHttpPassword: SECRETS.authBasicHttpPassword }).request({ path: '/a' });
-      await connect({ authBearerToken: undefined, authBasicHttpUser: SECRETS.authBasicHttpUser, authBasicHttpPassword: SECRETS.authBasicHttpPassword }).request({ path: '/b' });
-      assert.deepEqual(server.requests.map((r) => r.headers.authorization), [basic, basic]);
+      await connect({ authType: 'basic', authBasicHttpUser: SECRETS.authBasicHttpUser, authBasicHttpPassword: SECRETS.authBasicHttpPassword }).request({
+        path: '/a',
+      });
+      await connect({ authBearerToken: undefined, authBasicHttpUser: SECRETS.authBasicHttpUser, authBasicHttpPassword: SECRETS.authBasicHttpPassword }).request(
+        { path: '/b' },
+      );
+      assert.deepEqual(
+        server.requests.map((r) => r.headers.authorization),
+        [basic, basic],
+      );
     });
 
     it('adds X-Api-Key when an OctoPrint key is set, and never lets a caller replace Authorization or Host', async () => {
-      await connect({ octoPrintApiKey: SECRETS.octoPrintApiKey }).request({ path: '/api/job', headers: { Authorization: 'Bearer other', Host: 'evil.example', 'X-Custom': 'yes' } });
+      await connect({ octoPrintApiKey: SECRETS.octoPrintApiKey }).request({
+        path: '/api/job',
+        headers: { Authorization: 'Bearer other', Host: 'evil.example', 'X-Custom': 'yes' },
+      });
       const h = server.requests[0].headers;
       assert.equal(h['x-api-key'], SECRETS.octoPrintApiKey);
       assert.equal(h.authorization, `Bearer ${SECRETS.authBearerToken}`);
@@ -52,8 +65,14 @@ describe('client: AppConnection', () => {
     });
 
     it('refuses a connection without credentials before sending anything', () => {
-      assert.throws(() => authorizationHeader({}), (e: OctoEverywhereError) => e.code === 'OE_MISSING_CREDENTIALS');
-      assert.throws(() => new AppConnection({ url: 'https://app-x.octoeverywhere.com', authBasicHttpUser: 'u' }), (e: OctoEverywhereError) => e.code === 'OE_MISSING_CREDENTIALS');
+      assert.throws(
+        () => authorizationHeader({}),
+        (e: OctoEverywhereError) => e.code === 'OE_MISSING_CREDENTIALS',
+      );
+      assert.throws(
+        () => new AppConnection({ url: 'https://app-x.octoeverywhere.com', authBasicHttpUser: 'u' }),
+        (e: OctoEverywhereError) => e.code === 'OE_MISSING_CREDENTIALS',
+      );
     });
 
     it('authenticates the WebSocket handshake too', async () => {
@@ -76,8 +95,14 @@ describe('client: AppConnection', () => {
   describe('URLs', () => {
     for (const bad of ['http://app-abc.octoeverywhere.com', 'http://192.168.1.5', 'http://10.0.0.1:80']) {
       it(`refuses plain http to a non-loopback host (${bad})`, () => {
-        assert.throws(() => new AppConnection({ url: bad, authBearerToken: 'x' }), (e: OctoEverywhereError) => e.code === 'OE_INSECURE_URL');
-        assert.throws(() => new AppConnection({ url: 'https://app-a.octoeverywhere.com', serviceUrl: bad, authBearerToken: 'x' }), (e: OctoEverywhereError) => e.code === 'OE_INSECURE_URL');
+        assert.throws(
+          () => new AppConnection({ url: bad, authBearerToken: 'x' }),
+          (e: OctoEverywhereError) => e.code === 'OE_INSECURE_URL',
+        );
+        assert.throws(
+          () => new AppConnection({ url: 'https://app-a.octoeverywhere.com', serviceUrl: bad, authBearerToken: 'x' }),
+          (e: OctoEverywhereError) => e.code === 'OE_INSECURE_URL',
+        );
       });
     }
     for (const ok of ['http://127.0.0.9:1', 'http://[::1]:2', 'http://localhost:3', 'http://app-x.localhost:4', 'https://APP-X.octoeverywhere.com/']) {
@@ -89,9 +114,18 @@ describe('client: AppConnection', () => {
       });
     }
     it('refuses non-URLs and URLs with embedded credentials', () => {
-      assert.throws(() => new AppConnection({ url: 'not a url', authBearerToken: 'x' }), (e: OctoEverywhereError) => e.code === 'OE_INVALID_URL');
-      assert.throws(() => new AppConnection({ url: 'https://u:p@app-x.octoeverywhere.com', authBearerToken: 'x' }), (e: OctoEverywhereError) => e.code === 'OE_INVALID_URL');
-      assert.throws(() => new AppConnection({ url: 'ftp://app-x.octoeverywhere.com', authBearerToken: 'x' }), (e: OctoEverywhereError) => e.code === 'OE_INVALID_URL');
+      assert.throws(
+        () => new AppConnection({ url: 'not a url', authBearerToken: 'x' }),
+        (e: OctoEverywhereError) => e.code === 'OE_INVALID_URL',
+      );
+      assert.throws(
+        () => new AppConnection({ url: 'https://u:p@app-x.octoeverywhere.com', authBearerToken: 'x' }),
+        (e: OctoEverywhereError) => e.code === 'OE_INVALID_URL',
+      );
+      assert.throws(
+        () => new AppConnection({ url: 'ftp://app-x.octoeverywhere.com', authBearerToken: 'x' }),
+        (e: OctoEverywhereError) => e.code === 'OE_INVALID_URL',
+      );
     });
   });
 
@@ -259,7 +293,6 @@ describe('client: AppConnection', () => {
 
   it('shows no secret when the connection object is logged or serialised', () => {
     const c = connect({ appApiToken: SECRETS.appApiToken, octoPrintApiKey: SECRETS.octoPrintApiKey });
-    const { inspect } = require('node:util') as typeof import('node:util');
     assert.deepEqual(secretsIn(inspect(c, { depth: 5 }) + JSON.stringify(c)), []);
   });
 });

@@ -19,7 +19,13 @@ function snap(state: JobState, extra: Partial<PrinterSnapshot> = {}): PrinterSna
     ...extra,
   };
 }
-const gadget = (state: number, rating: number, statusColor: GadgetStatus['statusColor']): GadgetStatus => ({ state, stateName: 'active', status: '', statusColor, rating });
+const gadget = (state: number, rating: number, statusColor: GadgetStatus['statusColor']): GadgetStatus => ({
+  state,
+  stateName: 'active',
+  status: '',
+  statusColor,
+  rating,
+});
 
 /** Feeds snapshots in order and returns the event names of each step after the first. */
 function run(snapshots: PrinterSnapshot[], bedCooldownC?: number): string[][] {
@@ -40,7 +46,8 @@ describe('client: events derived from snapshots', () => {
   });
 
   it('derives a whole print, each transition once', () => {
-    const p = (progress: number, currentLayer: number, extra: Partial<PrinterSnapshot> = {}) => snap('printing', { progress, currentLayer, totalLayers: 50, ...extra });
+    const p = (progress: number, currentLayer: number, extra: Partial<PrinterSnapshot> = {}) =>
+      snap('printing', { progress, currentLayer, totalLayers: 50, ...extra });
     const steps = run([
       snap('idle'),
       snap('warmingup', { progress: 0, currentLayer: 0 }),
@@ -84,8 +91,17 @@ describe('client: events derived from snapshots', () => {
     const r = deriveEvents(memory, snap('printing', { progress: 12.7, durationSec: 90, timeLeftSec: null, currentLayer: 2, totalLayers: 9 }));
     memory = r.memory;
     assert.deepEqual(r.events[0], {
-      eventType: 1, event: 'print-started', source: 'poll', printerName: 'Voron', printId: 'p1', fileName: 'cube.gcode',
-      progress: 12, durationSec: 90, timeRemainingSec: -1, currentLayer: 2, totalLayers: 9,
+      eventType: 1,
+      event: 'print-started',
+      source: 'poll',
+      printerName: 'Voron',
+      printId: 'p1',
+      fileName: 'cube.gcode',
+      progress: 12,
+      durationSec: 90,
+      timeRemainingSec: -1,
+      currentLayer: 2,
+      totalLayers: 9,
     });
     assert.ok(memory);
   });
@@ -96,7 +112,13 @@ describe('client: events derived from snapshots', () => {
     assert.deepEqual(run([snap('printing'), snap('paused'), snap('paused', { gadget: g4 })]), [[], ['print-paused'], ['gadget-paused-print']]);
     const stillBad = gadget(3, 1, 'r');
     assert.deepEqual(
-      run([snap('printing'), snap('paused', { gadget: g4 }), snap('printing', { gadget: stillBad }), snap('printing', { gadget: gadget(3, 8, 'g') }), snap('printing', { gadget: stillBad })]),
+      run([
+        snap('printing'),
+        snap('paused', { gadget: g4 }),
+        snap('printing', { gadget: stillBad }),
+        snap('printing', { gadget: gadget(3, 8, 'g') }),
+        snap('printing', { gadget: stillBad }),
+      ]),
       [[], ['gadget-paused-print'], ['print-resumed'], [], ['gadget-warning']],
       'the verdict that paused the print is not warned about again after the resume',
     );
@@ -105,7 +127,14 @@ describe('client: events derived from snapshots', () => {
   it('re-arms the Gadget warning only after a good verdict, not after a poll without Gadget', () => {
     const warn = gadget(3, 3, 'y');
     const good = gadget(3, 8, 'g');
-    const steps = run([snap('printing'), snap('printing', { gadget: warn }), snap('printing'), snap('printing', { gadget: warn }), snap('printing', { gadget: good }), snap('printing', { gadget: warn })]);
+    const steps = run([
+      snap('printing'),
+      snap('printing', { gadget: warn }),
+      snap('printing'),
+      snap('printing', { gadget: warn }),
+      snap('printing', { gadget: good }),
+      snap('printing', { gadget: warn }),
+    ]);
     assert.deepEqual(steps, [[], ['gadget-warning'], [], [], [], ['gadget-warning']]);
   });
 
@@ -113,11 +142,24 @@ describe('client: events derived from snapshots', () => {
     assert.deepEqual(run([snap('printing'), snap('cancelled')]), [[], ['print-failed']]);
     let m = deriveEvents(undefined, snap('printing')).memory;
     const err = deriveEvents(m, snap('error', { error: 'heater fault' }));
-    assert.deepEqual(err.events.map((e) => [e.event, e.error]), [['error', 'heater fault'], ['print-failed', 'heater fault']]);
+    assert.deepEqual(
+      err.events.map((e) => [e.event, e.error]),
+      [
+        ['error', 'heater fault'],
+        ['print-failed', 'heater fault'],
+      ],
+    );
     m = deriveEvents(undefined, snap('printing', { progress: 40 })).memory;
-    assert.deepEqual(deriveEvents(m, snap('idle')).events.map((e) => [e.event, e.error]), [['print-failed', 'cancelled']], 'OctoPrint goes back to idle after a cancel');
+    assert.deepEqual(
+      deriveEvents(m, snap('idle')).events.map((e) => [e.event, e.error]),
+      [['print-failed', 'cancelled']],
+      'OctoPrint goes back to idle after a cancel',
+    );
     m = deriveEvents(undefined, snap('printing', { progress: 99.9 })).memory;
-    assert.deepEqual(deriveEvents(m, snap('idle')).events.map((e) => e.event), ['print-complete']);
+    assert.deepEqual(
+      deriveEvents(m, snap('idle')).events.map((e) => e.event),
+      ['print-complete'],
+    );
   });
 
   it('sees a new print id as a new print, even when the whole print happened between polls', () => {

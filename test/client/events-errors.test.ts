@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict';
-import { COMMAND_CODES, EVENT_NAMES, FAILURE_DETECTION_CODES, FailureDetectionError, NetworkError, OctoEverywhereError, SERVICE_CODES, eventFromWebhook, eventName, toOctoEverywhereError } from '../../src/client';
+import {
+  COMMAND_CODES,
+  EVENT_NAMES,
+  FAILURE_DETECTION_CODES,
+  FailureDetectionError,
+  NetworkError,
+  OctoEverywhereError,
+  SERVICE_CODES,
+  eventFromWebhook,
+  eventName,
+  toOctoEverywhereError,
+} from '../../src/client';
 import { commandError, detectionCodeError, failureDetectionError, serviceError } from '../../src/client/errors';
 import samples from '../fixtures/production-samples.json';
 
@@ -14,8 +25,19 @@ describe('client: events and error tables', () => {
   it('maps a webhook body to our names and never copies the SecretKey', () => {
     const e = eventFromWebhook(samples.webhook.progress);
     assert.deepEqual(e, {
-      eventType: 6, event: 'print-progress', source: 'webhook', printerId: samples.webhook.progress.PrinterId, printerName: 'Voron 2.4', printId: 'p-20261124-1',
-      fileName: 'benchy.gcode', durationSec: 1800, progress: 30, timeRemainingSec: 4200, zOffsetMm: 12, currentLayer: 60, totalLayers: 200,
+      eventType: 6,
+      event: 'print-progress',
+      source: 'webhook',
+      printerId: samples.webhook.progress.PrinterId,
+      printerName: 'Voron 2.4',
+      printId: 'p-20261124-1',
+      fileName: 'benchy.gcode',
+      durationSec: 1800,
+      progress: 30,
+      timeRemainingSec: 4200,
+      zOffsetMm: 12,
+      currentLayer: 60,
+      totalLayers: 200,
     });
     const secret = eventFromWebhook(samples.webhook.user_webhook_with_secret);
     assert.equal(secret?.event, 'test');
@@ -49,10 +71,13 @@ describe('client: events and error tables', () => {
 
   it('speaks the same vocabulary for the Gadget Failure Detection codes: a dead key is stop, the budget a cool-down', () => {
     const behaviourOf = (code: string): string => FAILURE_DETECTION_CODES[code].behaviour;
-    for (const code of ['OE_INVALID_API_KEY', 'OE_API_KEY_DISABLED', 'OE_API_KEY_BLOCKED_PAYMENT_FAILED', 'OE_GADGET_NO_API_KEY']) assert.equal(behaviourOf(code), 'stop', code);
+    for (const code of ['OE_INVALID_API_KEY', 'OE_API_KEY_DISABLED', 'OE_API_KEY_BLOCKED_PAYMENT_FAILED', 'OE_GADGET_NO_API_KEY'])
+      assert.equal(behaviourOf(code), 'stop', code);
     assert.equal(behaviourOf('OE_GADGET_BUDGET_REACHED'), 'cool-down');
-    for (const code of ['OE_CONTEXT_RATE_LIMITED', 'OE_BACKEND_THROTTLED', 'OE_INTERNAL_ERROR', 'OE_GADGET_UNTRUSTED_URL']) assert.equal(behaviourOf(code), 'retry', code);
-    for (const code of ['OE_BAD_ARGS', 'OE_ARGS_PARSE_FAILED', 'OE_IMAGE_DECODE_FAILED', 'OE_GADGET_NOT_JPEG']) assert.equal(behaviourOf(code), 'refused', code);
+    for (const code of ['OE_CONTEXT_RATE_LIMITED', 'OE_BACKEND_THROTTLED', 'OE_INTERNAL_ERROR', 'OE_GADGET_UNTRUSTED_URL'])
+      assert.equal(behaviourOf(code), 'retry', code);
+    for (const code of ['OE_BAD_ARGS', 'OE_ARGS_PARSE_FAILED', 'OE_IMAGE_DECODE_FAILED', 'OE_GADGET_NOT_JPEG'])
+      assert.equal(behaviourOf(code), 'refused', code);
     // The error carries its code's behaviour, whichever way it was made; unknown codes follow their kind.
     assert.equal(detectionCodeError('OE_GADGET_NO_API_KEY').behaviour, 'stop');
     assert.equal(new FailureDetectionError('OE_GADGET_BUDGET_REACHED', 'x', { kind: 'temporary' }).behaviour, 'cool-down');
@@ -70,11 +95,14 @@ describe('client: events and error tables', () => {
     assert.ok(wrapped instanceof OctoEverywhereError);
     assert.deepEqual([wrapped.code, wrapped.kind, wrapped.behaviour], ['OE_INTERNAL', 'temporary', 'retry']);
     assert.equal(wrapped.message, 'An unexpected TypeError happened in the OctoEverywhere client; please report it.');
-    assert.equal(toOctoEverywhereError('text', 'the OctoEverywhere node').message, 'An unexpected string happened in the OctoEverywhere node; please report it.');
+    assert.equal(
+      toOctoEverywhereError('text', 'the OctoEverywhere node').message,
+      'An unexpected string happened in the OctoEverywhere node; please report it.',
+    );
     assert.ok(!JSON.stringify(wrapped).includes('secret'));
   });
 
-  it('keeps the plugin\'s error text to one short line', () => {
+  it("keeps the plugin's error text to one short line", () => {
     const e = commandError(752, 'home', `bad\r\nthing ${'x'.repeat(500)}`);
     assert.ok(!/[\r\n]/.test(e.message));
     assert.ok(e.message.length < 600);

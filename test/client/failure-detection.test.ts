@@ -3,7 +3,15 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CREATE_RETRY_SEC, FAILURE_DETECTION_CODES, FailureDetectionClient, FailureDetectionError, FailureDetectionSession, FIRST_INTERVAL_SEC, looksLikeJpeg } from '../../src/client';
+import {
+  CREATE_RETRY_SEC,
+  FAILURE_DETECTION_CODES,
+  FailureDetectionClient,
+  FailureDetectionError,
+  FailureDetectionSession,
+  FIRST_INTERVAL_SEC,
+  looksLikeJpeg,
+} from '../../src/client';
 import { clampInterval } from '../../src/client/failure-detection';
 import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
 import { markJpeg, readMark } from '../../src/simulator/printers/gadget-marker';
@@ -41,7 +49,7 @@ describe('client: Gadget Failure Detection API', () => {
     clock.dispose();
   });
 
-  it('creates a context on the primary host and scores a frame at the context\'s process URL', async () => {
+  it("creates a context on the primary host and scores a frame at the context's process URL", async () => {
     const context = await client.createContext();
     assert.match(context.id, /^[0-9a-f]{50}$/);
     assert.match(context.processUrl, /^http:\/\/gadget-regional\.localhost:\d+\/api\/gadget\/v1\/process\//);
@@ -72,7 +80,12 @@ describe('client: Gadget Failure Detection API', () => {
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const own = new FailureDetectionClient({ apiKey: key, serviceUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, warningConfidence: 2, pauseConfidence: 5 });
+    const own = new FailureDetectionClient({
+      apiKey: key,
+      serviceUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      warningConfidence: 2,
+      pauseConfidence: 5,
+    });
     try {
       const context = await own.createContext();
       const result = await own.process(context, FAKE_JPEG);
@@ -123,7 +136,17 @@ describe('client: Gadget Failure Detection API', () => {
   });
 
   it('maps every ErrorType to its stable code, kind, what happens next and what to do; never with the key', async () => {
-    const serviceTypes = ['OE_BAD_ARGS', 'OE_ARGS_PARSE_FAILED', 'OE_CONTEXT_RATE_LIMITED', 'OE_IMAGE_DECODE_FAILED', 'OE_INVALID_API_KEY', 'OE_API_KEY_DISABLED', 'OE_API_KEY_BLOCKED_PAYMENT_FAILED', 'OE_BACKEND_THROTTLED', 'OE_INTERNAL_ERROR'];
+    const serviceTypes = [
+      'OE_BAD_ARGS',
+      'OE_ARGS_PARSE_FAILED',
+      'OE_CONTEXT_RATE_LIMITED',
+      'OE_IMAGE_DECODE_FAILED',
+      'OE_INVALID_API_KEY',
+      'OE_API_KEY_DISABLED',
+      'OE_API_KEY_BLOCKED_PAYMENT_FAILED',
+      'OE_BACKEND_THROTTLED',
+      'OE_INTERNAL_ERROR',
+    ];
     const expected: Record<string, [string, string]> = {
       OE_BAD_ARGS: ['permanent', 'refused'],
       OE_ARGS_PARSE_FAILED: ['permanent', 'refused'],
@@ -172,7 +195,7 @@ describe('client: Gadget Failure Detection API', () => {
     assert.equal(looksLikeJpeg('ffd8ff'), false);
   });
 
-  it('scores the simulator\'s frames by the print\'s truth: good, then failing', async () => {
+  it("scores the simulator's frames by the print's truth: good, then failing", async () => {
     const printer = sim.printers[0] as SimulatedPrinter;
     printer.startPrint('benchy.gcode');
     const frame = printer.webcams[0].jpeg();
@@ -212,7 +235,11 @@ describe('client: Gadget Failure Detection API', () => {
     const hits: string[] = [];
     const server = http.createServer((req, res) => {
       hits.push(req.url ?? '');
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ContextId: 'c', ProcessRequestUrl: 'https://collector.example.com/p', FallbackProcessRequestUrl: 'https://gadget.example.net/p' }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(
+          JSON.stringify({ ContextId: 'c', ProcessRequestUrl: 'https://collector.example.com/p', FallbackProcessRequestUrl: 'https://gadget.example.net/p' }),
+        );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const own = new FailureDetectionClient({ apiKey: key, serviceUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { GADGET_DISABLED_INTERVAL_MS, GADGET_MIN_INTERVAL_MS, GadgetPollRules, isGadgetWarning, type GadgetStatus } from '../../src/client';
 
-const gadget = (state: number, rating = 8, statusColor: GadgetStatus['statusColor'] = 'g'): GadgetStatus => ({ state, stateName: 'active', status: '', statusColor, rating });
+const gadget = (state: number, rating = 8, statusColor: GadgetStatus['statusColor'] = 'g'): GadgetStatus => ({
+  state,
+  stateName: 'active',
+  status: '',
+  statusColor,
+  rating,
+});
 const printing = (printId: string | null = 'p1') => ({ printing: true, printId });
 const idle = { printing: false, printId: null };
 

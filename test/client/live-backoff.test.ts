@@ -13,9 +13,18 @@ describe('client live: reconnect back-off', () => {
         assert.ok(d >= DEFAULT_BACKOFF.minMs && d <= window, `attempt ${attempt}: ${d}`);
       }
     }
-    assert.equal(reconnectDelayMs(0, () => 0), DEFAULT_BACKOFF.minMs);
-    assert.equal(reconnectDelayMs(5, () => 1), DEFAULT_BACKOFF.capMs);
-    assert.equal(reconnectDelayMs(0, () => 1, { baseMs: 4000, minMs: 500 }), 4000);
+    assert.equal(
+      reconnectDelayMs(0, () => 0),
+      DEFAULT_BACKOFF.minMs,
+    );
+    assert.equal(
+      reconnectDelayMs(5, () => 1),
+      DEFAULT_BACKOFF.capMs,
+    );
+    assert.equal(
+      reconnectDelayMs(0, () => 1, { baseMs: 4000, minMs: 500 }),
+      4000,
+    );
   });
 
   for (const refusedMs of [0, 10_000, 30_000]) {

@@ -60,7 +60,9 @@ describe('client live: supervision', () => {
       live.start();
       await until(() => rec.states.some((s) => s.status === 'connecting' && s.error !== undefined), 'the refused upgrade');
       const refused = rec.states.find((s) => s.status === 'connecting' && s.error !== undefined);
-      assert.ok(refused?.status === 'connecting' && refused.error?.code === 'OE_601' && refused.error.behaviour === 'offline' && refused.retryInMs !== undefined);
+      assert.ok(
+        refused?.status === 'connecting' && refused.error?.code === 'OE_601' && refused.error.behaviour === 'offline' && refused.retryInMs !== undefined,
+      );
       assert.equal(live.pendingTimers, 1, 'one retry timer');
       r.printer.online = true;
       await run(r, 60, () => rec.snapshots.length > 0);
@@ -103,7 +105,10 @@ describe('client live: supervision', () => {
     r.sim.chaos.stallSockets = true;
     await run(r, 30, () => rec.states.some((s) => s.status === 'connecting' && s.error !== undefined));
     const noticed = rec.states.find((s) => s.status === 'connecting' && s.error !== undefined);
-    assert.ok(noticed?.status === 'connecting' && noticed.error?.code === 'OE_SOCKET_STALLED', rec.states.map((s) => (s.status === 'connecting' ? s.error?.code : s.status)).join(','));
+    assert.ok(
+      noticed?.status === 'connecting' && noticed.error?.code === 'OE_SOCKET_STALLED',
+      rec.states.map((s) => (s.status === 'connecting' ? s.error?.code : s.status)).join(','),
+    );
     r.sim.chaos.stallSockets = false;
     const before = rec.snapshots.length;
     r.printer.startPrint('after-stall.3mf', { durationSec: 600 });
@@ -123,11 +128,21 @@ describe('client live: supervision', () => {
       await printing(r, rec);
 
       r.sim.socketChaos.restartRelay();
-      await run(r, 90, () => rec.states.some((s) => s.status === 'connecting' && s.error !== undefined) && live.state.status === 'connected' && rec.snapshots.at(-1)?.printing === true);
+      await run(
+        r,
+        90,
+        () =>
+          rec.states.some((s) => s.status === 'connecting' && s.error !== undefined) &&
+          live.state.status === 'connected' &&
+          rec.snapshots.at(-1)?.printing === true,
+      );
       assert.equal(live.state.status, 'connected');
       // The refused upgrades were the HTTP 601 error: offline, retried.
       const refused = rec.states.find((s) => s.status === 'connecting' && s.error?.code === 'OE_601');
-      assert.ok(refused?.status === 'connecting' && refused.error?.behaviour === 'offline', rec.states.map((s) => (s.status === 'connecting' ? s.error?.code : s.status)).join(','));
+      assert.ok(
+        refused?.status === 'connecting' && refused.error?.behaviour === 'offline',
+        rec.states.map((s) => (s.status === 'connecting' ? s.error?.code : s.status)).join(','),
+      );
       r.sim.socketChaos.drop();
       await run(r, 90, () => rec.states.filter((s) => s.status === 'connecting' && s.error !== undefined).length >= 2 && live.state.status === 'connected');
       assert.equal(live.state.status, 'connected');
@@ -152,7 +167,7 @@ describe('client live: supervision', () => {
     const second = r.live();
     const rec2 = record(second);
     second.start();
-    await until(() => rec2.snapshots.length > 0, 'the second connection\'s snapshot');
+    await until(() => rec2.snapshots.length > 0, "the second connection's snapshot");
     await run(r, 900, () => rec2.events.some((e) => e.event === 'print-progress'));
     assert.ok(rec2.events.some((e) => e.event === 'print-progress'));
     assert.equal(rec2.events.filter((e) => e.event === 'print-started').length, 0, names(rec2.events).join(','));
@@ -169,7 +184,10 @@ describe('client live: supervision', () => {
     await until(() => live.state.status === 'connecting', 'the session to close');
     // While the link is down the proxy answers CONNACK 3: offline, retried.
     await run(r, 60, () => rec.states.some((s) => s.status === 'connecting' && s.error?.code === 'OE_MQTT_PRINTER_UNAVAILABLE'));
-    assert.ok(rec.states.some((s) => s.status === 'connecting' && s.error?.behaviour === 'offline'), rec.states.map((s) => (s.status === 'connecting' ? s.error?.code : s.status)).join(','));
+    assert.ok(
+      rec.states.some((s) => s.status === 'connecting' && s.error?.behaviour === 'offline'),
+      rec.states.map((s) => (s.status === 'connecting' ? s.error?.code : s.status)).join(','),
+    );
     r.sim.socketChaos.setPrinterLink(0, true);
     const before = rec.snapshots.length;
     r.printer.startPrint('relinked.3mf', { durationSec: 600 });
@@ -215,7 +233,10 @@ describe('client live: supervision', () => {
     const before = rec.snapshots.length;
     r.printer.startPrint('after-restart.gcode', { durationSec: 600 });
     await run(r, 30, () => rec.snapshots.length > before && rec.events.some((e) => e.event === 'print-started'));
-    assert.ok(rec.events.some((e) => e.event === 'print-started'), 'the new subscription reports the print');
+    assert.ok(
+      rec.events.some((e) => e.event === 'print-started'),
+      'the new subscription reports the print',
+    );
     assert.equal(live.state.status, 'connected');
   });
 
@@ -298,7 +319,12 @@ describe('client live: the printer socket', () => {
     relay.on('connection', (_ws, req) => relayed.push(req.headers));
     await new Promise((resolve) => relay.once('listening', resolve));
     const relayPort = (relay.address() as AddressInfo).port;
-    const connection = new AppConnection({ url: `http://app-lan.localhost:${relayPort}`, authBearerToken: 'oe-secret-token', octoPrintApiKey: 'printer-key', localUrl: `http://127.0.0.1:${port}` });
+    const connection = new AppConnection({
+      url: `http://app-lan.localhost:${relayPort}`,
+      authBearerToken: 'oe-secret-token',
+      octoPrintApiKey: 'printer-key',
+      localUrl: `http://127.0.0.1:${port}`,
+    });
     const ctx = { connection, clock: realClock, clientName: 't', preferLocal: true, heartbeatMs: 15_000, memo: {}, local: { downUntilMs: 0 } };
     try {
       const lan = await openPrinterSocket(ctx, '/websocket', { protocols: ['a', 'b'] });

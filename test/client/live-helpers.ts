@@ -58,7 +58,10 @@ export interface LiveRig {
 
 const PLATFORM_OF: Record<LivePlatform, LivePlatform> = { moonraker: 'moonraker', octoprint: 'octoprint', bambu: 'bambu', 'elegoo-cc2': 'elegoo-cc2' };
 
-export async function startRig(kind: LivePlatform, options: { apiKey?: boolean; connection?: Partial<ConstructorParameters<typeof AppConnection>[0]> } = {}): Promise<LiveRig> {
+export async function startRig(
+  kind: LivePlatform,
+  options: { apiKey?: boolean; connection?: Partial<ConstructorParameters<typeof AppConnection>[0]> } = {},
+): Promise<LiveRig> {
   const clock = createClock({ mode: 'manual' });
   const sim = await startSimulator({ clock, printers: [{ kind, name: `Live ${kind}` }] });
   const printer = sim.printers[0] as SimulatedPrinter;
@@ -99,7 +102,11 @@ export class PollDerivation {
   private memory: DeriveMemory | undefined;
   private readonly commands: CommandApi;
 
-  constructor(connection: AppConnection, private readonly clock: ManagedClock, private readonly printerName: string) {
+  constructor(
+    connection: AppConnection,
+    private readonly clock: ManagedClock,
+    private readonly printerName: string,
+  ) {
     this.commands = new CommandApi(connection);
   }
 

@@ -12,14 +12,23 @@ describe('client live: on the real clock', () => {
   let sim: Simulator;
   beforeEach(async () => {
     clock = createClock({ mode: 'real' });
-    sim = await startSimulator({ clock, printers: [{ kind: 'moonraker', name: 'Voron' }, { kind: 'bambu', name: 'P1S' }] });
+    sim = await startSimulator({
+      clock,
+      printers: [
+        { kind: 'moonraker', name: 'Voron' },
+        { kind: 'bambu', name: 'P1S' },
+      ],
+    });
   });
   afterEach(async () => {
     await sim.close();
     clock.dispose();
   });
 
-  for (const [index, platform] of [[0, 'moonraker'], [1, 'bambu']] as const) {
+  for (const [index, platform] of [
+    [0, 'moonraker'],
+    [1, 'bambu'],
+  ] as const) {
     it(`${platform}: status arrives, stop leaves nothing behind`, async () => {
       const keys = sim.createAppConnection(index);
       watchConnectionSecrets(keys);

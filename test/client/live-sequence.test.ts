@@ -6,7 +6,7 @@ import { type LiveRig, names, PollDerivation, record, startRig, tick, until } fr
 
 const PLATFORMS: LivePlatform[] = ['moonraker', 'octoprint', 'bambu', 'elegoo-cc2'];
 
-describe('client live: event sequence equals the poller\'s', () => {
+describe("client live: event sequence equals the poller's", () => {
   let rig: LiveRig | undefined;
   afterEach(async () => {
     await rig?.close();

@@ -41,7 +41,7 @@ function streamerPart(frame: Buffer, first: boolean, withLength = true): Buffer 
 
 function split(data: Buffer, random: () => number, maxChunk: number): Buffer[] {
   const chunks: Buffer[] = [];
-  for (let i = 0; i < data.length; ) {
+  for (let i = 0; i < data.length;) {
     const size = 1 + Math.floor(random() * maxChunk);
     // Each chunk in its own memory, as sockets deliver them.
     chunks.push(Buffer.from(data.subarray(i, i + size)));
@@ -87,7 +87,7 @@ describe('client: MJPEG parser', () => {
     const frame = jpeg(4096, random);
     const whole = oePart(frame);
     const { frames: viewed } = parseAll([whole], 'oestreamboundary');
-    assert.equal(viewed[0].data.buffer, whole.buffer, 'the frame shares the chunk\'s memory');
+    assert.equal(viewed[0].data.buffer, whole.buffer, "the frame shares the chunk's memory");
 
     const [a, b] = [whole.subarray(0, 2000), whole.subarray(2000)].map((x) => Buffer.from(x));
     const { frames: copied } = parseAll([a, b], 'oestreamboundary');
@@ -166,9 +166,12 @@ describe('client: MJPEG parser', () => {
     );
     const scan = new MjpegParser({ boundary: 'b', maxFrameBytes: 1000 });
     scan.push(Buffer.from('--b\r\nContent-Type: image/jpeg\r\n\r\n'), () => undefined);
-    assert.throws(() => {
-      for (let i = 0; i < 20; i++) scan.push(Buffer.alloc(100, 1), () => undefined);
-    }, (e: OctoEverywhereError) => e.code === 'OE_MJPEG_FRAME_TOO_LARGE');
+    assert.throws(
+      () => {
+        for (let i = 0; i < 20; i++) scan.push(Buffer.alloc(100, 1), () => undefined);
+      },
+      (e: OctoEverywhereError) => e.code === 'OE_MJPEG_FRAME_TOO_LARGE',
+    );
   });
 
   it('refuses garbage: a bad Content-Length, an endless header line', () => {
@@ -178,9 +181,12 @@ describe('client: MJPEG parser', () => {
     );
     const endless = new MjpegParser({ boundary: 'b' });
     endless.push(Buffer.from('--b\r\nX-Junk: '), () => undefined);
-    assert.throws(() => {
-      for (let i = 0; i < 10; i++) endless.push(Buffer.alloc(1024, 0x41), () => undefined);
-    }, (e: OctoEverywhereError) => e.code === 'OE_MJPEG_INVALID');
+    assert.throws(
+      () => {
+        for (let i = 0; i < 10; i++) endless.push(Buffer.alloc(1024, 0x41), () => undefined);
+      },
+      (e: OctoEverywhereError) => e.code === 'OE_MJPEG_INVALID',
+    );
   });
 
   it('skips junk before a boundary with bounded memory', () => {
@@ -207,7 +213,11 @@ describe('client: MJPEG parser', () => {
     const chunks = split(Buffer.concat(frames.map(oePart)), random, 700);
     const iterated: Buffer[] = [];
     for await (const f of mjpegFrames(Readable.from(chunks), { boundary: 'oestreamboundary' })) iterated.push(f.data);
-    assertFrames(iterated.map((data) => ({ data, headers: {} })), frames, 'iterator');
+    assertFrames(
+      iterated.map((data) => ({ data, headers: {} })),
+      frames,
+      'iterator',
+    );
 
     const piped: Buffer[] = [];
     await pipeline(
@@ -221,12 +231,20 @@ describe('client: MJPEG parser', () => {
         },
       }),
     );
-    assertFrames(piped.map((data) => ({ data, headers: {} })), frames, 'transform');
+    assertFrames(
+      piped.map((data) => ({ data, headers: {} })),
+      frames,
+      'transform',
+    );
   });
 
   it('fails the Transform with the parser error', async () => {
     await assert.rejects(
-      pipeline(Readable.from([Buffer.from('--b\r\nContent-Length: nope\r\n\r\n')]), new MjpegStream({ boundary: 'b' }), new Writable({ objectMode: true, write: (_f, _e, cb) => cb() })),
+      pipeline(
+        Readable.from([Buffer.from('--b\r\nContent-Length: nope\r\n\r\n')]),
+        new MjpegStream({ boundary: 'b' }),
+        new Writable({ objectMode: true, write: (_f, _e, cb) => cb() }),
+      ),
       (e: OctoEverywhereError) => e.code === 'OE_MJPEG_INVALID',
     );
   });

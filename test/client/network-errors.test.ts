@@ -28,7 +28,7 @@ describe('client: network error mapping', () => {
     assert.equal(networkError(ours, 'X'), ours, 'ours passes through');
   });
 
-  it('says OE_TIMEOUT when the request\'s deadline ran out, whatever the transport said', async () => {
+  it("says OE_TIMEOUT when the request's deadline ran out, whatever the transport said", async () => {
     const clock = createClock({ mode: 'manual' });
     try {
       const deadline = new Deadline(5_000, undefined, clock);

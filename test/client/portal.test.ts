@@ -5,7 +5,15 @@ import samples from '../fixtures/production-samples.json';
 describe('client: App Connection Portal', () => {
   describe('buildPortalUrl', () => {
     it('builds the portal URL with encoded parameters', () => {
-      const url = new URL(buildPortalUrl({ appId: 'nodered', returnUrl: 'http://127.0.0.1:1880/octoeverywhere/portal/callback?state=a b', printerId: 'Q3H8K2M9P4R7T1W6Y0Z5A8C3E6G9J2L5N8Q1S4U7X0B3D6F9H2K5M8P1R4T7', octoPrintApiKeyAppName: 'Node-RED', appLogoUrl: 'https://x.example/logo.png' }));
+      const url = new URL(
+        buildPortalUrl({
+          appId: 'nodered',
+          returnUrl: 'http://127.0.0.1:1880/octoeverywhere/portal/callback?state=a b',
+          printerId: 'Q3H8K2M9P4R7T1W6Y0Z5A8C3E6G9J2L5N8Q1S4U7X0B3D6F9H2K5M8P1R4T7',
+          octoPrintApiKeyAppName: 'Node-RED',
+          appLogoUrl: 'https://x.example/logo.png',
+        }),
+      );
       assert.equal(url.origin + url.pathname, 'https://octoeverywhere.com/appportal/v1/');
       assert.equal(url.searchParams.get('appid'), 'nodered');
       assert.equal(url.searchParams.get('returnUrl'), 'http://127.0.0.1:1880/octoeverywhere/portal/callback?state=a b');
@@ -14,10 +22,22 @@ describe('client: App Connection Portal', () => {
     });
     it('defaults to the devtest App ID and validates the key app name (2–60 chars)', () => {
       assert.equal(new URL(buildPortalUrl()).searchParams.get('appid'), 'devtest');
-      assert.throws(() => buildPortalUrl({ octoPrintApiKeyAppName: 'x' }), (e: OctoEverywhereError) => e.code === 'OE_INVALID_ARGUMENT');
-      assert.throws(() => buildPortalUrl({ octoPrintApiKeyAppName: 'x'.repeat(61) }), (e: OctoEverywhereError) => e.code === 'OE_INVALID_ARGUMENT');
-      assert.throws(() => buildPortalUrl({ returnUrl: 'not a url' }), (e: OctoEverywhereError) => e.code === 'OE_INVALID_ARGUMENT');
-      assert.throws(() => buildPortalUrl({ serviceUrl: 'http://octoeverywhere.com' }), (e: OctoEverywhereError) => e.code === 'OE_INSECURE_URL');
+      assert.throws(
+        () => buildPortalUrl({ octoPrintApiKeyAppName: 'x' }),
+        (e: OctoEverywhereError) => e.code === 'OE_INVALID_ARGUMENT',
+      );
+      assert.throws(
+        () => buildPortalUrl({ octoPrintApiKeyAppName: 'x'.repeat(61) }),
+        (e: OctoEverywhereError) => e.code === 'OE_INVALID_ARGUMENT',
+      );
+      assert.throws(
+        () => buildPortalUrl({ returnUrl: 'not a url' }),
+        (e: OctoEverywhereError) => e.code === 'OE_INVALID_ARGUMENT',
+      );
+      assert.throws(
+        () => buildPortalUrl({ serviceUrl: 'http://octoeverywhere.com' }),
+        (e: OctoEverywhereError) => e.code === 'OE_INSECURE_URL',
+      );
     });
   });
 
@@ -52,23 +72,39 @@ describe('client: App Connection Portal', () => {
     });
     it('treats anything but success=true as a failure', () => {
       for (const v of ['false', 'True', '1', '']) {
-        assert.throws(() => parseCompletion(`x://y?success=${v}&id=1&url=https%3A%2F%2Fapp-a.octoeverywhere.com&authBearerToken=t`), (e: OctoEverywhereError) => e.code === 'OE_PORTAL_FAILED');
+        assert.throws(
+          () => parseCompletion(`x://y?success=${v}&id=1&url=https%3A%2F%2Fapp-a.octoeverywhere.com&authBearerToken=t`),
+          (e: OctoEverywhereError) => e.code === 'OE_PORTAL_FAILED',
+        );
       }
-      assert.throws(() => parseCompletion(samples.completion.failure), (e: OctoEverywhereError) => e.code === 'OE_PORTAL_FAILED');
+      assert.throws(
+        () => parseCompletion(samples.completion.failure),
+        (e: OctoEverywhereError) => e.code === 'OE_PORTAL_FAILED',
+      );
     });
     it('names what is missing without repeating any value', () => {
-      assert.throws(() => parseCompletion('x://y?success=true&url=https%3A%2F%2Fapp-a.octoeverywhere.com&authbasichttpuser=u'), (e: OctoEverywhereError) => {
-        assert.equal(e.code, 'OE_COMPLETION_INVALID');
-        assert.match(e.message, /id, credentials/);
-        return true;
-      });
-      assert.throws(() => parseCompletion('x://y?success=true&id=1&url=http%3A%2F%2Fevil.example&authBearerToken=secret-token-value'), (e: OctoEverywhereError) => {
-        assert.match(e.message, /https/);
-        assert.ok(!e.message.includes('secret-token-value'));
-        return true;
-      });
+      assert.throws(
+        () => parseCompletion('x://y?success=true&url=https%3A%2F%2Fapp-a.octoeverywhere.com&authbasichttpuser=u'),
+        (e: OctoEverywhereError) => {
+          assert.equal(e.code, 'OE_COMPLETION_INVALID');
+          assert.match(e.message, /id, credentials/);
+          return true;
+        },
+      );
+      assert.throws(
+        () => parseCompletion('x://y?success=true&id=1&url=http%3A%2F%2Fevil.example&authBearerToken=secret-token-value'),
+        (e: OctoEverywhereError) => {
+          assert.match(e.message, /https/);
+          assert.ok(!e.message.includes('secret-token-value'));
+          return true;
+        },
+      );
       for (const junk of ['', '   ', 'https://octoeverywhere.com/appportal/v1/complete', 'hello world', '%%%']) {
-        assert.throws(() => parseCompletion(junk), (e: OctoEverywhereError) => e.code === 'OE_COMPLETION_INVALID', junk);
+        assert.throws(
+          () => parseCompletion(junk),
+          (e: OctoEverywhereError) => e.code === 'OE_COMPLETION_INVALID',
+          junk,
+        );
       }
     });
   });
@@ -79,7 +115,7 @@ describe('client: App Connection Portal', () => {
       assert.equal(connectionHostKind('https://APP-FWDUVGAJPBCZ1E7MWM0IVSCPO4EBTG6O.OctoEverywhere.com/'), 'app');
       assert.equal(connectionHostKind('https://shared-abc123def456.octoeverywhere.com'), 'shared');
     });
-    it('allows this machine (the simulator\'s app-….localhost hosts, loopback addresses)', () => {
+    it("allows this machine (the simulator's app-….localhost hosts, loopback addresses)", () => {
       assert.equal(connectionHostKind('http://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.localhost:41234'), 'loopback');
       assert.equal(connectionHostKind('http://127.0.0.1:8080'), 'loopback');
       assert.equal(connectionHostKind('http://[::1]:8080'), 'loopback');

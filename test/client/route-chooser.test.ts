@@ -88,7 +88,12 @@ describe('client: route chooser (LAN URL first) on the manual clock', () => {
       await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
       const port = (probe.address() as AddressInfo).port;
       await new Promise((resolve) => probe.close(resolve));
-      const c = new AppConnection({ url: `http://127.0.0.1:${relay.port}`, authBearerToken: SECRETS.authBearerToken, localUrl: `http://127.0.0.1:${port}`, clock });
+      const c = new AppConnection({
+        url: `http://127.0.0.1:${relay.port}`,
+        authBearerToken: SECRETS.authBearerToken,
+        localUrl: `http://127.0.0.1:${port}`,
+        clock,
+      });
       try {
         assert.equal((await c.request({ path: '/api/job' })).via, 'relay');
         lan = http.createServer((req, res) => {

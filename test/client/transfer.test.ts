@@ -81,7 +81,7 @@ describe('client: transfer', () => {
     assert.equal(server.requests.length, 0);
   });
 
-  it('does not hold a request that may go to the LAN URL to the relay\'s limits', async () => {
+  it("does not hold a request that may go to the LAN URL to the relay's limits", async () => {
     const lan = new AppConnection({ url: 'http://app-x.localhost:1', localUrl: `http://127.0.0.1:${server.port}`, authBearerToken: SECRETS.authBearerToken });
     try {
       const res = await transfer(lan, { method: 'POST', path: '/upload', body: Buffer.alloc(2 * MiB) }, known({ maxUploadFileSizeBytes: MiB }));
@@ -105,11 +105,14 @@ describe('client: transfer', () => {
     await assert.rejects(transfer(conn, { path: '/chunked' }, limits), (e: OctoEverywhereError) => e.code === 'OE_607');
     // A destroyed socket leaves the pool on its 'close' event, a few turns of the loop later.
     for (let i = 0; i < 100 && conn.socketCount() > 0; i++) await new Promise((r) => setImmediate(r));
-    assert.equal(conn.socketCount(), 0, 'the refused answers\' sockets are dropped, not left busy in the pool');
+    assert.equal(conn.socketCount(), 0, "the refused answers' sockets are dropped, not left busy in the pool");
   });
 
   it('refuses an unreadable upload file with a specific code before connecting', async () => {
-    await assert.rejects(transfer(conn, { method: 'PUT', path: '/u', file: path.join(tmp, 'nope') }, known({})), (e: OctoEverywhereError) => e.code === 'OE_FILE_NOT_FOUND');
+    await assert.rejects(
+      transfer(conn, { method: 'PUT', path: '/u', file: path.join(tmp, 'nope') }, known({})),
+      (e: OctoEverywhereError) => e.code === 'OE_FILE_NOT_FOUND',
+    );
     await assert.rejects(transfer(conn, { method: 'PUT', path: '/u', file: tmp }, known({})), (e: OctoEverywhereError) => e.code === 'OE_INVALID_FILENAME');
     await assert.rejects(transfer(conn, { method: 'PUT', path: '//evil/u', file: tmp }, known({})), (e: OctoEverywhereError) => e.code === 'OE_INVALID_PATH');
     assert.equal(server.requests.length, 0);

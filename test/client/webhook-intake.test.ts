@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { DeliveryDeduper, checkContentType, checkWebhookPath, eventTypesFromNames, generateWebhookToken, isStrongWebhookToken, parseDelivery, readBoundedBody, webhookUrl } from '../../src/client';
+import {
+  DeliveryDeduper,
+  checkContentType,
+  checkWebhookPath,
+  eventTypesFromNames,
+  generateWebhookToken,
+  isStrongWebhookToken,
+  parseDelivery,
+  readBoundedBody,
+  webhookUrl,
+} from '../../src/client';
 import { secretsEqual, tokenFromUrl } from '../../src/client/webhook-intake';
 
 function stream(headers: Record<string, string> = {}): PassThrough & { headers: Record<string, string> } {
@@ -35,7 +45,11 @@ describe('client: webhook intake', () => {
   it('accepts plain paths only (no Express patterns, no dot segments)', () => {
     assert.equal(checkWebhookPath('/octoeverywhere/webhook/abc.def/'), '/octoeverywhere/webhook/abc.def');
     for (const bad of ['', 'x', '/a/:id', '/a/*', '/a/../b', '/a b', '/a?x', '//', '/(a)']) {
-      assert.throws(() => checkWebhookPath(bad), (e: { code: string }) => e.code === 'OE_INVALID_WEBHOOK_PATH', bad);
+      assert.throws(
+        () => checkWebhookPath(bad),
+        (e: { code: string }) => e.code === 'OE_INVALID_WEBHOOK_PATH',
+        bad,
+      );
     }
   });
 
@@ -43,8 +57,14 @@ describe('client: webhook intake', () => {
     assert.equal(webhookUrl('https://nr.example.com/', '', '/oe/h', 'a+b'), 'https://nr.example.com/oe/h?token=a%2Bb');
     assert.equal(webhookUrl('https://nr.example.com/proxy', '/api/', '/oe/h', 't'), 'https://nr.example.com/proxy/api/oe/h?token=t');
     assert.equal(webhookUrl('http://127.0.0.1:1880', '', '/oe/h', 't'), 'http://127.0.0.1:1880/oe/h?token=t');
-    assert.throws(() => webhookUrl('http://nr.example.com', '', '/oe/h', 't'), (e: { code: string }) => e.code === 'OE_INSECURE_URL');
-    assert.throws(() => webhookUrl('', '', '/oe/h', 't'), (e: { code: string }) => e.code === 'OE_MISSING_URL');
+    assert.throws(
+      () => webhookUrl('http://nr.example.com', '', '/oe/h', 't'),
+      (e: { code: string }) => e.code === 'OE_INSECURE_URL',
+    );
+    assert.throws(
+      () => webhookUrl('', '', '/oe/h', 't'),
+      (e: { code: string }) => e.code === 'OE_MISSING_URL',
+    );
   });
 
   it('accepts JSON-ish or missing content types only', () => {
@@ -52,7 +72,11 @@ describe('client: webhook intake', () => {
       assert.doesNotThrow(() => checkContentType({ 'content-type': ok }), String(ok));
     }
     for (const bad of ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/octet-stream', 'image/png']) {
-      assert.throws(() => checkContentType({ 'content-type': bad }), (e: { httpStatus: number }) => e.httpStatus === 415, bad);
+      assert.throws(
+        () => checkContentType({ 'content-type': bad }),
+        (e: { httpStatus: number }) => e.httpStatus === 415,
+        bad,
+      );
     }
   });
 
@@ -80,15 +104,27 @@ describe('client: webhook intake', () => {
   it('parses a delivery into the shared vocabulary, and refuses what is not one', () => {
     const { event } = parseDelivery(Buffer.from('{"EventType":2,"SecretKey":"s","Progress":100}'));
     assert.deepEqual(event, { eventType: 2, event: 'print-complete', progress: 100, source: 'webhook' });
-    assert.throws(() => parseDelivery('{'), (e: { code: string }) => e.code === 'OE_WEBHOOK_BAD_JSON');
-    assert.throws(() => parseDelivery('"x"'), (e: { code: string }) => e.code === 'OE_WEBHOOK_NOT_AN_EVENT');
+    assert.throws(
+      () => parseDelivery('{'),
+      (e: { code: string }) => e.code === 'OE_WEBHOOK_BAD_JSON',
+    );
+    assert.throws(
+      () => parseDelivery('"x"'),
+      (e: { code: string }) => e.code === 'OE_WEBHOOK_NOT_AN_EVENT',
+    );
     // Nesting: 32 levels (the object itself is the first) pass; one more, or 100,000, is a 400 — checked without recursion.
     const nested = (n: number): string => `{"EventType":1,"X":${'['.repeat(n)}${']'.repeat(n)}}`;
     assert.equal(parseDelivery(nested(31)).event.eventType, 1);
     for (const n of [32, 100_000]) {
-      assert.throws(() => parseDelivery(nested(n)), (e: { code: string; httpStatus: number }) => e.code === 'OE_WEBHOOK_TOO_DEEP' && e.httpStatus === 400);
+      assert.throws(
+        () => parseDelivery(nested(n)),
+        (e: { code: string; httpStatus: number }) => e.code === 'OE_WEBHOOK_TOO_DEEP' && e.httpStatus === 400,
+      );
     }
-    assert.throws(() => parseDelivery({ EventType: 1, X: JSON.parse(nested(40)) as unknown }), (e: { code: string }) => e.code === 'OE_WEBHOOK_TOO_DEEP');
+    assert.throws(
+      () => parseDelivery({ EventType: 1, X: JSON.parse(nested(40)) as unknown }),
+      (e: { code: string }) => e.code === 'OE_WEBHOOK_TOO_DEEP',
+    );
   });
 
   it('maps event names to types once, reporting unknown names', () => {

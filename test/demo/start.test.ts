@@ -12,7 +12,7 @@ import { credentialsOf } from '../helpers/simulator';
 import { secretsIn } from '../helpers/secrets';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain .js script of the repository
 const setup = require('../../scripts/demo-setup.js') as {
   SECRET_FILE: string;
   PUBLISHED_SECRET: string;
@@ -83,7 +83,21 @@ function checkTab(connection: string, route: string): FlowNode[] {
   return [
     { id: id('tab'), type: 'tab', label: route },
     { id: id('in'), type: 'http in', z: id('tab'), name: '', url: route, method: 'get', upload: false, swaggerDoc: '', x: 100, y: 40, wires: [[id('req')]] },
-    { id: id('req'), type: 'octoeverywhere-printer-request', z: id('tab'), name: '', connection, method: 'GET', path: '/server/info', ret: 'obj', timeout: '', version: 1, x: 300, y: 40, wires: [[id('res')]] },
+    {
+      id: id('req'),
+      type: 'octoeverywhere-printer-request',
+      z: id('tab'),
+      name: '',
+      connection,
+      method: 'GET',
+      path: '/server/info',
+      ret: 'obj',
+      timeout: '',
+      version: 1,
+      x: 300,
+      y: 40,
+      wires: [[id('res')]],
+    },
     { id: id('res'), type: 'http response', z: id('tab'), name: '', statusCode: '', headers: {}, x: 500, y: 40, wires: [] },
   ];
 }
@@ -151,7 +165,7 @@ describe('npm start (scripts/start.js)', function () {
     assert.equal(fs.readFileSync(file, 'utf8').trim(), secret, 'made once, then reused');
     setup.prepareUserDir(b, { root: ROOT, port: 1880 });
     assert.notEqual(fs.readFileSync(path.join(b, setup.SECRET_FILE), 'utf8').trim(), secret, 'each user dir has its own');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the settings.js a start wrote, as Node-RED reads it
     const settings = require(path.join(a, 'settings.js')) as { credentialSecret: string; uiPort: number };
     assert.equal(settings.credentialSecret, secret);
     assert.notEqual(settings.credentialSecret, setup.PUBLISHED_SECRET);
@@ -175,13 +189,19 @@ describe('npm start (scripts/start.js)', function () {
     ({ flows } = await flowsOf(second.url));
     assert.equal(flows.find((n) => n.id === DEMO)?.serviceUrl, second.serviceUrl, 'the demo printer follows the new simulator');
     const mine = flows.find((n) => n.id === 'my-printer');
-    assert.equal(mine?.serviceUrl, real.serviceUrl, 'the user\'s printer is untouched');
-    assert.match(second.output(), /Left config node "My Voron" \(my-printer\) as it is: it points at http:\/\/127\.0\.0\.1:\d+ \(connection [^)]+\), not at the simulator an earlier npm start deployed/);
-    assert.equal(await statusOnceRouted(`${second.url}/real-check`), 200, 'the user\'s printer still answers with its own credentials');
+    assert.equal(mine?.serviceUrl, real.serviceUrl, "the user's printer is untouched");
+    assert.match(
+      second.output(),
+      /Left config node "My Voron" \(my-printer\) as it is: it points at http:\/\/127\.0\.0\.1:\d+ \(connection [^)]+\), not at the simulator an earlier npm start deployed/,
+    );
+    assert.equal(await statusOnceRouted(`${second.url}/real-check`), 200, "the user's printer still answers with its own credentials");
     assert.equal(fs.readFileSync(path.join(userDir, setup.SECRET_FILE), 'utf8'), secret, 'the secret is reused');
 
     // Now the user connects their own printer on the demo's config node itself, as its comment says.
-    await deploy(second.url, [...flows.map((n) => (n.id === DEMO ? realPrinter(real, DEMO, 'Demo printer (simulator)') : n)), ...checkTab(DEMO, '/demo-check')]);
+    await deploy(second.url, [
+      ...flows.map((n) => (n.id === DEMO ? realPrinter(real, DEMO, 'Demo printer (simulator)') : n)),
+      ...checkTab(DEMO, '/demo-check'),
+    ]);
     await second.stop();
     demos.length = 0;
 
@@ -194,14 +214,17 @@ describe('npm start (scripts/start.js)', function () {
     assert.equal(await statusOnceRouted(`${third.url}/demo-check`), 200, 'and answers with its own credentials');
 
     // The way back to the demo: delete that config node (the demo's nodes still use its id) and start again.
-    await deploy(third.url, flows.filter((n) => n.id !== DEMO));
+    await deploy(
+      third.url,
+      flows.filter((n) => n.id !== DEMO),
+    );
     await third.stop();
     demos.length = 0;
     const fourth = await startDemo(userDir);
     demos.push(fourth);
     ({ flows } = await flowsOf(fourth.url));
-    assert.equal(flows.find((n) => n.id === DEMO)?.serviceUrl, fourth.serviceUrl, 'the demo printer is back, at this start\'s simulator');
-    assert.equal(flows.find((n) => n.id === 'my-printer')?.serviceUrl, real.serviceUrl, 'the user\'s printer is still untouched');
+    assert.equal(flows.find((n) => n.id === DEMO)?.serviceUrl, fourth.serviceUrl, "the demo printer is back, at this start's simulator");
+    assert.equal(flows.find((n) => n.id === 'my-printer')?.serviceUrl, real.serviceUrl, "the user's printer is still untouched");
   });
 
   it('keeps a printer connected on the demo node, and its secrets, in a user dir made with the published key', async () => {
@@ -210,7 +233,10 @@ describe('npm start (scripts/start.js)', function () {
     const userDir = tempDir('oe-demo-');
     fs.mkdirSync(path.join(userDir, 'node_modules'));
     fs.symlinkSync(ROOT, path.join(userDir, 'node_modules', 'node-red-contrib-octoeverywhere'), 'dir');
-    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'octoeverywhere-demo', private: true, dependencies: { 'node-red-contrib-octoeverywhere': '*' } }));
+    fs.writeFileSync(
+      path.join(userDir, 'package.json'),
+      JSON.stringify({ name: 'octoeverywhere-demo', private: true, dependencies: { 'node-red-contrib-octoeverywhere': '*' } }),
+    );
     const old = await startNodeRed({ userDir, settings: `credentialSecret: '${setup.PUBLISHED_SECRET}'` });
     try {
       const demoFlow = DEMO_FLOW.map((n) => (n.id === DEMO ? realPrinter(real, DEMO, 'Demo printer (simulator)') : n));

@@ -17,9 +17,49 @@ const SHARED_ID = 'saved-shared';
 
 const FLOW = [
   { id: 'tab', type: 'tab', label: 'Printer' },
-  { id: 'inj', type: 'inject', z: 'tab', name: 'ask', props: [{ p: 'payload' }], payload: '', payloadType: 'date', repeat: '', once: false, x: 120, y: 100, wires: [['req']] },
-  { id: 'req', type: 'octoeverywhere-printer-request', z: 'tab', name: 'server info', connection: '', method: 'GET', path: '/server/info', ret: 'obj', timeout: '', version: 1, x: 320, y: 100, wires: [['dbg']] },
-  { id: 'dbg', type: 'debug', z: 'tab', name: 'status', active: true, tosidebar: true, console: false, complete: 'statusCode', targetType: 'msg', x: 520, y: 100, wires: [] },
+  {
+    id: 'inj',
+    type: 'inject',
+    z: 'tab',
+    name: 'ask',
+    props: [{ p: 'payload' }],
+    payload: '',
+    payloadType: 'date',
+    repeat: '',
+    once: false,
+    x: 120,
+    y: 100,
+    wires: [['req']],
+  },
+  {
+    id: 'req',
+    type: 'octoeverywhere-printer-request',
+    z: 'tab',
+    name: 'server info',
+    connection: '',
+    method: 'GET',
+    path: '/server/info',
+    ret: 'obj',
+    timeout: '',
+    version: 1,
+    x: 320,
+    y: 100,
+    wires: [['dbg']],
+  },
+  {
+    id: 'dbg',
+    type: 'debug',
+    z: 'tab',
+    name: 'status',
+    active: true,
+    tosidebar: true,
+    console: false,
+    complete: 'statusCode',
+    targetType: 'msg',
+    x: 520,
+    y: 100,
+    wires: [],
+  },
 ];
 
 describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () {
@@ -36,7 +76,19 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     // A deployed config node of another printer, with a Service URL that is not the default.
     const keys = sim.createAppConnection(1, { appId: 'nodered' });
     saved = { url: keys.url, user: keys.authbasichttpuser ?? '' };
-    const savedConfig = { id: SAVED_ID, type: 'octoeverywhere-app-connection', name: 'Saved printer', printerName: 'Prusa MK3S', connectionId: '', printerLocalIp: '', localUrl: '', authType: 'bearer', serviceUrl: sim.serviceUrl, appId: 'devtest', version: 1 };
+    const savedConfig = {
+      id: SAVED_ID,
+      type: 'octoeverywhere-app-connection',
+      name: 'Saved printer',
+      printerName: 'Prusa MK3S',
+      connectionId: '',
+      printerLocalIp: '',
+      localUrl: '',
+      authType: 'bearer',
+      serviceUrl: sim.serviceUrl,
+      appId: 'devtest',
+      version: 1,
+    };
     const sharedConfig = { ...savedConfig, id: SHARED_ID, name: 'Shared printer', serviceUrl: '' };
     nodeRed = await startNodeRedWithPackage({
       flows: [...FLOW, savedConfig, sharedConfig],
@@ -61,8 +113,10 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
       const red = (window as unknown as { RED?: { nodes?: { node(id: string): unknown } } }).RED;
       return Boolean(red?.nodes?.node('req'));
     });
-    const types = await page.evaluate(() => (window as unknown as { RED: { nodes: { getType(t: string): unknown } } }).RED.nodes.getType('octoeverywhere-printer-request') !== undefined);
-    assert.ok(types, 'Node-RED loaded the package\'s printer-request node');
+    const types = await page.evaluate(
+      () => (window as unknown as { RED: { nodes: { getType(t: string): unknown } } }).RED.nodes.getType('octoeverywhere-printer-request') !== undefined,
+    );
+    assert.ok(types, "Node-RED loaded the package's printer-request node");
 
     // Open the request node and add a new App Connection from its config picker.
     await page.dblclick('[id="req"] rect.red-ui-flow-node');
@@ -87,8 +141,8 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
 
     // The dialog fills itself in and says what happens to the secrets.
     await page.waitForSelector('#node-config-oe-portal-status.oe-ok');
-    assert.match(await page.textContent('#node-config-oe-portal-status') ?? '', /Connected to Voron 2\.4/);
-    assert.match(await page.textContent('#node-config-oe-portal-note') ?? '', /Deploy/);
+    assert.match((await page.textContent('#node-config-oe-portal-status')) ?? '', /Connected to Voron 2\.4/);
+    assert.match((await page.textContent('#node-config-oe-portal-note')) ?? '', /Deploy/);
     const url = await page.inputValue('#node-config-input-url');
     assert.match(url, /^http:\/\/app-[a-z0-9]{32}\.localhost:\d+$/);
     for (const field of ['appApiToken', 'authBearerToken', 'authBasicHttpPassword']) {
@@ -102,9 +156,9 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     // Test connection with the unsaved values: each part on its own line (issue 13.1).
     await page.click('#node-config-oe-test');
     await page.waitForSelector('#node-config-oe-test-result[data-state="ok"]');
-    assert.match(await page.textContent('#node-config-oe-test-result [data-check="printer"]') ?? '', /Voron 2\.4 is online/);
-    assert.match(await page.textContent('#node-config-oe-test-result [data-check="relay"]') ?? '', /^Relay: /);
-    assert.match(await page.textContent('#node-config-oe-test-result [data-check="app-api"]') ?? '', /App API token works/);
+    assert.match((await page.textContent('#node-config-oe-test-result [data-check="printer"]')) ?? '', /Voron 2\.4 is online/);
+    assert.match((await page.textContent('#node-config-oe-test-result [data-check="relay"]')) ?? '', /^Relay: /);
+    assert.match((await page.textContent('#node-config-oe-test-result [data-check="app-api"]')) ?? '', /App API token works/);
     const tray = page.locator('.red-ui-tray').last();
     await tray.screenshot({ path: artifactPath('app-connection-dialog-test.png') });
     await page.locator('#node-config-input-name').scrollIntoViewIfNeeded();
@@ -121,7 +175,7 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     // Add the config node, close the request node, deploy.
     await page.click('#node-config-dialog-ok');
     await page.waitForSelector('#node-config-dialog-ok', { state: 'detached' });
-    assert.equal(await page.inputValue('#node-input-connection') !== '', true, 'the request node uses the new connection');
+    assert.equal((await page.inputValue('#node-input-connection')) !== '', true, 'the request node uses the new connection');
     await page.click('#node-dialog-ok');
     await page.click('#red-ui-header-button-deploy');
     await page.waitForSelector('.red-ui-notification-success, .red-ui-notification:has-text("Successfully deployed")');
@@ -136,7 +190,7 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     await page.click('[id="inj"] .red-ui-flow-node-button-button');
     const message = page.locator('.red-ui-debug-msg', { hasText: 'msg.statusCode' });
     await message.first().waitFor();
-    assert.match(await message.first().textContent() ?? '', /msg\.statusCode : number\s*200/);
+    assert.match((await message.first().textContent()) ?? '', /msg\.statusCode : number\s*200/);
     assert.deepEqual(browser.blocked, [], 'the browser asked nothing of the internet');
     assert.deepEqual(secretsIn(nodeRed.output()), [], 'Node-RED printed no secret');
   });
@@ -146,7 +200,11 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     await page.goto(`${nodeRed.url}/`);
     await page.waitForFunction(() => Boolean((window as unknown as { RED?: { nodes?: { node(id: string): unknown } } }).RED?.nodes?.node('req')));
     await page.evaluate((configId) => {
-      (window as unknown as { RED: { editor: { editConfig(name: string, type: string, id: string): void } } }).RED.editor.editConfig('', 'octoeverywhere-app-connection', configId);
+      (window as unknown as { RED: { editor: { editConfig(name: string, type: string, id: string): void } } }).RED.editor.editConfig(
+        '',
+        'octoeverywhere-app-connection',
+        configId,
+      );
     }, id);
     await page.waitForSelector('#node-config-input-url');
   }
@@ -191,7 +249,11 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     assert.equal(await page.inputValue('#node-config-input-url'), saved.url);
     assert.equal(await page.inputValue('#node-config-input-authBasicHttpUser'), saved.user);
     assert.equal(await page.inputValue('#node-config-input-authBearerToken'), '__PWRD__', 'secrets stay placeholders');
-    assert.equal(await page.locator('#node-config-oe-mode-app').evaluate((b) => b.classList.contains('selected')), true, 'an App Connection (it has an App API token)');
+    assert.equal(
+      await page.locator('#node-config-oe-mode-app').evaluate((b) => b.classList.contains('selected')),
+      true,
+      'an App Connection (it has an App API token)',
+    );
     await cancelDialog();
 
     // A saved Shared Connection (no App API token, a shared- URL) opens as one, though its URL is a password credential now.
@@ -205,7 +267,9 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
   it('issue 14.6: a pasted completion that points elsewhere is filled in only after the user confirms', async () => {
     const keys = sim.createAppConnection(0, { appId: 'nodered' });
     for (const v of [keys.authBearerToken, keys.appApiToken, keys.authbasichttppassword]) watchSecret(v);
-    const query = new URLSearchParams(Object.entries({ ...keys, url: 'https://attacker.example' }).filter((e): e is [string, string] => typeof e[1] === 'string')).toString();
+    const query = new URLSearchParams(
+      Object.entries({ ...keys, url: 'https://attacker.example' }).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    ).toString();
     await openConfig('_ADD_');
     await page.click('#node-config-oe-paste-toggle');
 
@@ -213,12 +277,12 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     await page.click('#node-config-oe-use-completion');
     const ask = page.locator('.red-ui-notification', { hasText: 'attacker.example' });
     await ask.waitFor();
-    assert.match(await ask.textContent() ?? '', /not an OctoEverywhere App Connection/);
+    assert.match((await ask.textContent()) ?? '', /not an OctoEverywhere App Connection/);
     await ask.getByRole('button', { name: 'Cancel' }).click();
     await ask.waitFor({ state: 'detached' });
     assert.equal(await page.inputValue('#node-config-input-url'), '', 'nothing filled in');
     assert.equal(await page.inputValue('#node-config-input-authBearerToken'), '');
-    assert.match(await page.textContent('#node-config-oe-paste-status') ?? '', /Not used/);
+    assert.match((await page.textContent('#node-config-oe-paste-status')) ?? '', /Not used/);
 
     await page.fill('#node-config-oe-completion', `x://done?${query}`);
     await page.click('#node-config-oe-use-completion');
@@ -252,7 +316,19 @@ describe('e2e: the config dialog for a read-only editor user (issue 14.3)', func
     sim = await startSimulator();
     const keys = sim.createAppConnection(0, { appId: 'nodered' });
     url = keys.url;
-    const config = { id: SAVED_ID, type: 'octoeverywhere-app-connection', name: 'Saved printer', printerName: 'Voron 2.4', connectionId: '', printerLocalIp: '', localUrl: '', authType: 'bearer', serviceUrl: sim.serviceUrl, appId: 'devtest', version: 1 };
+    const config = {
+      id: SAVED_ID,
+      type: 'octoeverywhere-app-connection',
+      name: 'Saved printer',
+      printerName: 'Voron 2.4',
+      connectionId: '',
+      printerLocalIp: '',
+      localUrl: '',
+      authType: 'bearer',
+      serviceUrl: sim.serviceUrl,
+      appId: 'devtest',
+      version: 1,
+    };
     nodeRed = await startNodeRedWithPackage({ users: [ADMIN, VIEWER], flows: [...FLOW, config], credentials: { [SAVED_ID]: { ...credentialsOf(keys) } } });
     browser = await launchBrowser();
     page = await browser.context.newPage();
@@ -266,7 +342,11 @@ describe('e2e: the config dialog for a read-only editor user (issue 14.3)', func
   it('shows the saved Connection URL and Basic user as hidden, and never receives them', async () => {
     const answers: string[] = [];
     page.on('response', (res) => {
-      if (/\/(credentials|octoeverywhere)\//.test(res.url())) void res.text().then((t) => answers.push(t), () => undefined);
+      if (/\/(credentials|octoeverywhere)\//.test(res.url()))
+        void res.text().then(
+          (t) => answers.push(t),
+          () => undefined,
+        );
     });
     await page.goto(`${nodeRed.url}/`);
     await page.waitForSelector('#node-dialog-login-username');
@@ -275,15 +355,24 @@ describe('e2e: the config dialog for a read-only editor user (issue 14.3)', func
     await page.click('#node-dialog-login-submit');
     await page.waitForFunction(() => Boolean((window as unknown as { RED?: { nodes?: { node(id: string): unknown } } }).RED?.nodes?.node('req')));
     await page.evaluate((id) => {
-      (window as unknown as { RED: { editor: { editConfig(name: string, type: string, id: string): void } } }).RED.editor.editConfig('', 'octoeverywhere-app-connection', id);
+      (window as unknown as { RED: { editor: { editConfig(name: string, type: string, id: string): void } } }).RED.editor.editConfig(
+        '',
+        'octoeverywhere-app-connection',
+        id,
+      );
     }, SAVED_ID);
     await page.waitForSelector('#node-config-oe-connect');
-    await page.waitForFunction(() => (document.querySelector('#node-config-input-url') as HTMLInputElement | null)?.getAttribute('placeholder')?.includes('hidden') === true);
+    await page.waitForFunction(
+      () => (document.querySelector('#node-config-input-url') as HTMLInputElement | null)?.getAttribute('placeholder')?.includes('hidden') === true,
+    );
     assert.equal(await page.inputValue('#node-config-input-url'), '');
     assert.equal(await page.inputValue('#node-config-input-authBasicHttpUser'), '');
-    assert.match(await page.getAttribute('#node-config-input-authBasicHttpUser', 'placeholder') ?? '', /hidden/);
+    assert.match((await page.getAttribute('#node-config-input-authBasicHttpUser', 'placeholder')) ?? '', /hidden/);
     assert.ok(answers.length > 0, 'the dialog asked for them');
-    assert.ok(answers.every((t) => !t.includes(url)), 'no answer to this user held the Connection URL');
+    assert.ok(
+      answers.every((t) => !t.includes(url)),
+      'no answer to this user held the Connection URL',
+    );
     assert.deepEqual(secretsIn(answers.join('\n')), []);
   });
 });

@@ -12,12 +12,62 @@ import { artifactPath, browserAvailable, launchBrowser, type LocalBrowser, start
 const STATUS = 'octoeverywhere-status-poll';
 const OLD_FLOW = [
   { id: 'tab', type: 'tab', label: 'Printer' },
-  { id: 'c1', type: 'octoeverywhere-app-connection', name: 'old printer', printerName: 'Voron 2.4', connectionId: '', printerLocalIp: '', localUrl: '', authType: 'bearer', serviceUrl: 'http://127.0.0.1:9', appId: 'devtest' },
+  {
+    id: 'c1',
+    type: 'octoeverywhere-app-connection',
+    name: 'old printer',
+    printerName: 'Voron 2.4',
+    connectionId: '',
+    printerLocalIp: '',
+    localUrl: '',
+    authType: 'bearer',
+    serviceUrl: 'http://127.0.0.1:9',
+    appId: 'devtest',
+  },
   // Saved by the first release: no version, no mode.
-  { id: 'p-old', type: STATUS, z: 'tab', name: 'old status', connection: 'c1', interval: 60, output: 'change', bedCooldownC: 40, x: 200, y: 80, wires: [[], []] },
-  { id: 'req-old', type: 'octoeverywhere-printer-request', z: 'tab', name: 'old request', connection: 'c1', method: 'GET', path: '/printer/info', ret: 'obj', timeout: '', x: 200, y: 160, wires: [[]] },
+  {
+    id: 'p-old',
+    type: STATUS,
+    z: 'tab',
+    name: 'old status',
+    connection: 'c1',
+    interval: 60,
+    output: 'change',
+    bedCooldownC: 40,
+    x: 200,
+    y: 80,
+    wires: [[], []],
+  },
+  {
+    id: 'req-old',
+    type: 'octoeverywhere-printer-request',
+    z: 'tab',
+    name: 'old request',
+    connection: 'c1',
+    method: 'GET',
+    path: '/printer/info',
+    ret: 'obj',
+    timeout: '',
+    x: 200,
+    y: 160,
+    wires: [[]],
+  },
   // Saved by this release.
-  { id: 'p-now', type: STATUS, z: 'tab', name: 'new status', connection: 'c1', interval: 60, output: 'change', bedCooldownC: 40, mode: 'live', version: 2, x: 200, y: 240, wires: [[], []] },
+  {
+    id: 'p-now',
+    type: STATUS,
+    z: 'tab',
+    name: 'new status',
+    connection: 'c1',
+    interval: 60,
+    output: 'change',
+    bedCooldownC: 40,
+    mode: 'live',
+    version: 2,
+    x: 200,
+    y: 240,
+    wires: [[], []],
+  },
 ];
 const CREDENTIALS = { c1: { url: 'https://app-migrations.octoeverywhere.com', authBearerToken: 'bearer-migrations-e2e' } };
 
@@ -30,7 +80,10 @@ interface EditorNode {
 }
 
 /** What the editor holds for these nodes, and whether it offers Deploy. */
-async function editorState(page: Page, ids: string[]): Promise<{ nodes: Record<string, EditorNode>; dirty: boolean; deployDisabled: boolean; script: boolean }> {
+async function editorState(
+  page: Page,
+  ids: string[],
+): Promise<{ nodes: Record<string, EditorNode>; dirty: boolean; deployDisabled: boolean; script: boolean }> {
   return page.evaluate((list) => {
     type Red = { nodes: { node(id: string): EditorNode | null; dirty(): boolean } };
     const w = window as unknown as { RED: Red; OctoEverywhereMigrations?: unknown };
@@ -55,7 +108,10 @@ async function openEditor(page: Page, url: string): Promise<void> {
     return Boolean(red?.nodes?.node('p-old'));
   });
   // 'flows:loaded' runs after the import; let the editor finish its tick.
-  await page.waitForFunction(() => !document.querySelector('#red-ui-loading-progress') || getComputedStyle(document.querySelector('#red-ui-loading-progress') as Element).display === 'none');
+  await page.waitForFunction(
+    () =>
+      !document.querySelector('#red-ui-loading-progress') || getComputedStyle(document.querySelector('#red-ui-loading-progress') as Element).display === 'none',
+  );
 }
 
 describe('e2e: old flows are migrated in the Node-RED editor', function () {
@@ -88,8 +144,15 @@ describe('e2e: old flows are migrated in the Node-RED editor', function () {
       { version: 2, mode: 'poll', changed: true },
       'the old status node is version 2, keeps polling, and is marked changed',
     );
-    assert.deepEqual(state.nodes['req-old'], { id: 'req-old', version: undefined, mode: undefined, changed: false, credentials: undefined }, 'no step for its type: untouched');
-    assert.deepEqual({ version: state.nodes['p-now'].version, mode: state.nodes['p-now'].mode, changed: state.nodes['p-now'].changed }, { version: 2, mode: 'live', changed: false });
+    assert.deepEqual(
+      state.nodes['req-old'],
+      { id: 'req-old', version: undefined, mode: undefined, changed: false, credentials: undefined },
+      'no step for its type: untouched',
+    );
+    assert.deepEqual(
+      { version: state.nodes['p-now'].version, mode: state.nodes['p-now'].mode, changed: state.nodes['p-now'].changed },
+      { version: 2, mode: 'live', changed: false },
+    );
     assert.equal(state.nodes.c1.changed, false, 'the config node has no step: untouched');
     assert.equal(state.dirty, true, 'Deploy is offered');
     assert.equal(state.deployDisabled, false);
@@ -112,7 +175,15 @@ describe('e2e: old flows are migrated in the Node-RED editor', function () {
     const state = await editorState(page, ['c1', 'p-old', 'req-old', 'p-now']);
     assert.equal(state.nodes['p-old'].version, 2);
     assert.equal(state.nodes['p-old'].mode, 'poll');
-    assert.deepEqual(Object.values(state.nodes).map((n) => [n.id, n.changed]), [['c1', false], ['p-old', false], ['req-old', false], ['p-now', false]]);
+    assert.deepEqual(
+      Object.values(state.nodes).map((n) => [n.id, n.changed]),
+      [
+        ['c1', false],
+        ['p-old', false],
+        ['req-old', false],
+        ['p-now', false],
+      ],
+    );
     assert.equal(state.dirty, false, 'no Deploy offered');
     assert.equal(state.deployDisabled, true);
   });
@@ -120,13 +191,21 @@ describe('e2e: old flows are migrated in the Node-RED editor', function () {
   it('migrates an old node imported into the editor once, and a new node from the palette gets mode auto', async () => {
     const result = await page.evaluate((type) => {
       type Node = { id: string; version?: unknown; mode?: unknown; changed?: boolean };
-      const RED = (window as unknown as {
-        RED: {
-          view: { importNodes(nodes: unknown[], options?: Record<string, unknown>): void };
-          nodes: { eachNode(fn: (n: Node & { type: string; name?: string }) => boolean | void): void; getType(t: string): { defaults: Record<string, { value: unknown }> } };
-        };
-      }).RED;
-      RED.view.importNodes([{ id: 'imp', type, name: 'imported old', connection: '', interval: 30, output: 'change', bedCooldownC: 40, x: 400, y: 80, wires: [[], []] }], { generateIds: true });
+      const RED = (
+        window as unknown as {
+          RED: {
+            view: { importNodes(nodes: unknown[], options?: Record<string, unknown>): void };
+            nodes: {
+              eachNode(fn: (n: Node & { type: string; name?: string }) => boolean | void): void;
+              getType(t: string): { defaults: Record<string, { value: unknown }> };
+            };
+          };
+        }
+      ).RED;
+      RED.view.importNodes(
+        [{ id: 'imp', type, name: 'imported old', connection: '', interval: 30, output: 'change', bedCooldownC: 40, x: 400, y: 80, wires: [[], []] }],
+        { generateIds: true },
+      );
       let imported: Node | undefined;
       RED.nodes.eachNode((n) => {
         if (n.name === 'imported old') imported = { id: n.id, version: n.version, mode: n.mode, changed: n.changed };
@@ -134,7 +213,10 @@ describe('e2e: old flows are migrated in the Node-RED editor', function () {
       const defaults = RED.nodes.getType(type).defaults;
       return { imported, newVersion: defaults.version.value, newMode: defaults.mode.value };
     }, STATUS);
-    assert.deepEqual({ version: result.imported?.version, mode: result.imported?.mode, changed: result.imported?.changed }, { version: 2, mode: 'poll', changed: true });
+    assert.deepEqual(
+      { version: result.imported?.version, mode: result.imported?.mode, changed: result.imported?.changed },
+      { version: 2, mode: 'poll', changed: true },
+    );
     assert.deepEqual([result.newVersion, result.newMode], [2, 'auto']);
     assert.deepEqual(browser.blocked, [], 'the browser asked nothing of the internet');
   });

@@ -29,7 +29,7 @@ interface EditorRED {
   workspaces: { active(): string };
 }
 
-describe('e2e: the notification webhook\'s token in the editor (adminAuth)', function () {
+describe("e2e: the notification webhook's token in the editor (adminAuth)", function () {
   this.timeout(120_000);
   let nodeRed: NodeRedProcess;
   let browser: LocalBrowser;
@@ -85,7 +85,9 @@ describe('e2e: the notification webhook\'s token in the editor (adminAuth)', fun
       // A new node: the token is made in the browser and is in its URL at once.
       await page.evaluate(() => {
         const RED = (window as unknown as { RED: EditorRED }).RED;
-        RED.view.importNodes([{ id: 'newhook', type: 'octoeverywhere-notification-webhook', z: RED.workspaces.active(), mode: 'user', path: '/oe/new', x: 200, y: 200, wires: [] }]);
+        RED.view.importNodes([
+          { id: 'newhook', type: 'octoeverywhere-notification-webhook', z: RED.workspaces.active(), mode: 'user', path: '/oe/new', x: 200, y: 200, wires: [] },
+        ]);
         RED.editor.edit(RED.nodes.node('newhook'));
       });
       await page.waitForFunction(() => /\?token=[A-Za-z0-9_-]{43}$/.test((document.querySelector('#oe-webhook-url') as HTMLInputElement | null)?.value ?? ''));

@@ -83,7 +83,12 @@ describe('e2e: importing the examples in the Node-RED editor', function () {
     const res = await fetch(`${nodeRed.url}/library/examples/flows/${MODULE}`);
     assert.equal(res.status, 200);
     const listed = ((await res.json()) as Array<{ fn: string } | string>).map((e) => (typeof e === 'string' ? `${e}/` : e.fn));
-    assert.deepEqual(listed.sort(), exampleFiles().map((f) => f.replace(/\.json$/, '')).sort());
+    assert.deepEqual(
+      listed.sort(),
+      exampleFiles()
+        .map((f) => f.replace(/\.json$/, ''))
+        .sort(),
+    );
     const dashboard = listed.find((n) => n.startsWith('printer-dashboard'));
     assert.equal(dashboard, 'printer-dashboard (needs @flowfuse node-red-dashboard)');
   });
@@ -93,7 +98,9 @@ describe('e2e: importing the examples in the Node-RED editor', function () {
     browser = await launchBrowser();
     page = await browser.context.newPage();
     await page.goto(`${nodeRed.url}/`);
-    await page.waitForFunction(() => Boolean((window as unknown as { RED?: { nodes?: { getType(t: string): unknown } } }).RED?.nodes?.getType('octoeverywhere-printer-request')));
+    await page.waitForFunction(() =>
+      Boolean((window as unknown as { RED?: { nodes?: { getType(t: string): unknown } } }).RED?.nodes?.getType('octoeverywhere-printer-request')),
+    );
 
     await openExample(page, 'printer-api-request');
     await page.waitForFunction((id) => Boolean((window as unknown as { RED: EditorRED }).RED.nodes.node(id)), 'pr-comment');
@@ -141,5 +148,4 @@ describe('e2e: importing the examples in the Node-RED editor', function () {
     state = await editorState(page);
     assert.deepEqual(state.configs, [{ id: configId, type: CONFIG_TYPE, name: 'My Voron' }], 'still the one printer');
   });
-
 });

@@ -34,13 +34,24 @@ describe('e2e: the simulator portal in Chromium', function () {
     await page.goto(portalUrl);
     await completePortal(page, 'Prusa MK3S');
     await page.waitForSelector('#done');
-    assert.match(await page.textContent('#done') ?? '', /connected/);
+    assert.match((await page.textContent('#done')) ?? '', /connected/);
     await page.screenshot({ path: artifactPath('simulator-portal-complete.png') });
 
     const finished = new URL(page.url());
     assert.equal(`${finished.origin}${finished.pathname}`, `${sim.serviceUrl}/appportal/v1/complete`);
     const keys = [...finished.searchParams.keys()];
-    for (const key of ['success', 'id', 'url', 'appApiToken', 'printername', 'userPrinterAccessUrl', 'authbasichttpuser', 'authbasichttppassword', 'authBearerToken', 'octoPrintApiKey']) {
+    for (const key of [
+      'success',
+      'id',
+      'url',
+      'appApiToken',
+      'printername',
+      'userPrinterAccessUrl',
+      'authbasichttpuser',
+      'authbasichttppassword',
+      'authBearerToken',
+      'octoPrintApiKey',
+    ]) {
       assert.ok(keys.includes(key), `completion key ${key}`);
     }
     assert.equal(finished.searchParams.get('success'), 'true');

@@ -53,7 +53,7 @@ export const VIEWER: AdminUser = { username: 'viewer', password: 'viewer-test-pa
 
 /** settings.js `adminAuth` for these users, with bcrypt hashes made by Node-RED's own bcryptjs. */
 function adminAuthSettings(users: readonly AdminUser[]): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own bcryptjs, found at run time
   const bcrypt = require(require.resolve('bcryptjs', { paths: [nodeRedRoot(), path.join(nodeRedRoot(), 'node_modules', '@node-red', 'editor-api')] })) as {
     hashSync(password: string, rounds: number): string;
   };
@@ -105,7 +105,7 @@ export function browserAvailable(ctx: Mocha.Context): boolean {
   if (fs.existsSync(CHROMIUM)) return true;
   const why = `${CHROMIUM} is missing: install it with "apt-get install chromium" to run the browser tests`;
   if (process.env.OE_REQUIRE_BROWSER === '1') throw new Error(`${why} (OE_REQUIRE_BROWSER=1)`);
-  // eslint-disable-next-line no-console
+
   console.log(`      skipped: ${why}`);
   ctx.skip();
   return false;

@@ -65,7 +65,21 @@ function received(id: string): NodeMessage[] {
 /** An MQTT subscriber on the example's broker node: test-only nodes `t-mqtt-in` → `t-mqtt`. */
 function mqttTap(brokerId: string, topic = '#'): FlowNode[] {
   return [
-    { id: 't-mqtt-in', type: 'mqtt in', z: 't-tab', name: '', topic, qos: '1', datatype: 'utf8', broker: brokerId, nl: false, rap: true, rh: 0, inputs: 0, wires: [['t-mqtt']] },
+    {
+      id: 't-mqtt-in',
+      type: 'mqtt in',
+      z: 't-tab',
+      name: '',
+      topic,
+      qos: '1',
+      datatype: 'utf8',
+      broker: brokerId,
+      nl: false,
+      rap: true,
+      rh: 0,
+      inputs: 0,
+      wires: [['t-mqtt']],
+    },
     { id: 't-mqtt', type: 'helper', z: 't-tab' },
     { id: 't-tab', type: 'tab', label: 'test' },
   ];
@@ -103,7 +117,10 @@ describe('example flows', function () {
 
   it('every node type of ours appears in at least one example', () => {
     const used = new Set(exampleFiles().flatMap((f) => readFlow(f).map((n) => n.type)));
-    assert.deepEqual(ourTypes().filter((t) => !used.has(t)), []);
+    assert.deepEqual(
+      ourTypes().filter((t) => !used.has(t)),
+      [],
+    );
   });
 
   it('every example is a short flow with a comment and an App Connection config node without credentials', () => {
@@ -237,7 +254,10 @@ describe('example flows', function () {
       await eventually('the webcam image', () => webcam.length > 0, 5000);
       assert.match(String(webcam[0].payload), /^data:image\/jpeg;base64,\/9j\//);
       await step(rig, flow, 300_000, () => state.some((m) => m.payload === 'printing'));
-      assert.ok(state.some((m) => m.payload === 'printing'), JSON.stringify(state.map((m) => m.payload)));
+      assert.ok(
+        state.some((m) => m.payload === 'printing'),
+        JSON.stringify(state.map((m) => m.payload)),
+      );
       assert.match(String(progress.at(-1)?.payload), /^\d+ % {2}\d+ min left$/);
       assert.deepEqual(new Set(chart.map((m) => m.topic)), new Set(['bed', 'hotend']));
 
@@ -259,7 +279,21 @@ describe('example flows', function () {
         ...mqttTap('ha-broker'),
         { id: 't-mqtt-out', type: 'mqtt out', z: 't-tab', name: '', topic: '', qos: '1', retain: 'false', broker: 'ha-broker', wires: [] },
         // Subscribes when told to (a dynamic subscription), to see what the broker retained.
-        { id: 't-late-in', type: 'mqtt in', z: 't-tab', name: '', topic: '', qos: '1', datatype: 'utf8', broker: 'ha-broker', nl: false, rap: true, rh: 0, inputs: 1, wires: [['t-late']] },
+        {
+          id: 't-late-in',
+          type: 'mqtt in',
+          z: 't-tab',
+          name: '',
+          topic: '',
+          qos: '1',
+          datatype: 'utf8',
+          broker: 'ha-broker',
+          nl: false,
+          rap: true,
+          rh: 0,
+          inputs: 1,
+          wires: [['t-late']],
+        },
         { id: 't-late', type: 'helper', z: 't-tab' },
       ]);
       const mqtt = received('t-mqtt');
@@ -284,7 +318,12 @@ describe('example flows', function () {
         seen.set(`${match[1]}/${match[2]}`, config);
         assert.equal(config.unique_id, `octoeverywhere_printer_${match[2]}`);
         assert.equal(typeof config.name, 'string');
-        assert.deepEqual(config.device, { identifiers: ['octoeverywhere_printer'], name: 'Voron 2.4', manufacturer: 'OctoEverywhere', model: 'App Connection' });
+        assert.deepEqual(config.device, {
+          identifiers: ['octoeverywhere_printer'],
+          name: 'Voron 2.4',
+          manufacturer: 'OctoEverywhere',
+          model: 'App Connection',
+        });
         assert.deepEqual(config.availability, [
           { topic: 'octoeverywhere/octoeverywhere_printer/bridge', payload_available: 'online', payload_not_available: 'offline' },
         ]);
@@ -368,7 +407,14 @@ describe('example flows', function () {
      * Presses the flow's snapshot inject every `everyMs` of simulated time until `until()` (at most
      * `max` frames): each frame reaches the failure detection node and its call ends before time moves on.
      */
-    async function drive(flow: FlowNode[], prefix: string, everyMs: number, until: () => boolean, beforeFrame: (i: number) => void = () => undefined, max = 60): Promise<void> {
+    async function drive(
+      flow: FlowNode[],
+      prefix: string,
+      everyMs: number,
+      until: () => boolean,
+      beforeFrame: (i: number) => void = () => undefined,
+      max = 60,
+    ): Promise<void> {
       const frames: NodeMessage[] = [];
       helper.getNode(`${prefix}-detect`).on('input', (m: NodeMessage) => frames.push(m));
       const account = (helper.getNode('oe-example-gadget-api') as unknown as GadgetApiNode).gadgetApi();
@@ -389,7 +435,10 @@ describe('example flows', function () {
       await eventually('the pause', () => paused.length > 0 && rig.printer.state === 'paused');
       await eventually('two notifications', () => capture.requests.filter((r) => r.path === `/${prefix}-ntfy`).length >= 2);
       const notes = capture.requests.filter((r) => r.path === `/${prefix}-ntfy`);
-      assert.deepEqual(notes.map((r) => r.headers.title), ['Gadget warning', 'Gadget: pausing the print']);
+      assert.deepEqual(
+        notes.map((r) => r.headers.title),
+        ['Gadget warning', 'Gadget: pausing the print'],
+      );
       for (const r of notes) {
         assert.equal(r.method, 'PUT');
         assert.ok(isJpeg(r.body), 'the notification carries the scored picture');
@@ -399,7 +448,10 @@ describe('example flows', function () {
       assert.equal(qualities.at(-1), 3, 'then failing');
       const calls = rig.sim.gadgetApi.processCalls();
       const gaps = calls.slice(1).map((c, i) => ({ ms: c.at - calls[i].at, sameContext: c.contextId === calls[i].contextId }));
-      assert.ok(gaps.every((g) => g.ms >= (g.sameContext ? 40_000 : 20_000)), 'never sooner than the 40 s interval (20 s into a new print\'s context)');
+      assert.ok(
+        gaps.every((g) => g.ms >= (g.sameContext ? 40_000 : 20_000)),
+        "never sooner than the 40 s interval (20 s into a new print's context)",
+      );
     }
 
     it('any camera: an http request snapshot every 10 s → failure detection → notification with the image, pause', async () => {
@@ -412,7 +464,13 @@ describe('example flows', function () {
       await helper.load([nodeServer.attach, ...modulesFor(flow)], flow as never, credentials as never);
       const quality = received('gac-quality');
       const paused = received('gac-paused');
-      await drive(flow, 'gac', 10_000, () => paused.length > 0, (i) => i === 8 && rig.printer.scriptGadget('warn'));
+      await drive(
+        flow,
+        'gac',
+        10_000,
+        () => paused.length > 0,
+        (i) => i === 8 && rig.printer.scriptGadget('warn'),
+      );
       await checkOutcome('gac', quality, paused);
       const frames = rig.sim.gadgetApi.processCalls().length;
       assert.ok(frames < quality.length + 1 && frames >= 5, `one call per interval (${frames})`);
@@ -423,9 +481,22 @@ describe('example flows', function () {
       const quality = received('gwn-quality');
       const paused = received('gwn-paused');
       // A frame before the print (its own context), then the print starts: the status poll's print-started starts another.
-      await drive(flow, 'gwn', 5_000, () => false, () => undefined, 1);
+      await drive(
+        flow,
+        'gwn',
+        5_000,
+        () => false,
+        () => undefined,
+        1,
+      );
       rig.printer.startPrint('benchy.gcode', { durationSec: 7200 });
-      await drive(flow, 'gwn', 5_000, () => paused.length > 0, (i) => i === 16 && rig.printer.scriptGadget('warn'));
+      await drive(
+        flow,
+        'gwn',
+        5_000,
+        () => paused.length > 0,
+        (i) => i === 16 && rig.printer.scriptGadget('warn'),
+      );
       await checkOutcome('gwn', quality, paused);
       const creates = rig.sim.gadgetApi.calls.filter((c) => c.kind === 'create');
       assert.equal(creates.length, 2, 'one context before the print, one for the print');
@@ -438,7 +509,10 @@ describe('example flows', function () {
       const { flow } = await load(DEMO_FLOW);
       const events = received('oe-demo-debug-events');
       await step(rig, flow, 300_000, () => events.some((m) => m.topic === 'print-progress'));
-      assert.ok(events.some((m) => m.topic === 'print-progress'), 'events reach the debug sidebar');
+      assert.ok(
+        events.some((m) => m.topic === 'print-progress'),
+        'events reach the debug sidebar',
+      );
 
       const page = await fetch(`${nodeServer.url}/octoeverywhere-demo`);
       assert.equal(page.status, 200);

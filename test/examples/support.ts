@@ -85,7 +85,10 @@ export const dashboardStubs: NodeInitializer = (RED) => {
     } as never);
   }
   for (const type of DASHBOARD_WIDGET_TYPES) {
-    RED.nodes.registerType(type, function (this: { on: (e: string, f: (...a: never[]) => void) => void; send: (m: object) => void }, def: { payload?: string }) {
+    RED.nodes.registerType(type, function (
+      this: { on: (e: string, f: (...a: never[]) => void) => void; send: (m: object) => void },
+      def: { payload?: string },
+    ) {
       RED.nodes.createNode(this as never, def as never);
       const node = this;
       node.on('input', (_msg: never, _send: never, done: () => void) => {
@@ -103,7 +106,6 @@ export function modulesFor(flow: FlowNode[]): NodeInitializer[] {
   const ours = new Set(ourTypes());
   for (const n of flow) {
     if (ours.has(n.type)) modules.add(nodeModule(n.type) as NodeInitializer);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     else if (CORE_FILES[n.type]) modules.add(coreNode(CORE_FILES[n.type]) as unknown as NodeInitializer);
     else if (n.type.startsWith('ui-')) modules.add(dashboardStubs);
   }

@@ -17,7 +17,23 @@ function completion(rng: Rng, markers: string[]): string {
     markers.push(m);
     return m;
   };
-  const keys = ['success', 'id', 'url', 'appApiToken', 'AppApiToken', 'authbasichttpuser', 'authBasicHttpUser', 'authbasichttppassword', 'authBearerToken', 'printername', 'octoPrintApiKey', '__proto__', 'constructor', 'SUCCESS', 'x'];
+  const keys = [
+    'success',
+    'id',
+    'url',
+    'appApiToken',
+    'AppApiToken',
+    'authbasichttpuser',
+    'authBasicHttpUser',
+    'authbasichttppassword',
+    'authBearerToken',
+    'printername',
+    'octoPrintApiKey',
+    '__proto__',
+    'constructor',
+    'SUCCESS',
+    'x',
+  ];
   const pairs: string[] = [];
   // A third start from a valid completion, so that mutations near the accepted shape are tried too.
   if (rng.bool(0.35)) pairs.push('success=true', `id=${mark()}`, `url=https%3A%2F%2Fapp-${'b'.repeat(32)}.octoeverywhere.com`, `authBearerToken=${mark()}`);
@@ -26,7 +42,16 @@ function completion(rng: Rng, markers: string[]): string {
     let value: string;
     const r = rng.next();
     if (key.toLowerCase() === 'success') value = rng.pick(['true', 'false', 'TRUE', '', mark()]);
-    else if (key === 'url') value = rng.pick([`https://app-${'a'.repeat(32)}.octoeverywhere.com`, `http://evil.example/${mark()}`, `javascript:${mark()}`, `https://${mark()}:${mark()}@x.com`, `http://127.0.0.1:1/${mark()}`, mark(), '']);
+    else if (key === 'url')
+      value = rng.pick([
+        `https://app-${'a'.repeat(32)}.octoeverywhere.com`,
+        `http://evil.example/${mark()}`,
+        `javascript:${mark()}`,
+        `https://${mark()}:${mark()}@x.com`,
+        `http://127.0.0.1:1/${mark()}`,
+        mark(),
+        '',
+      ]);
     else value = r < 0.7 ? mark() : rng.hostileString().slice(0, 200);
     // Mostly encoded; sometimes raw, lone surrogates and all.
     const enc = rng.bool(0.8) ? safeEncode : (s: string) => s;
@@ -66,7 +91,10 @@ describe('fuzz: client', function () {
     }
     // Non-string inputs, as JavaScript callers could pass.
     for (const bad of [undefined, null, 42, {}, [], Buffer.from('success=true')]) {
-      assert.throws(() => parseCompletion(bad as unknown as string), (e: unknown) => e instanceof OctoEverywhereError && /^OE_/.test(e.code));
+      assert.throws(
+        () => parseCompletion(bad as unknown as string),
+        (e: unknown) => e instanceof OctoEverywhereError && /^OE_/.test(e.code),
+      );
     }
     assert.equal(prototypeKeys(), protoBefore, 'no prototype pollution');
     assert.ok(accepted > 0 && refused > 0, 'the generator reached both outcomes');
@@ -80,7 +108,11 @@ describe('fuzz: client', function () {
       recorder = await startRecorder((_req, res) => {
         res.writeHead(200, { 'content-type': 'text/json' }).end('{"Status":200,"Result":{}}');
       });
-      client = new OctoEverywhereClient({ url: `http://127.0.0.1:${recorder.port}`, authBearerToken: SECRETS.authBearerToken, appApiToken: SECRETS.appApiToken });
+      client = new OctoEverywhereClient({
+        url: `http://127.0.0.1:${recorder.port}`,
+        authBearerToken: SECRETS.authBearerToken,
+        appApiToken: SECRETS.appApiToken,
+      });
     });
     after(async () => {
       await client.close();
@@ -88,9 +120,13 @@ describe('fuzz: client', function () {
     });
 
     type Call = [string, (c: CommandApi, rng: Rng) => Promise<unknown>];
-    const v = (rng: Rng): unknown => (rng.bool(0.3) ? rng.pick([0, 1, 10, 'X', 'Y', 'z', true, false, 'true', 'gcode', 'gcode/a.gcode', 'Light']) : rng.value(1));
+    const v = (rng: Rng): unknown =>
+      rng.bool(0.3) ? rng.pick([0, 1, 10, 'X', 'Y', 'z', true, false, 'true', 'gcode', 'gcode/a.gcode', 'Light']) : rng.value(1);
     const calls: Call[] = [
-      ['pause', (c, r) => c.pause(r.bool(0.1) ? (r.value(0) as never) : ({ smartPause: v(r), disableHotend: v(r), zLiftMm: v(r), retractFilamentMm: v(r) } as never))],
+      [
+        'pause',
+        (c, r) => c.pause(r.bool(0.1) ? (r.value(0) as never) : ({ smartPause: v(r), disableHotend: v(r), zLiftMm: v(r), retractFilamentMm: v(r) } as never)),
+      ],
       ['start', (c, r) => c.start(r.bool(0.1) ? (r.value(0) as never) : ({ path: v(r), storage: v(r), plate: v(r), useAms: v(r) } as never))],
       ['setLight', (c, r) => c.setLight(v(r) as never, v(r) as never)],
       ['moveAxis', (c, r) => c.moveAxis(v(r) as never, v(r) as never)],
@@ -105,7 +141,12 @@ describe('fuzz: client', function () {
 
     it('regressions found by the fuzz: null options and lone surrogates are argument errors, not TypeError/URIError', async () => {
       const sent = recorder.requests.length;
-      for (const run of [() => client.commands.pause(null as never), () => client.commands.listFiles(null as never), () => client.commands.fileDetails('gcode/\ud800.gcode'), () => client.commands.deleteFile('\udc00')]) {
+      for (const run of [
+        () => client.commands.pause(null as never),
+        () => client.commands.listFiles(null as never),
+        () => client.commands.fileDetails('gcode/\ud800.gcode'),
+        () => client.commands.deleteFile('\udc00'),
+      ]) {
         await assert.rejects(run(), (e: unknown) => e instanceof OctoEverywhereError && /^OE_INVALID_(ARGUMENT|PATH)$/.test(e.code));
       }
       assert.equal(recorder.requests.length, sent);
@@ -132,7 +173,12 @@ describe('fuzz: client', function () {
       }
       // Every request that went out carried a well-formed path with no raw control character.
       for (const r of recorder.requests) assert.match(r.url, /^\/octoeverywhere-command-api\/[a-z0-9/-]+(\?[\x21-\x7e]*)?$/);
-      figure('fuzz/command-api', { seed: SEED + 1, cases: COMMAND_CASES, sent: recorder.requests.length, perMethod: [...perMethod].map(([n, t]) => `${n}:${t.ok}/${t.refused}`).join(',') });
+      figure('fuzz/command-api', {
+        seed: SEED + 1,
+        cases: COMMAND_CASES,
+        sent: recorder.requests.length,
+        perMethod: [...perMethod].map(([n, t]) => `${n}:${t.ok}/${t.refused}`).join(','),
+      });
     });
   });
 });

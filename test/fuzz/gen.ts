@@ -79,7 +79,24 @@ export class Rng {
   }
 
   number(): number {
-    return this.pick([0, -0, -1, 1, 0.5, 1e-9, 1e9, 2 ** 31, 2 ** 53 + 1, -1e308, Number.MAX_VALUE, NaN, Infinity, -Infinity, this.int(-1000, 1000), this.next() * 300]);
+    return this.pick([
+      0,
+      -0,
+      -1,
+      1,
+      0.5,
+      1e-9,
+      1e9,
+      2 ** 31,
+      2 ** 53 + 1,
+      -1e308,
+      Number.MAX_VALUE,
+      NaN,
+      Infinity,
+      -Infinity,
+      this.int(-1000, 1000),
+      this.next() * 300,
+    ]);
   }
 
   /** Any JSON-ish or not-JSON value, nested up to `depth`, with prototype-pollution keys now and then. */
@@ -102,9 +119,18 @@ export class Rng {
   object(depth = 1): Record<string, unknown> {
     const o: Record<string, unknown> = {};
     for (let i = this.int(0, 5); i > 0; i--) {
-      const key = this.bool(0.25) ? this.pick(['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty']) : this.bool(0.5) ? this.hostileString().slice(0, 40) : this.string(12);
+      const key = this.bool(0.25)
+        ? this.pick(['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'])
+        : this.bool(0.5)
+          ? this.hostileString().slice(0, 40)
+          : this.string(12);
       // defineProperty: a literal `__proto__` key must be an own property, as JSON.parse would make it.
-      Object.defineProperty(o, key, { value: key === '__proto__' && this.bool() ? { polluted: 'yes' } : this.value(depth), enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(o, key, {
+        value: key === '__proto__' && this.bool() ? { polluted: 'yes' } : this.value(depth),
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
     }
     return o;
   }
@@ -112,7 +138,7 @@ export class Rng {
 
 /** Object.prototype's own keys now: compared before and after a fuzz run to catch prototype pollution. */
 export function prototypeKeys(): string {
-  return JSON.stringify([Object.getOwnPropertyNames(Object.prototype).sort(), (({}) as Record<string, unknown>).polluted]);
+  return JSON.stringify([Object.getOwnPropertyNames(Object.prototype).sort(), ({} as Record<string, unknown>).polluted]);
 }
 
 /** encodeURIComponent, with lone surrogates (which it refuses) replaced by U+FFFD first. */

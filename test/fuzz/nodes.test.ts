@@ -33,11 +33,30 @@ function hostileMsg(rng: Rng, node: string): Record<string, unknown> {
     poll: ['payload'],
   };
   for (const p of props[node]) if (rng.bool(0.6)) msg[p] = rng.value(2);
-  if (node === 'cmd' && rng.bool(0.5)) msg.action = rng.pick(['status', 'ping', 'pause', 'resume', 'cancel', 'home', 'set-light', 'set-temp', 'move-axis', 'extrude', 'start', 'list-files', 'delete-file', '__proto__', 'constructor', 'toString']);
+  if (node === 'cmd' && rng.bool(0.5))
+    msg.action = rng.pick([
+      'status',
+      'ping',
+      'pause',
+      'resume',
+      'cancel',
+      'home',
+      'set-light',
+      'set-temp',
+      'move-axis',
+      'extrude',
+      'start',
+      'list-files',
+      'delete-file',
+      '__proto__',
+      'constructor',
+      'toString',
+    ]);
   if (node === 'req' && typeof msg.filename !== 'undefined' && typeof msg.filename === 'string' && msg.filename.startsWith('/')) delete msg.filename;
   if (node === 'live' && rng.bool(0.5)) msg.payload = { expirationHours: rng.value(0), endWhenCurrentPrintIsComplete: rng.value(0) };
   if (rng.bool(0.2)) Object.defineProperty(msg, '__proto__', { value: { polluted: 'yes' }, enumerable: true, configurable: true, writable: true });
-  if (rng.bool(0.1)) Object.defineProperty(msg, 'constructor', { value: { prototype: { polluted: 'yes' } }, enumerable: true, configurable: true, writable: true });
+  if (rng.bool(0.1))
+    Object.defineProperty(msg, 'constructor', { value: { prototype: { polluted: 'yes' } }, enumerable: true, configurable: true, writable: true });
   return msg;
 }
 
@@ -96,7 +115,16 @@ describe('fuzz: nodes in the runtime', function () {
     }
     faults.stop();
     const s = l.summary();
-    figure('fuzz/msg-inputs', { seed: SEED + 2, cases: s.in, out: s.out, errors: s.errors, lost: s.lost, duplicates: s.duplicates, perNode: perNode.join(','), codes: [...l.codes.keys()].join('|') });
+    figure('fuzz/msg-inputs', {
+      seed: SEED + 2,
+      cases: s.in,
+      out: s.out,
+      errors: s.errors,
+      lost: s.lost,
+      duplicates: s.duplicates,
+      perNode: perNode.join(','),
+      codes: [...l.codes.keys()].join('|'),
+    });
     assert.equal(s.lost, 0);
     assert.equal(s.duplicates, 0, l.duplicates.join('; '));
     assert.deepEqual(faults.faults, []);
@@ -120,33 +148,70 @@ describe('fuzz: nodes in the runtime', function () {
     for (let i = 0; i < WEBHOOK_CASES; i++) {
       const goodToken = rng.bool(0.6);
       const token = goodToken ? TOKEN : rng.pick(['', 'wrong', TOKEN.slice(0, -1), `${TOKEN}x`, TOKEN.toUpperCase(), rng.string(30)]);
-      const query = rng.pick([`?token=${safeEncode(token)}`, `?token=${safeEncode(token)}&token=${TOKEN}`, '', `?TOKEN=${TOKEN}`, `?token=${safeEncode(token)}&x=%zz`]);
+      const query = rng.pick([
+        `?token=${safeEncode(token)}`,
+        `?token=${safeEncode(token)}&token=${TOKEN}`,
+        '',
+        `?TOKEN=${TOKEN}`,
+        `?token=${safeEncode(token)}&x=%zz`,
+      ]);
       const validBody = rng.bool(0.5);
       const secret = rng.bool(0.8) ? SECRET_KEY : rng.pick(['', 'wrong', SECRET_KEY.slice(1)]);
       const body: string | Buffer = validBody
-        ? safeJson({ EventType: rng.int(1, 20), PrinterId: 'P', PrinterName: rng.string(20), SecretKey: secret, Progress: rng.value(0), FileName: rng.hostileString().slice(0, 500), __proto__: { polluted: 1 } })
+        ? safeJson({
+            EventType: rng.int(1, 20),
+            PrinterId: 'P',
+            PrinterName: rng.string(20),
+            SecretKey: secret,
+            Progress: rng.value(0),
+            FileName: rng.hostileString().slice(0, 500),
+            __proto__: { polluted: 1 },
+          })
         : rng.bool(0.1)
           ? Buffer.alloc(rng.int(65 * 1024, 2 * 1024 * 1024), 'a')
           : rng.bool(0.5)
             ? safeJson(rng.value(3))
             : Buffer.from(rng.string(200));
-      const contentType = rng.pick(['application/json', 'application/json; charset=utf-8', 'text/plain', '', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/octet-stream', 'text/json', 'APPLICATION/JSON']);
+      const contentType = rng.pick([
+        'application/json',
+        'application/json; charset=utf-8',
+        'text/plain',
+        '',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/octet-stream',
+        'text/json',
+        'APPLICATION/JSON',
+      ]);
       const headers: Record<string, string | number> = contentType ? { 'content-type': contentType } : {};
       const reply = await rawRequest(port, 'POST', `${HOOK_PATH}${query}`, body, headers);
       const key = String(reply.status);
       statuses.set(key, (statuses.get(key) ?? 0) + 1);
-      assert.ok(reply.status === 'reset' ? Buffer.byteLength(body) > 64 * 1024 : [200, 400, 401, 413, 415].includes(reply.status), `case ${i}: ${key} ${reply.body}`);
+      assert.ok(
+        reply.status === 'reset' ? Buffer.byteLength(body) > 64 * 1024 : [200, 400, 401, 413, 415].includes(reply.status),
+        `case ${i}: ${key} ${reply.body}`,
+      );
       assert.deepEqual(secretsIn(reply.body), []);
       if (reply.status === 200) {
         accepted += 1;
-        assert.ok(goodToken && query.startsWith('?token=') && !query.includes('&token=') && secret === SECRET_KEY, `case ${i}: accepted without the token and SecretKey`);
+        assert.ok(
+          goodToken && query.startsWith('?token=') && !query.includes('&token=') && secret === SECRET_KEY,
+          `case ${i}: accepted without the token and SecretKey`,
+        );
       }
     }
     // Slow senders: headers and part of a body, then nothing; the node's read limit (simulated time) answers 408.
     let slow = 0;
     for (let i = 0; i < 10; i++) {
       const answered = new Promise<number>((resolve) => {
-        const req = http.request({ host: '127.0.0.1', port, path: `${HOOK_PATH}?token=${TOKEN}`, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': 1000 } });
+        const req = http.request({
+          host: '127.0.0.1',
+          port,
+          path: `${HOOK_PATH}?token=${TOKEN}`,
+          method: 'POST',
+          agent: false,
+          headers: { 'content-type': 'application/json', 'content-length': 1000 },
+        });
         req.on('response', (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
@@ -168,18 +233,45 @@ describe('fuzz: nodes in the runtime', function () {
     assert.ok(!JSON.stringify(events).includes(SECRET_KEY));
     assert.ok(accepted > 0);
     assert.deepEqual(faults.faults, []);
-    figure('fuzz/webhook', { seed: SEED + 3, cases: WEBHOOK_CASES + slow, accepted, slowSenders408: slow, statuses: [...statuses].map(([k, n]) => `${k}:${n}`).join(',') });
+    figure('fuzz/webhook', {
+      seed: SEED + 3,
+      cases: WEBHOOK_CASES + slow,
+      accepted,
+      slowSenders408: slow,
+      statuses: [...statuses].map(([k, n]) => `${k}:${n}`).join(','),
+    });
   });
 
   it(`admin routes: ${ADMIN_CASES} random requests — never a 500 with a stack, never a saved secret`, async () => {
     const faults = recordProcessFaults();
     const rng = prng(SEED + 4);
     // Only addresses on this machine: the routes that probe a URL must not reach out during a fuzz.
-    const url = (): string => rng.pick([sim.serviceUrl, `http://127.0.0.1:1`, `http://app-${'c'.repeat(32)}.localhost:${sim.port}`, 'not a url', '', 'ftp://127.0.0.1/', `http://127.0.0.1:${port}/`, 'javascript:alert(1)', `http://user:pw@127.0.0.1:1/`]);
+    const url = (): string =>
+      rng.pick([
+        sim.serviceUrl,
+        `http://127.0.0.1:1`,
+        `http://app-${'c'.repeat(32)}.localhost:${sim.port}`,
+        'not a url',
+        '',
+        'ftp://127.0.0.1/',
+        `http://127.0.0.1:${port}/`,
+        'javascript:alert(1)',
+        `http://user:pw@127.0.0.1:1/`,
+      ]);
     const id = (): string => rng.pick(['c1', 'hook', 'cmd', 'cam', 'nope', '..', '%2e%2e', '__proto__', 'constructor', rng.string(10), 'x'.repeat(5000)]);
     const body = (): unknown =>
       rng.bool(0.5)
-        ? { editorUrl: url(), serviceUrl: url(), appId: rng.value(0), printerId: rng.value(0), localUrl: url(), completion: rng.hostileString().slice(0, 5000), id: id(), credentials: rng.bool(0.5) ? { url: url(), authBearerToken: rng.value(0), appApiToken: '__PWRD__' } : rng.value(1), authType: rng.value(0) }
+        ? {
+            editorUrl: url(),
+            serviceUrl: url(),
+            appId: rng.value(0),
+            printerId: rng.value(0),
+            localUrl: url(),
+            completion: rng.hostileString().slice(0, 5000),
+            id: id(),
+            credentials: rng.bool(0.5) ? { url: url(), authBearerToken: rng.value(0), appApiToken: '__PWRD__' } : rng.value(1),
+            authType: rng.value(0),
+          }
         : rng.value(2);
     const routes: Array<() => { method: 'get' | 'post'; path: string; body?: unknown }> = [
       () => ({ method: 'post', path: '/octoeverywhere/portal/start', body: body() }),
@@ -194,7 +286,9 @@ describe('fuzz: nodes in the runtime', function () {
       () => ({ method: 'post', path: `/octoeverywhere/notification-webhook/${safeEncode(id())}/test`, body: body() }),
     ];
     const deployed = (helper.getNode('c1') as unknown as { credentials: Record<string, string | undefined> }).credentials;
-    const savedSecrets = [deployed.authBasicHttpPassword, deployed.authBearerToken, deployed.appApiToken, TOKEN, SECRET_KEY].filter((s): s is string => typeof s === 'string');
+    const savedSecrets = [deployed.authBasicHttpPassword, deployed.authBearerToken, deployed.appApiToken, TOKEN, SECRET_KEY].filter(
+      (s): s is string => typeof s === 'string',
+    );
     const tally = new Map<string, number>();
     for (let i = 0; i < ADMIN_CASES; i++) {
       const r = routes[i % routes.length]();
@@ -202,12 +296,18 @@ describe('fuzz: nodes in the runtime', function () {
       // JSON only for objects and arrays: the runtime's strict body parser answers anything else itself
       // (the test helper's Express shows its own error page for that, which is not our route's answer).
       if (r.body !== undefined) {
-        req = rng.bool(0.8) && typeof r.body === 'object' && r.body !== null ? req.set('content-type', 'application/json').send(safeJson(r.body)) : req.set('content-type', rng.pick(['text/plain', 'application/x-www-form-urlencoded'])).send(rng.string(200));
+        req =
+          rng.bool(0.8) && typeof r.body === 'object' && r.body !== null
+            ? req.set('content-type', 'application/json').send(safeJson(r.body))
+            : req.set('content-type', rng.pick(['text/plain', 'application/x-www-form-urlencoded'])).send(rng.string(200));
       }
       const res = await req;
       const text = `${res.text ?? ''}${JSON.stringify(res.headers)}`;
       tally.set(String(res.status), (tally.get(String(res.status)) ?? 0) + 1);
-      assert.ok(!/\bat [^\s]+ \(.*:\d+:\d+\)|node_modules|\/work\//.test(text), `case ${i} ${r.path}: a stack or file path in the answer: ${text.slice(0, 300)}`);
+      assert.ok(
+        !/\bat [^\s]+ \(.*:\d+:\d+\)|node_modules|\/work\//.test(text),
+        `case ${i} ${r.path}: a stack or file path in the answer: ${text.slice(0, 300)}`,
+      );
       for (const s of savedSecrets) assert.ok(!text.includes(s), `case ${i} ${r.path}: a saved secret in the answer`);
       assert.notEqual(res.status, 500, `case ${i} ${r.path}: ${text.slice(0, 300)}`);
     }

@@ -80,10 +80,14 @@ export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedP
   if (options.flows) fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(options.flows));
   if (options.credentials) fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(encryptCredentials(CREDENTIAL_SECRET, options.credentials)));
   let out = '';
-  const child: ChildProcess = spawn(process.execPath, [path.join(nodeRedRoot(), 'red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: process.env,
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(nodeRedRoot(), 'red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: process.env,
+    },
+  );
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -8,7 +8,7 @@ const SRC = path.resolve(__dirname, '..', '..', 'src', 'nodes');
 
 /** The node module for a type, as Node-RED would require it. */
 export function nodeModule(type: string): TestNodeInitializer {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a node module by its type, as Node-RED loads it
   return require(path.join(SRC, `${type}.ts`));
 }
 
@@ -20,7 +20,7 @@ export function nodeModule(type: string): TestNodeInitializer {
 export function coreNode(file: string): TestNodeInitializer {
   const runtime = path.dirname(require.resolve(process.env.OE_NODE_RED_PATH || 'node-red'));
   const nodes = path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [runtime] }));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a core node of the Node-RED under test, found at run time
   return require(path.join(nodes, 'core', file));
 }
 
@@ -37,7 +37,12 @@ interface HelperInternals {
  * up after 300 ms, which a busy machine (or a fast deploy that already started) turns into a
  * "timeout waiting event" that says nothing about the nodes.
  */
-export async function setFlows(flows: unknown[], type: 'full' | 'nodes' | 'flows', credentials: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<void> {
+export async function setFlows(
+  flows: unknown[],
+  type: 'full' | 'nodes' | 'flows',
+  credentials: Record<string, unknown> = {},
+  timeoutMs = 30_000,
+): Promise<void> {
   const internals = helper as unknown as HelperInternals;
   let onStarted: () => void = () => undefined;
   let timer: NodeJS.Timeout | undefined;

@@ -17,7 +17,7 @@ describe('node migrations', () => {
     assert.deepEqual(migrate({ name: 'a' }, []), { name: 'a', version: 1 });
   });
 
-  it('runs the steps after the config\'s version, in order, without touching the saved object', () => {
+  it("runs the steps after the config's version, in order, without touching the saved object", () => {
     const saved = { host: 'h', name: 'n' };
     assert.deepEqual(migrate(saved, STEPS), { url: 'h', name: 'n', retries: 2, version: 3 });
     assert.deepEqual(saved, { host: 'h', name: 'n' });

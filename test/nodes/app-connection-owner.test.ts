@@ -56,7 +56,13 @@ describe('node: octoeverywhere-app-connection as the owner of what it shares', (
     await rig.close();
   });
 
-  const config = (id = 'c1', z?: string): Record<string, unknown> => ({ id, type: 'octoeverywhere-app-connection', printerName: 'Voron 2.4', serviceUrl: rig.sim.serviceUrl, ...(z ? { z } : {}) });
+  const config = (id = 'c1', z?: string): Record<string, unknown> => ({
+    id,
+    type: 'octoeverywhere-app-connection',
+    printerName: 'Voron 2.4',
+    serviceUrl: rig.sim.serviceUrl,
+    ...(z ? { z } : {}),
+  });
   const hook = (z?: string): Record<string, unknown> => ({
     id: 'w1',
     type: 'octoeverywhere-notification-webhook',
@@ -66,7 +72,8 @@ describe('node: octoeverywhere-app-connection as the owner of what it shares', (
     publicUrl: 'http://127.0.0.1:9',
     ...(z ? { z } : {}),
   });
-  const registered = async (): Promise<number> => (await fetch(`${rig.sim.serviceUrl}/api/appconnection/TestWebhook`, { headers: { apptoken: appToken } })).status;
+  const registered = async (): Promise<number> =>
+    (await fetch(`${rig.sim.serviceUrl}/api/appconnection/TestWebhook`, { headers: { apptoken: appToken } })).status;
   let appToken = '';
 
   // Two arrangements: the helper's (every node flow-less, so the config node closes first, in
@@ -115,7 +122,10 @@ describe('node: octoeverywhere-app-connection as the owner of what it shares', (
       { id: 'p2', type: 'octoeverywhere-status-poll', connection: 'c2', interval: 10, wires: [[], []] },
       { id: 'cam', type: 'octoeverywhere-webcam-snapshot', connection: 'c1', wires: [[]] },
     ];
-    await helper.load([configModule, pollModule, webcamModule], flow as TestFlows, { c1: appConnectionCredentials(rig.sim), c2: appConnectionCredentials(rig.sim) });
+    await helper.load([configModule, pollModule, webcamModule], flow as TestFlows, {
+      c1: appConnectionCredentials(rig.sim),
+      c2: appConnectionCredentials(rig.sim),
+    });
     const c1 = helper.getNode('c1') as unknown as AppConnectionNode;
     const c2 = helper.getNode('c2') as unknown as AppConnectionNode;
     const poller = c1.poller();
@@ -130,13 +140,22 @@ describe('node: octoeverywhere-app-connection as the owner of what it shares', (
     await helper.unload();
     assert.equal(poller.pendingTimers, 0, 'the poller was closed with its config node');
     await assert.rejects(poller.pollNow(), (e: { code: string }) => e.code === 'OE_CLOSED');
-    assert.throws(() => c1.webcams(), (e: { code: string }) => e.code === 'OE_CLOSED');
-    assert.throws(() => c1.client(), (e: { code: string }) => e.code === 'OE_CLOSED');
+    assert.throws(
+      () => c1.webcams(),
+      (e: { code: string }) => e.code === 'OE_CLOSED',
+    );
+    assert.throws(
+      () => c1.client(),
+      (e: { code: string }) => e.code === 'OE_CLOSED',
+    );
   });
 
   it('nothing of a config node is kept from outside it: no WeakMap of config nodes or clients, no close listener on it', () => {
     const root = path.resolve(__dirname, '..', '..', 'src', 'nodes');
-    const files = [...fs.readdirSync(root).map((f) => path.join(root, f)), ...fs.readdirSync(path.join(root, 'shared')).map((f) => path.join(root, 'shared', f))].filter((f) => f.endsWith('.ts'));
+    const files = [
+      ...fs.readdirSync(root).map((f) => path.join(root, f)),
+      ...fs.readdirSync(path.join(root, 'shared')).map((f) => path.join(root, 'shared', f)),
+    ].filter((f) => f.endsWith('.ts'));
     for (const file of files) {
       const text = fs.readFileSync(file, 'utf8');
       assert.doesNotMatch(text, /WeakMap<\s*(AppConnectionNode|OctoEverywhereClient|GadgetApiNode)/, file);
@@ -146,7 +165,10 @@ describe('node: octoeverywhere-app-connection as the owner of what it shares', (
 
   it('every node status comes from the one vocabulary (shared/status.ts): no fill or shape written anywhere else', () => {
     const root = path.resolve(__dirname, '..', '..', 'src', 'nodes');
-    const files = [...fs.readdirSync(root).map((f) => path.join(root, f)), ...fs.readdirSync(path.join(root, 'shared')).map((f) => path.join(root, 'shared', f))].filter((f) => f.endsWith('.ts') && !f.endsWith(path.join('shared', 'status.ts')));
+    const files = [
+      ...fs.readdirSync(root).map((f) => path.join(root, f)),
+      ...fs.readdirSync(path.join(root, 'shared')).map((f) => path.join(root, 'shared', f)),
+    ].filter((f) => f.endsWith('.ts') && !f.endsWith(path.join('shared', 'status.ts')));
     for (const file of files) assert.doesNotMatch(fs.readFileSync(file, 'utf8'), /\b(fill|shape):\s*'/, file);
   });
 });

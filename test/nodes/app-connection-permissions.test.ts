@@ -106,10 +106,57 @@ describe('node: octoeverywhere-app-connection private values under adminAuth (is
     // Node-RED stores every credential the same way, whatever its type.
     const flows = [
       { id: 'tab', type: 'tab', label: 'Printer' },
-      { id: 'cfg', type: 'octoeverywhere-app-connection', name: 'Voron', printerName: 'Voron 2.4', serviceUrl: sim.serviceUrl, appId: 'nodered', authType: 'bearer', version: 1 },
-      { id: 'inj', type: 'inject', z: 'tab', props: [{ p: 'payload' }], payload: '', payloadType: 'date', repeat: '', once: false, x: 100, y: 100, wires: [['req']] },
-      { id: 'req', type: 'octoeverywhere-printer-request', z: 'tab', connection: 'cfg', method: 'GET', path: '/server/info', ret: 'obj', timeout: '', version: 1, x: 300, y: 100, wires: [['dbg']] },
-      { id: 'dbg', type: 'debug', z: 'tab', name: 'answer', active: true, tosidebar: false, console: true, complete: 'statusCode', targetType: 'msg', x: 500, y: 100, wires: [] },
+      {
+        id: 'cfg',
+        type: 'octoeverywhere-app-connection',
+        name: 'Voron',
+        printerName: 'Voron 2.4',
+        serviceUrl: sim.serviceUrl,
+        appId: 'nodered',
+        authType: 'bearer',
+        version: 1,
+      },
+      {
+        id: 'inj',
+        type: 'inject',
+        z: 'tab',
+        props: [{ p: 'payload' }],
+        payload: '',
+        payloadType: 'date',
+        repeat: '',
+        once: false,
+        x: 100,
+        y: 100,
+        wires: [['req']],
+      },
+      {
+        id: 'req',
+        type: 'octoeverywhere-printer-request',
+        z: 'tab',
+        connection: 'cfg',
+        method: 'GET',
+        path: '/server/info',
+        ret: 'obj',
+        timeout: '',
+        version: 1,
+        x: 300,
+        y: 100,
+        wires: [['dbg']],
+      },
+      {
+        id: 'dbg',
+        type: 'debug',
+        z: 'tab',
+        name: 'answer',
+        active: true,
+        tosidebar: false,
+        console: true,
+        complete: 'statusCode',
+        targetType: 'msg',
+        x: 500,
+        y: 100,
+        wires: [],
+      },
     ];
     nodeRed = await startNodeRedWithPackage({ users: [ADMIN, VIEWER], flows, credentials: { cfg: { ...credentialsOf(keys) } } });
     adminToken = await login(nodeRed, ADMIN);
@@ -154,7 +201,19 @@ describe('node: octoeverywhere-app-connection private values under adminAuth (is
     const tested = await fetch(`${nodeRed.url}/octoeverywhere/app-connection/test`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 'cfg', serviceUrl: sim.serviceUrl, appId: 'nodered', credentials: { url: '__PWRD__', authBasicHttpUser: '__PWRD__', authBasicHttpPassword: '__PWRD__', authBearerToken: '__PWRD__', appApiToken: '__PWRD__', octoPrintApiKey: '__PWRD__' } }),
+      body: JSON.stringify({
+        id: 'cfg',
+        serviceUrl: sim.serviceUrl,
+        appId: 'nodered',
+        credentials: {
+          url: '__PWRD__',
+          authBasicHttpUser: '__PWRD__',
+          authBasicHttpPassword: '__PWRD__',
+          authBearerToken: '__PWRD__',
+          appApiToken: '__PWRD__',
+          octoPrintApiKey: '__PWRD__',
+        },
+      }),
     });
     assert.equal(((await tested.json()) as { level: string }).level, 'ok');
     // The debug node logs msg.statusCode to the console; the request went over real HTTP already.

@@ -40,7 +40,10 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
   });
 
   async function start(extra: Body = {}): Promise<{ state: string; portalUrl: string }> {
-    const res = await helper.request().post('/octoeverywhere/portal/start').send({ editorUrl: EDITOR, serviceUrl: sim.serviceUrl, appId: 'nodered', ...extra });
+    const res = await helper
+      .request()
+      .post('/octoeverywhere/portal/start')
+      .send({ editorUrl: EDITOR, serviceUrl: sim.serviceUrl, appId: 'nodered', ...extra });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     return res.body as { state: string; portalUrl: string };
   }
@@ -50,7 +53,7 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       await helper.load(configModule, []);
     });
 
-    it('starts the portal with a one-time return URL under the editor\'s own path, the package logo and the options', async () => {
+    it("starts the portal with a one-time return URL under the editor's own path, the package logo and the options", async () => {
       const printerId = sim.printers[1].printerId;
       const { state, portalUrl } = await start({ printerId, octoPrintApiKeyAppName: 'Node-RED' });
       assert.match(state, /^[A-Za-z0-9_-]{32}$/, '192 random bits, URL-safe');
@@ -156,14 +159,20 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       assert.match(String(res.text ?? res.body), /<svg[^>]*width="100"/);
     });
 
-    it('parses a pasted completion URL with the client\'s rules, and says what is wrong with a bad one', async () => {
+    it("parses a pasted completion URL with the client's rules, and says what is wrong with a bad one", async () => {
       const keys = sim.createAppConnection(2);
       watchConnectionSecrets(keys);
-      const ok = await helper.request().post('/octoeverywhere/portal/parse').send({ completion: `https://example.invalid/done?${completionQuery(keys)}` });
+      const ok = await helper
+        .request()
+        .post('/octoeverywhere/portal/parse')
+        .send({ completion: `https://example.invalid/done?${completionQuery(keys)}` });
       assert.equal(ok.status, 200);
       assert.equal(ok.body.connection.printerName, 'P1S');
       assert.equal(ok.body.connection.authBearerToken, keys.authBearerToken);
-      const bad = await helper.request().post('/octoeverywhere/portal/parse').send({ completion: `https://example.invalid/done?success=true&id=1&authBearerToken=${keys.authBearerToken}` });
+      const bad = await helper
+        .request()
+        .post('/octoeverywhere/portal/parse')
+        .send({ completion: `https://example.invalid/done?success=true&id=1&authBearerToken=${keys.authBearerToken}` });
       assert.equal(bad.status, 400);
       assert.equal(bad.body.code, 'OE_COMPLETION_INVALID');
       assert.match(bad.body.message, /url/);
@@ -220,7 +229,10 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
     }
 
     function test(body: Body) {
-      return helper.request().post('/octoeverywhere/app-connection/test').send({ serviceUrl: sim.serviceUrl, appId: 'nodered', authType: 'bearer', ...body });
+      return helper
+        .request()
+        .post('/octoeverywhere/app-connection/test')
+        .send({ serviceUrl: sim.serviceUrl, appId: 'nodered', authType: 'bearer', ...body });
     }
 
     type Check = { id: string; level: string; result: string; code?: string; args?: Record<string, unknown>; helpUrl?: string };
@@ -249,7 +261,11 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
         const offline = await test({ id: 'c1', credentials: { url: keys.url } });
         assert.equal(offline.body.level, 'error');
         assert.deepEqual(lines(offline.body), ['relay:error:failed:OE_601', 'app-api:ok:ok', 'printer:warn:offline']);
-        assert.match(String(check(offline.body, 'relay')?.args?.message), /not connected to OctoEverywhere.*Check that the printer/, 'the advice of the client\'s code table');
+        assert.match(
+          String(check(offline.body, 'relay')?.args?.message),
+          /not connected to OctoEverywhere.*Check that the printer/,
+          "the advice of the client's code table",
+        );
       } finally {
         sim.printers[0].online = true;
       }
@@ -271,7 +287,10 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       const nothing = await test({ credentials: { url: `http://127.0.0.1:${closed}`, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken } });
       assert.equal(nothing.body.level, 'error');
       assert.deepEqual(check(nothing.body, 'relay'), {
-        id: 'relay', level: 'error', result: 'failed', code: 'OE_UNREACHABLE',
+        id: 'relay',
+        level: 'error',
+        result: 'failed',
+        code: 'OE_UNREACHABLE',
         args: { code: 'OE_UNREACHABLE', message: check(nothing.body, 'relay')?.args?.message },
       });
       assert.deepEqual(secretsIn(JSON.stringify([typo.body, nothing.body])), [], 'no secret is echoed');
@@ -304,7 +323,10 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       // An OctoPrint's plugin says its version on the LAN; the printer line carries it.
       const octo = sim.createAppConnection(1, { appId: 'nodered' });
       watchConnectionSecrets(octo);
-      const withPlugin = await test({ credentials: { url: octo.url, authBearerToken: octo.authBearerToken, appApiToken: octo.appApiToken }, localUrl: sim.printers[1].url });
+      const withPlugin = await test({
+        credentials: { url: octo.url, authBearerToken: octo.authBearerToken, appApiToken: octo.appApiToken },
+        localUrl: sim.printers[1].url,
+      });
       assert.equal(check(withPlugin.body, 'lan')?.level, 'ok');
       assert.equal(check(withPlugin.body, 'printer')?.args?.plugin, PLUGIN_VERSION);
     });
@@ -352,19 +374,30 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
           const body: Body = {
             id: 'c1',
             localUrl: sim.printers[0].url,
-            credentials: { url: '__PWRD__', authBearerToken: '__PWRD__', appApiToken: '__PWRD__', authBasicHttpUser: '__PWRD__', authBasicHttpPassword: '__PWRD__', octoPrintApiKey: '__PWRD__' },
+            credentials: {
+              url: '__PWRD__',
+              authBearerToken: '__PWRD__',
+              appApiToken: '__PWRD__',
+              authBasicHttpUser: '__PWRD__',
+              authBasicHttpPassword: '__PWRD__',
+              octoPrintApiKey: '__PWRD__',
+            },
           };
           if (changed === 'url') (body.credentials as Body).url = elsewhere;
           else body[changed] = elsewhere;
           const res = await test(body);
           assert.equal(res.status, 200);
-          assert.deepEqual(secretsIn(JSON.stringify(recorder.requests.map((r) => ({ url: r.url, headers: r.headers, body: r.body.toString() })))), [], 'no saved secret reached the changed address');
+          assert.deepEqual(
+            secretsIn(JSON.stringify(recorder.requests.map((r) => ({ url: r.url, headers: r.headers, body: r.body.toString() })))),
+            [],
+            'no saved secret reached the changed address',
+          );
           assert.deepEqual(res.body, { level: 'error', checks: [{ id: 'secrets', level: 'error', result: 'not-sent', code: 'OE_SECRETS_NOT_SENT' }] });
           assert.equal(recorder.requests.length, 0);
         });
       }
 
-      it('sends the dialog\'s own new secrets to a changed address (and tests them), never the saved ones', async () => {
+      it("sends the dialog's own new secrets to a changed address (and tests them), never the saved ones", async () => {
         const keys = sim.createAppConnection(0, { appId: 'nodered' });
         await loadWith(keys);
         const fresh = sim.createAppConnection(1, { appId: 'nodered' });
@@ -374,7 +407,7 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
         assert.equal(check(res.body, 'printer')?.args?.printer, 'Prusa MK3S');
       });
 
-      it('treats an undeployed node\'s id as having no saved secrets', async () => {
+      it("treats an undeployed node's id as having no saved secrets", async () => {
         await helper.load(configModule, []);
         const res = await test({ id: 'never-deployed', credentials: { url: `http://127.0.0.1:${recorder.port}`, authBearerToken: '__PWRD__' } });
         assert.deepEqual(lines(res.body), ['settings:error:invalid:OE_MISSING_CREDENTIALS']);
@@ -384,7 +417,7 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
   });
 
   describe('issue 14.3: the saved Connection URL and Basic user for the dialog', () => {
-    it('gives a deployed config node\'s url and Basic user (never a secret), no-store; nothing for other ids', async () => {
+    it("gives a deployed config node's url and Basic user (never a secret), no-store; nothing for other ids", async () => {
       const keys = sim.createAppConnection(0, { appId: 'nodered' });
       const nodes = [
         { id: 'c1', type: 'octoeverywhere-app-connection', name: 'Voron', serviceUrl: sim.serviceUrl },
@@ -409,17 +442,26 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
     it('flags a pasted completion whose url is not an OctoEverywhere (or local) host', async () => {
       const keys = sim.createAppConnection(0);
       watchConnectionSecrets(keys);
-      const own = await helper.request().post('/octoeverywhere/portal/parse').send({ completion: `x://done?${completionQuery(keys)}` });
-      assert.equal(own.body.trustedHost, true, 'the simulator\'s host is this machine');
-      const evil = await helper.request().post('/octoeverywhere/portal/parse').send({ completion: `x://done?${completionQuery({ ...keys, url: 'https://attacker.example' })}` });
+      const own = await helper
+        .request()
+        .post('/octoeverywhere/portal/parse')
+        .send({ completion: `x://done?${completionQuery(keys)}` });
+      assert.equal(own.body.trustedHost, true, "the simulator's host is this machine");
+      const evil = await helper
+        .request()
+        .post('/octoeverywhere/portal/parse')
+        .send({ completion: `x://done?${completionQuery({ ...keys, url: 'https://attacker.example' })}` });
       assert.equal(evil.status, 200);
       assert.equal(evil.body.trustedHost, false);
       assert.equal(evil.body.connection.url, 'https://attacker.example');
-      const real = await helper.request().post('/octoeverywhere/portal/parse').send({ completion: `x://done?${completionQuery({ ...keys, url: 'https://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.octoeverywhere.com' })}` });
+      const real = await helper
+        .request()
+        .post('/octoeverywhere/portal/parse')
+        .send({ completion: `x://done?${completionQuery({ ...keys, url: 'https://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.octoeverywhere.com' })}` });
       assert.equal(real.body.trustedHost, true);
     });
 
-    it('flags the portal callback\'s result the same way', async () => {
+    it("flags the portal callback's result the same way", async () => {
       const { state } = await start();
       const keys = sim.createAppConnection(0, { appId: 'nodered' });
       watchConnectionSecrets(keys);

@@ -10,11 +10,17 @@ describe('node: octoeverywhere-app-connection', () => {
     await helper.unload();
   });
 
-  const flow = (extra: Record<string, unknown> = {}) => [{ id: 'c1', type: 'octoeverywhere-app-connection', name: 'Voron', printerName: 'Voron 2.4', appId: 'nodered', ...extra }];
+  const flow = (extra: Record<string, unknown> = {}) => [
+    { id: 'c1', type: 'octoeverywhere-app-connection', name: 'Voron', printerName: 'Voron 2.4', appId: 'nodered', ...extra },
+  ];
 
   it('builds one shared client from the credential store', async () => {
     await helper.load(configModule, flow(), {
-      c1: { url: 'https://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.octoeverywhere.com', authBearerToken: SECRETS.authBearerToken, appApiToken: SECRETS.appApiToken },
+      c1: {
+        url: 'https://app-fwduvgajpbcz1e7mwm0ivscpo4ebtg6o.octoeverywhere.com',
+        authBearerToken: SECRETS.authBearerToken,
+        appApiToken: SECRETS.appApiToken,
+      },
     });
     const node = helper.getNode('c1') as AppConnectionNode;
     const client = node.client();
@@ -27,7 +33,11 @@ describe('node: octoeverywhere-app-connection', () => {
 
   it('holds a Shared Connection: relay works, no App APIs', async () => {
     await helper.load(configModule, flow(), {
-      c1: { url: 'https://shared-abc123.octoeverywhere.com', authBasicHttpUser: SECRETS.authBasicHttpUser, authBasicHttpPassword: SECRETS.authBasicHttpPassword },
+      c1: {
+        url: 'https://shared-abc123.octoeverywhere.com',
+        authBasicHttpUser: SECRETS.authBasicHttpUser,
+        authBasicHttpPassword: SECRETS.authBasicHttpPassword,
+      },
     });
     const node = helper.getNode('c1') as AppConnectionNode;
     assert.equal(node.hasAppApi(), false);
@@ -42,7 +52,10 @@ describe('node: octoeverywhere-app-connection', () => {
     it(`reports ${what} as ${code} to the nodes that use it, with a warning that holds no secret`, async () => {
       await helper.load(configModule, flow(), { c1: creds });
       const node = helper.getNode('c1') as AppConnectionNode;
-      assert.throws(() => node.client(), (e: { code: string }) => e.code === code);
+      assert.throws(
+        () => node.client(),
+        (e: { code: string }) => e.code === code,
+      );
       const entries = (helper.log().args as Array<[{ level: number; id: string; msg: unknown }]>).map((a) => a[0]);
       const warning = entries.find((e) => e.id === 'c1' && e.level === 30);
       assert.ok(warning, 'the config node logs a warning');

@@ -28,7 +28,8 @@ interface Caught {
  * it replaces RED._ for the nodes loaded after it, so statuses and errors read as users see them.
  */
 const catalogText: NodeInitializer = (RED) => {
-  const read = (type: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'nodes', 'locales', 'en-US', `${type}.json`), 'utf8'));
+  const read = (type: string): Record<string, unknown> =>
+    JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'nodes', 'locales', 'en-US', `${type}.json`), 'utf8'));
   const catalogs = [read('octoeverywhere-failure-detection'), read('octoeverywhere-gadget-api')];
   (RED as unknown as { _: (key: string, args?: Record<string, unknown>) => string })._ = (key, args = {}) => {
     const bare = key.replace(/^[^:]*:/, '');
@@ -41,12 +42,26 @@ const catalogText: NodeInitializer = (RED) => {
 };
 
 const modules = (): NodeInitializer[] =>
-  [catalogText, nodeModule('octoeverywhere-gadget-api'), nodeModule('octoeverywhere-failure-detection'), coreNode('common/25-catch.js')] as unknown as NodeInitializer[];
+  [
+    catalogText,
+    nodeModule('octoeverywhere-gadget-api'),
+    nodeModule('octoeverywhere-failure-detection'),
+    coreNode('common/25-catch.js'),
+  ] as unknown as NodeInitializer[];
 
 function flow(rig: ClockedSimulator, config: Record<string, unknown> = {}): object[] {
   return [
     { id: 'f1', type: 'tab', label: 'test' },
-    { id: 'g1', type: 'octoeverywhere-gadget-api', serviceUrl: rig.sim.gadgetApi.url, warningConfidence: 3, pauseConfidence: 3, monthlyBudget: 5000, version: 1, ...config },
+    {
+      id: 'g1',
+      type: 'octoeverywhere-gadget-api',
+      serviceUrl: rig.sim.gadgetApi.url,
+      warningConfidence: 3,
+      pauseConfidence: 3,
+      monthlyBudget: 5000,
+      version: 1,
+      ...config,
+    },
     { id: 'fd', z: 'f1', type: 'octoeverywhere-failure-detection', gadgetApi: 'g1', version: 1, wires: [['out'], ['ev']] },
     { id: 'catcher', z: 'f1', type: 'catch', scope: ['fd'], uncaught: false, wires: [['errs']] },
     { id: 'out', z: 'f1', type: 'helper' },
@@ -117,9 +132,16 @@ describe('node: octoeverywhere-failure-detection', () => {
     const times = calls.map((c) => (c.at - t0) / 1000);
     assert.deepEqual(times, [0, 40, 80, 120, 160, 200], 'one call per 40 s interval, never sooner');
     assert.equal(rig.sim.gadgetApi.calls.filter((c) => c.kind === 'create').length, 1);
-    assert.deepEqual(calls.map((c) => c.status), [200, 200, 200, 200, 200, 200], 'never rate-limited');
+    assert.deepEqual(
+      calls.map((c) => c.status),
+      [200, 200, 200, 200, 200, 200],
+      'never rate-limited',
+    );
     // The frame sent at each interval's end is the last one that arrived before it (seq 19 at 38 s …).
-    assert.deepEqual(outs.map((m) => (m as { seq?: number }).seq), [0, 19, 39, 59, 79, 99]);
+    assert.deepEqual(
+      outs.map((m) => (m as { seq?: number }).seq),
+      [0, 19, 39, 59, 79, 99],
+    );
     const first = outs[0] as NodeMessage & { image?: Buffer; framesDropped?: number };
     assert.deepEqual(first.payload, { printQuality: 8, warningSuggested: false, pauseSuggested: false, score: 22, nextIntervalSec: 40 });
     assert.ok(first.image?.equals(good()), 'the scored image rides along');
@@ -204,7 +226,17 @@ describe('node: octoeverywhere-failure-detection', () => {
     }
     assert.deepEqual(
       outs.map((m) => [(m.payload as { warningSuggested: boolean }).warningSuggested, (m.payload as { pauseSuggested: boolean }).pauseSuggested]),
-      [[false, false], [false, false], [true, false], [true, false], [true, true], [true, true], [false, false], [false, false], [true, false]],
+      [
+        [false, false],
+        [false, false],
+        [true, false],
+        [true, false],
+        [true, true],
+        [true, true],
+        [false, false],
+        [false, false],
+        [true, false],
+      ],
     );
     assert.deepEqual(
       events.map((m) => [m.topic, (m as { seq?: number }).seq]),
@@ -225,7 +257,10 @@ describe('node: octoeverywhere-failure-detection', () => {
   it('refuses what is not a JPEG with a specific error, without a call', async () => {
     await load();
     for (const payload of ['not an image', { a: 1 }, Buffer.from('GIF89a....'), undefined]) await frame({ payload });
-    assert.deepEqual(errors.map((e) => e.code), ['OE_GADGET_NOT_JPEG', 'OE_GADGET_NOT_JPEG', 'OE_GADGET_NOT_JPEG', 'OE_GADGET_NOT_JPEG']);
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['OE_GADGET_NOT_JPEG', 'OE_GADGET_NOT_JPEG', 'OE_GADGET_NOT_JPEG', 'OE_GADGET_NOT_JPEG'],
+    );
     assert.match(errors[0].message, /it was a string\. Nothing was sent/);
     assert.match(errors[2].message, /a Buffer of 10 bytes/);
     assert.equal(rig.sim.gadgetApi.calls.length, 0);
@@ -254,7 +289,10 @@ describe('node: octoeverywhere-failure-detection', () => {
     await frame({ payload: good(), reset: true });
     await advance(120_000);
     assert.equal(rig.sim.gadgetApi.calls.length, before, 'no call after the key was disabled');
-    assert.deepEqual(errors.slice(-2).map((e) => e.code), ['OE_API_KEY_DISABLED', 'OE_API_KEY_DISABLED']);
+    assert.deepEqual(
+      errors.slice(-2).map((e) => e.code),
+      ['OE_API_KEY_DISABLED', 'OE_API_KEY_DISABLED'],
+    );
     assert.match(String(statusesOf('fd').at(-1)?.text), /^OE_API_KEY_DISABLED · /);
   });
 
@@ -264,7 +302,12 @@ describe('node: octoeverywhere-failure-detection', () => {
     assert.equal(errors[0]?.code, 'OE_GADGET_NO_API_KEY');
     assert.equal(statusesOf('fd').at(-1)?.text, 'OE_GADGET_NO_API_KEY');
     await helper.unload();
-    await helper.load(modules(), [{ id: 'f1', type: 'tab' }, { id: 'fd', z: 'f1', type: 'octoeverywhere-failure-detection', gadgetApi: '', wires: [[], []] }, { id: 'catcher', z: 'f1', type: 'catch', scope: ['fd'], wires: [['errs']] }, { id: 'errs', z: 'f1', type: 'helper' }] as never);
+    await helper.load(modules(), [
+      { id: 'f1', type: 'tab' },
+      { id: 'fd', z: 'f1', type: 'octoeverywhere-failure-detection', gadgetApi: '', wires: [[], []] },
+      { id: 'catcher', z: 'f1', type: 'catch', scope: ['fd'], wires: [['errs']] },
+      { id: 'errs', z: 'f1', type: 'helper' },
+    ] as never);
     const seen: Caught[] = [];
     helper.getNode('errs').on('input', (m: NodeMessage & { error?: Caught }) => seen.push(m.error as Caught));
     helper.getNode('fd').receive({ payload: good() } as NodeMessage);
@@ -294,7 +337,7 @@ describe('node: octoeverywhere-failure-detection', () => {
       // (a real Node-RED start does this before the flows start).
       const runtime = path.dirname(require.resolve(process.env.OE_NODE_RED_PATH || 'node-red'));
       const ctxPath = require.resolve('@node-red/runtime/lib/nodes/context', { paths: [runtime] });
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's context module of the runtime under test, found at run time
       contextModule = require(ctxPath);
       helper.settings({ octoeverywhereClock: rig.clock, contextStorage: { default: { module: 'localfilesystem', config: { dir, cache: false } } } } as never);
     });
@@ -334,8 +377,15 @@ describe('node: octoeverywhere-failure-detection', () => {
       assert.match(String(statusesOf('fd').at(-1)?.text), /^OE_GADGET_BUDGET_REACHED · 2\/2 calls this month$/);
 
       await account().budget.flushed();
-      const saved = fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.json')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
-      assert.ok(saved.some((text) => /"octoeverywhere-gadget-calls":\s*\{\s*"month":\s*"\d{4}-\d{2}",\s*"calls":\s*2/.test(text)), 'the count is in the context store on disk');
+      const saved = fs
+        .readdirSync(dir, { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+      assert.ok(
+        saved.some((text) => /"octoeverywhere-gadget-calls":\s*\{\s*"month":\s*"\d{4}-\d{2}",\s*"calls":\s*2/.test(text)),
+        'the count is in the context store on disk',
+      );
       await restart(config);
       await account().budget.ready;
       assert.equal(account().budget.used, 2, 'the count survived the restart');
@@ -384,7 +434,13 @@ describe('node: octoeverywhere-failure-detection', () => {
     await frame({ payload: good() });
     await frame({ payload: 'x' });
     assert.ok(outs.length >= 5 && events.length >= 2 && errors.length >= 3);
-    const text = JSON.stringify({ outs: outs.map((m) => ({ ...m, image: undefined })), events: events.map((m) => ({ ...m, image: undefined })), errors, statuses: statusesOf('fd'), log: helper.log().args });
+    const text = JSON.stringify({
+      outs: outs.map((m) => ({ ...m, image: undefined })),
+      events: events.map((m) => ({ ...m, image: undefined })),
+      errors,
+      statuses: statusesOf('fd'),
+      log: helper.log().args,
+    });
     assert.deepEqual(secretsIn(text), []);
   });
 });

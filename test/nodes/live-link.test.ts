@@ -75,8 +75,18 @@ describe('node: octoeverywhere-live-link', () => {
 
   describe('OctoEverywhere errors', () => {
     const cases: ErrorCase[] = [
-      ...serviceErrorCases(() => sim, (credentials) => load({}, credentials)),
-      ['606 invalid credentials', async () => { Object.assign(sim.chaos, { errorRate: 1, errorStatus: 606 }); return load(); }, 'OE_606'],
+      ...serviceErrorCases(
+        () => sim,
+        (credentials) => load({}, credentials),
+      ),
+      [
+        '606 invalid credentials',
+        async () => {
+          Object.assign(sim.chaos, { errorRate: 1, errorStatus: 606 });
+          return load();
+        },
+        'OE_606',
+      ],
     ];
     for (const [what, setup, code] of cases) {
       it(what, async () => {
@@ -103,7 +113,14 @@ describe('node: octoeverywhere-live-link', () => {
   describe('bad input: a specific code, nothing lost', () => {
     it('refuses wrong expirations from msg.payload', async () => {
       const h = await load();
-      const bad = [{ expirationHours: 0 }, { expirationHours: 17521 }, { expirationHours: 1.5 }, { expirationHours: 'soon' }, { expirationHours: null }, { endWhenCurrentPrintIsComplete: 'yes' }];
+      const bad = [
+        { expirationHours: 0 },
+        { expirationHours: 17521 },
+        { expirationHours: 1.5 },
+        { expirationHours: 'soon' },
+        { expirationHours: null },
+        { endWhenCurrentPrintIsComplete: 'yes' },
+      ];
       const outcomes = await Promise.all(bad.map((payload) => h.send({ payload })));
       outcomes.forEach((o, i) => assert.equal(errorOf(o).code, 'OE_INVALID_EXPIRATION', `case ${i}`));
       assert.ok(link(await h.send({ payload: { expirationHours: '17520' } })).LiveId, 'the largest value is fine');

@@ -15,9 +15,14 @@ import type { AppConnectionNode, GadgetApiNode } from '../../src/nodes/shared/ty
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** The shared file itself, to watch which configs the runtime reads through it. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const shared = require(path.join(ROOT, 'resources', 'migrations.js')) as { migrate(type: string, config: Record<string, unknown>): Record<string, unknown>; STEPS: Record<string, Array<{ to: number; up(c: Record<string, unknown>): Record<string, unknown> }>> };
-const TYPES = Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } })['node-red'].nodes);
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the plain .js file the runtime and the editor share
+const shared = require(path.join(ROOT, 'resources', 'migrations.js')) as {
+  migrate(type: string, config: Record<string, unknown>): Record<string, unknown>;
+  STEPS: Record<string, Array<{ to: number; up(c: Record<string, unknown>): Record<string, unknown> }>>;
+};
+const TYPES = Object.keys(
+  (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } })['node-red'].nodes,
+);
 const STATUS = 'octoeverywhere-status-poll';
 
 /** What nodes/<type>.html gives a new node: its `defaults` literal's `version` and `mode` values. */
@@ -101,12 +106,22 @@ describe('migrations: every node type', () => {
       await rig.close();
     });
 
-    const config = (): Record<string, unknown> => ({ id: 'c1', type: 'octoeverywhere-app-connection', name: 'printer', printerName: 'Voron 2.4', serviceUrl: rig.sim.serviceUrl });
+    const config = (): Record<string, unknown> => ({
+      id: 'c1',
+      type: 'octoeverywhere-app-connection',
+      name: 'printer',
+      printerName: 'Voron 2.4',
+      serviceUrl: rig.sim.serviceUrl,
+    });
     const modules = (...types: string[]): NodeInitializer[] =>
       [nodeModule('octoeverywhere-app-connection'), ...types.map((t) => nodeModule(t)), coreNode('common/25-catch.js')] as unknown as NodeInitializer[];
 
     /** Loads [c1, n1 → out, catch(n1) → caught] with every `version` removed; resolves n1's first output or caught error. */
-    async function loadOld(type: string, props: Record<string, unknown>, expectVersion = currentVersion(type)): Promise<(msg: Record<string, unknown>) => Promise<NodeMessage & Record<string, unknown>>> {
+    async function loadOld(
+      type: string,
+      props: Record<string, unknown>,
+      expectVersion = currentVersion(type),
+    ): Promise<(msg: Record<string, unknown>) => Promise<NodeMessage & Record<string, unknown>>> {
       const flow = firstShape([
         { id: 'f1', type: 'tab', label: 'old' },
         { ...config(), version: 1 },
@@ -167,11 +182,7 @@ describe('migrations: every node type', () => {
     it('status poll: a version 1 node polls (mode poll), and so do auto and live until issue 16', async () => {
       const flow = firstShape([
         { ...config(), version: 1 },
-        ...[
-          { id: 'p1' },
-          { id: 'p2', mode: 'auto', version: 2 },
-          { id: 'p3', mode: 'live', version: 2 },
-        ].flatMap((n) => [
+        ...[{ id: 'p1' }, { id: 'p2', mode: 'auto', version: 2 }, { id: 'p3', mode: 'live', version: 2 }].flatMap((n) => [
           { type: STATUS, connection: 'c1', interval: 10, output: 'change', bedCooldownC: 40, wires: [[`${n.id}-out`], []], ...n },
           { id: `${n.id}-out`, type: 'helper' },
         ]),
@@ -202,10 +213,24 @@ describe('migrations: every node type', () => {
       const token = 'tok-migration-test-0123456789abcdef';
       const flow = firstShape([
         { ...config(), version: 1 },
-        { id: 'w1', type: 'octoeverywhere-notification-webhook', mode: 'user', path: '/oe/old-hook', events: [], dedupe: false, dedupeSeconds: 600, wires: [['out']], version: 1 },
+        {
+          id: 'w1',
+          type: 'octoeverywhere-notification-webhook',
+          mode: 'user',
+          path: '/oe/old-hook',
+          events: [],
+          dedupe: false,
+          dedupeSeconds: 600,
+          wires: [['out']],
+          version: 1,
+        },
         { id: 'out', type: 'helper' },
       ]);
-      await helper.load([nodeModule('octoeverywhere-app-connection') as unknown as NodeInitializer, capture], flow as never, { c1: appConnectionCredentials(rig.sim), w1: { token } } as never);
+      await helper.load(
+        [nodeModule('octoeverywhere-app-connection') as unknown as NodeInitializer, capture],
+        flow as never,
+        { c1: appConnectionCredentials(rig.sim), w1: { token } } as never,
+      );
       if (!red) throw new Error('the webhook module was not loaded');
       assert.equal(read.get('octoeverywhere-notification-webhook:w1'), 1);
       const httpNode = red.httpNode as unknown as http.RequestListener;
@@ -229,11 +254,23 @@ describe('migrations: every node type', () => {
       const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00]), Buffer.alloc(64, 7), Buffer.from([0xff, 0xd9])]);
       const flow = firstShape([
         { id: 'f1', type: 'tab', label: 'old' },
-        { id: 'g1', type: 'octoeverywhere-gadget-api', serviceUrl: rig.sim.gadgetApi.url, warningConfidence: 3, pauseConfidence: 3, monthlyBudget: 5000, version: 1 },
+        {
+          id: 'g1',
+          type: 'octoeverywhere-gadget-api',
+          serviceUrl: rig.sim.gadgetApi.url,
+          warningConfidence: 3,
+          pauseConfidence: 3,
+          monthlyBudget: 5000,
+          version: 1,
+        },
         { id: 'fd', z: 'f1', type: 'octoeverywhere-failure-detection', gadgetApi: 'g1', wires: [['out'], []], version: 1 },
         { id: 'out', z: 'f1', type: 'helper' },
       ]);
-      await helper.load([nodeModule('octoeverywhere-gadget-api'), nodeModule('octoeverywhere-failure-detection')] as never, flow as never, { g1: { apiKey: key } } as never);
+      await helper.load(
+        [nodeModule('octoeverywhere-gadget-api'), nodeModule('octoeverywhere-failure-detection')] as never,
+        flow as never,
+        { g1: { apiKey: key } } as never,
+      );
       assert.deepEqual([read.get('octoeverywhere-gadget-api:g1'), read.get('octoeverywhere-failure-detection:fd')], [1, 1]);
       const scored = new Promise<NodeMessage>((resolve) => helper.getNode('out').once('input', resolve));
       helper.getNode('fd').receive({ payload: jpeg } as NodeMessage);

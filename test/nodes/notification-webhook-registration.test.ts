@@ -18,7 +18,14 @@ describe('notification webhook: registration schedule', () => {
 
   const store = { load: async () => saved, save: async (r: RegistrationRecord) => void (saved = r) };
   function start(url = 'http://127.0.0.1:9/hook?token=t', withStore = true): WebhookRegistration {
-    const reg = new WebhookRegistration({ client: () => client, url, eventTypes: [2, 1], clock, store: withStore ? store : undefined, onChange: (s) => states.push(s.state) });
+    const reg = new WebhookRegistration({
+      client: () => client,
+      url,
+      eventTypes: [2, 1],
+      clock,
+      store: withStore ? store : undefined,
+      onChange: (s) => states.push(s.state),
+    });
     running.push(reg);
     reg.start();
     return reg;

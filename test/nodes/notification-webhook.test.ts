@@ -95,7 +95,10 @@ describe('node: octoeverywhere-notification-webhook', function () {
   /** Every status a node with this id showed since the helper loaded (across redeploys). */
   const statusesOf = (id = 'w1'): Status[] => {
     const spy = (helper.getNode('out') as unknown as { status: StatusSpy }).status;
-    return spy.getCalls().filter((c) => c.thisValue?.id === id).map((c) => c.args[0]);
+    return spy
+      .getCalls()
+      .filter((c) => c.thisValue?.id === id)
+      .map((c) => c.args[0]);
   };
 
   const capture: Module = (RED) => {
@@ -117,7 +120,11 @@ describe('node: octoeverywhere-notification-webhook', function () {
     [configNode(), ...(hook ? [hook] : []), ...more, { id: 'out', type: 'helper' }] as unknown as Flow;
 
   /** `serve` puts something in front of httpNode that the nodes cannot get ahead of. */
-  async function load(hook: Record<string, unknown>, hookCreds: Record<string, string> = { token: TOKEN }, serve?: (httpNode: http.RequestListener) => http.RequestListener): Promise<void> {
+  async function load(
+    hook: Record<string, unknown>,
+    hookCreds: Record<string, string> = { token: TOKEN },
+    serve?: (httpNode: http.RequestListener) => http.RequestListener,
+  ): Promise<void> {
     await helper.load([configModule, capture], flow(hook), { c1: configCreds(), w1: hookCreds });
     watch();
     if (!red) throw new Error('the node module was not loaded');
@@ -164,7 +171,11 @@ describe('node: octoeverywhere-notification-webhook', function () {
   describe('receiving', () => {
     it('answers 200 and sends the event on in the shared vocabulary, without the SecretKey', async () => {
       await load(hookNode());
-      const reply = await post(port, `/oe/hook?token=${TOKEN}`, event({ EventType: 6, PrintId: '42', Progress: '30', SecretKey: 'whatever', FileName: 'cube.gcode', ZOffsetMM: 0 }));
+      const reply = await post(
+        port,
+        `/oe/hook?token=${TOKEN}`,
+        event({ EventType: 6, PrintId: '42', Progress: '30', SecretKey: 'whatever', FileName: 'cube.gcode', ZOffsetMM: 0 }),
+      );
       assert.deepEqual(reply, { status: 200, body: 'OK' });
       await until('the message', () => messages.length === 1);
       assert.equal(messages[0].topic, 'print-progress');
@@ -179,7 +190,10 @@ describe('node: octoeverywhere-notification-webhook', function () {
         progress: 30,
         zOffsetMm: 0,
       });
-      assert.ok(statusesOf().some((s) => s.text === 'status.event'), 'status shows the event');
+      assert.ok(
+        statusesOf().some((s) => s.text === 'status.event'),
+        'status shows the event',
+      );
       await clock.advance(3_000);
       assert.equal(statusesOf().at(-1)?.text, 'status.listening', 'and returns to listening');
     });
@@ -214,13 +228,22 @@ describe('node: octoeverywhere-notification-webhook', function () {
       assert.deepEqual(await post(port, url, '{"EventType": 1'), { status: 400, body: 'OE_WEBHOOK_BAD_JSON' });
       assert.deepEqual(await post(port, url, '[1,2]'), { status: 400, body: 'OE_WEBHOOK_NOT_AN_EVENT' });
       assert.deepEqual(await post(port, url, '{"PrinterId":"P1"}'), { status: 400, body: 'OE_WEBHOOK_NOT_AN_EVENT' });
-      assert.deepEqual(await post(port, url, 'EventType=1', { 'content-type': 'application/x-www-form-urlencoded' }), { status: 415, body: 'OE_WEBHOOK_CONTENT_TYPE' });
-      assert.deepEqual(await post(port, url, event({ EventType: 1 }), { 'content-type': 'multipart/form-data; boundary=x' }), { status: 415, body: 'OE_WEBHOOK_CONTENT_TYPE' });
+      assert.deepEqual(await post(port, url, 'EventType=1', { 'content-type': 'application/x-www-form-urlencoded' }), {
+        status: 415,
+        body: 'OE_WEBHOOK_CONTENT_TYPE',
+      });
+      assert.deepEqual(await post(port, url, event({ EventType: 1 }), { 'content-type': 'multipart/form-data; boundary=x' }), {
+        status: 415,
+        body: 'OE_WEBHOOK_CONTENT_TYPE',
+      });
       // JSON labelled as text, or with a charset, is still a delivery.
       assert.equal((await post(port, url, event({ EventType: 1 }), { 'content-type': 'text/plain; charset=utf-8' })).status, 200);
       assert.equal((await post(port, url, event({ EventType: 2 }), { 'content-type': 'application/json; charset=utf-8' })).status, 200);
       await until('two messages', () => messages.length === 2);
-      assert.deepEqual(messages.map((m) => m.topic), ['print-started', 'print-complete']);
+      assert.deepEqual(
+        messages.map((m) => m.topic),
+        ['print-started', 'print-complete'],
+      );
     });
 
     it('refuses a body over the bound with 413: declared up front, or growing past it (settings.octoeverywhereWebhookMaxBytes)', async () => {
@@ -242,14 +265,16 @@ describe('node: octoeverywhere-notification-webhook', function () {
 
     it('when a JSON parser it could not get in front of read the body, still refuses over the bound (413) and warns once', async () => {
       // What body-parser's json() does in front of an app: read it all, parse, mark it read (req._body).
-      const jsonParserInFront = (httpNode: http.RequestListener): http.RequestListener => (req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
-          Object.assign(req, { body: JSON.parse(Buffer.concat(chunks).toString()) as unknown, _body: true });
-          httpNode(req, res);
-        });
-      };
+      const jsonParserInFront =
+        (httpNode: http.RequestListener): http.RequestListener =>
+        (req, res) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => {
+            Object.assign(req, { body: JSON.parse(Buffer.concat(chunks).toString()) as unknown, _body: true });
+            httpNode(req, res);
+          });
+        };
       await load(hookNode(), { token: TOKEN }, jsonParserInFront);
       const url = `/oe/hook?token=${TOKEN}`;
       const big = JSON.stringify({ EventType: 2, Pad: 'x'.repeat(1024 * 1024) });
@@ -289,20 +314,27 @@ describe('node: octoeverywhere-notification-webhook', function () {
         post(port, `/oe/hook?token=${TOKEN}`, '{"EventType":-3}'),
         post(port, `/oe/hook?token=${TOKEN}`, event({ EventType: 16 })),
       ]);
-      assert.deepEqual(replies.map((r) => r.status), [400, 400, 400, 400, 200]);
+      assert.deepEqual(
+        replies.map((r) => r.status),
+        [400, 400, 400, 400, 200],
+      );
       await until('the test message', () => messages.length === 1);
       assert.equal(messages[0].topic, 'test');
     });
   });
 
   describe('LAN user webhook mode', () => {
-    it('receives the simulator\'s user-webhook deliveries and checks the SecretKey in constant time', async () => {
+    it("receives the simulator's user-webhook deliveries and checks the SecretKey in constant time", async () => {
       await load(hookNode(), { token: TOKEN, secretKey: SECRET_KEY });
       const url = `${publicUrl()}/oe/hook?token=${TOKEN}`;
       const wrong = sim.addUserWebhook(0, url, 'sentinel-secretkey-Lq2Wm9');
       sim.printers[0].startPrint('cube.gcode', { durationSec: 600, totalLayers: 10 });
       await sim.flushWebhooks();
-      assert.deepEqual(sim.webhookDeliveries.map((d) => d.status), [401], 'a wrong SecretKey is refused');
+      assert.deepEqual(
+        sim.webhookDeliveries.map((d) => d.status),
+        [401],
+        'a wrong SecretKey is refused',
+      );
       assert.equal(messages.length, 0);
       sim.removeUserWebhook(wrong);
       sim.addUserWebhook(0, url, SECRET_KEY);
@@ -323,7 +355,10 @@ describe('node: octoeverywhere-notification-webhook', function () {
       await load(hookNode({ events: ['print-complete', 'nonsense'] }));
       for (const type of [1, 6, 2, 16]) assert.equal((await post(port, `/oe/hook?token=${TOKEN}`, event({ EventType: type }))).status, 200);
       await until('two messages', () => messages.length === 2);
-      assert.deepEqual(messages.map((m) => m.topic), ['print-complete', 'test']);
+      assert.deepEqual(
+        messages.map((m) => m.topic),
+        ['print-complete', 'test'],
+      );
       assert.ok(helper.log().args.some((a: Array<{ msg?: unknown }>) => a[0].msg === 'warnings.unknown-events'));
     });
   });
@@ -344,7 +379,13 @@ describe('node: octoeverywhere-notification-webhook', function () {
       await until('four messages', () => messages.length === 5);
       assert.deepEqual(
         messages.map((m) => [m.topic, m.payload.durationSec]),
-        [['print-paused', 100], ['print-paused', 460], ['test', undefined], ['test', undefined], ['print-paused', 100]],
+        [
+          ['print-paused', 100],
+          ['print-paused', 460],
+          ['test', undefined],
+          ['test', undefined],
+          ['print-paused', 100],
+        ],
       );
     });
   });
@@ -365,7 +406,10 @@ describe('node: octoeverywhere-notification-webhook', function () {
       if (hook?.mode === 'app-connection') await until('registration', () => registrations(before) >= 1 && statusesOf().at(-1)?.text === 'status.listening');
     }
     /** Each Set shows as a "registering" status. */
-    const registrations = (from = 0): number => statusesOf().slice(from).filter((s) => s.text === 'status.registering').length;
+    const registrations = (from = 0): number =>
+      statusesOf()
+        .slice(from)
+        .filter((s) => s.text === 'status.registering').length;
 
     it('registers publicUrl + path + token with the event filter, and the whole print arrives in order', async () => {
       await loadApp({ events: ['print-started', 'print-progress', 'print-complete', 'bed-cooldown-complete', 'first-layer-complete', 'third-layer-complete'] });
@@ -375,15 +419,14 @@ describe('node: octoeverywhere-notification-webhook', function () {
       await until('all messages', () => messages.length === 14);
       const expected = `${publicUrl()}/oe/hook?token=${TOKEN}`;
       assert.ok(sim.webhookDeliveries.every((d) => d.url === expected && d.connectionId === conn.id && d.status === 200));
-      assert.deepEqual(messages.map((m) => m.topic), [
-        'print-started',
-        'first-layer-complete',
-        'third-layer-complete',
-        ...Array(9).fill('print-progress'),
-        'print-complete',
-        'bed-cooldown-complete',
-      ]);
-      assert.deepEqual(messages.filter((m) => m.topic === 'print-progress').map((m) => m.payload.progress), [10, 20, 30, 40, 50, 60, 70, 80, 90]);
+      assert.deepEqual(
+        messages.map((m) => m.topic),
+        ['print-started', 'first-layer-complete', 'third-layer-complete', ...Array(9).fill('print-progress'), 'print-complete', 'bed-cooldown-complete'],
+      );
+      assert.deepEqual(
+        messages.filter((m) => m.topic === 'print-progress').map((m) => m.payload.progress),
+        [10, 20, 30, 40, 50, 60, 70, 80, 90],
+      );
       const done = messages.find((m) => m.topic === 'print-complete')?.payload;
       assert.equal(done?.fileName, 'cube.gcode');
       assert.equal(done?.printerId, sim.printers[0].printerId);
@@ -398,7 +441,10 @@ describe('node: octoeverywhere-notification-webhook', function () {
       sim.printers[0].pause();
       sim.printers[0].resume();
       await sim.flushWebhooks();
-      assert.deepEqual(sim.webhookDeliveries.map((d) => (d.body as { EventType: number }).EventType), [4]);
+      assert.deepEqual(
+        sim.webhookDeliveries.map((d) => (d.body as { EventType: number }).EventType),
+        [4],
+      );
     });
 
     it('renews every 30 days on the clock, so the registration outlives the 180-day lifetime', async () => {
@@ -408,7 +454,8 @@ describe('node: octoeverywhere-notification-webhook', function () {
       assert.equal(registrations(), 1, 'not before it is due');
       await clock.advance(1);
       await until('the renewal', () => registrations() === 2 && statusesOf().at(-1)?.text === 'status.listening');
-      for (let day = 30; day < 200; day += 10) await clock.advance(10 * DAY).then(() => until('renewals', () => statusesOf().at(-1)?.text === 'status.listening'));
+      for (let day = 30; day < 200; day += 10)
+        await clock.advance(10 * DAY).then(() => until('renewals', () => statusesOf().at(-1)?.text === 'status.listening'));
       assert.equal(registrations(), 7, 'days 0, 30, 60 … 180');
       sim.printers[0].startPrint();
       await sim.flushWebhooks();
@@ -438,8 +485,14 @@ describe('node: octoeverywhere-notification-webhook', function () {
         c1: { url, authBearerToken },
         w1: { token: TOKEN },
       });
-      const errors = helper.log().args.map((a: Array<{ level: number; msg: unknown }>) => a[0]).filter((e: { level: number }) => e.level === 20);
-      assert.ok(errors.some((e: { msg: unknown }) => String(e.msg).includes('needs an App Connection')), JSON.stringify(errors));
+      const errors = helper
+        .log()
+        .args.map((a: Array<{ level: number; msg: unknown }>) => a[0])
+        .filter((e: { level: number }) => e.level === 20);
+      assert.ok(
+        errors.some((e: { msg: unknown }) => String(e.msg).includes('needs an App Connection')),
+        JSON.stringify(errors),
+      );
       assert.equal(statusesOf('w1').at(-1)?.text, 'OE_APP_CONNECTION_REQUIRED');
     });
 
@@ -507,7 +560,10 @@ describe('node: octoeverywhere-notification-webhook', function () {
 describe('node: octoeverywhere-notification-webhook, its name in the editor', () => {
   it('is called "notification webhook" in the palette and as the default label, as in the README and the help', () => {
     const root = path.resolve(__dirname, '..', '..');
-    const catalog = JSON.parse(fs.readFileSync(path.join(root, 'nodes', 'locales', 'en-US', `${TYPE}.json`), 'utf8')) as { paletteLabel: string; label: { default: string } };
+    const catalog = JSON.parse(fs.readFileSync(path.join(root, 'nodes', 'locales', 'en-US', `${TYPE}.json`), 'utf8')) as {
+      paletteLabel: string;
+      label: { default: string };
+    };
     assert.equal(catalog.paletteLabel, 'notification webhook');
     assert.equal(catalog.label.default, catalog.paletteLabel);
     assert.match(fs.readFileSync(path.join(root, 'README.md'), 'utf8'), new RegExp(`^### ${catalog.paletteLabel} — `, 'm'));

@@ -15,7 +15,7 @@ import type { AppConnectionCredentials, AppConnectionNode, Node } from '../../sr
 const configModule = nodeModule('octoeverywhere-app-connection') as NodeInitializer;
 const commandModule = nodeModule('octoeverywhere-printer-command') as NodeInitializer;
 // Node-RED's own Catch node, so failures are seen exactly as a flow sees them (msg.error.code).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const catchModule = coreNode('common/25-catch.js') as unknown as NodeInitializer;
 const NODES_DIR = path.resolve(__dirname, '../../nodes');
 const catalog = JSON.parse(fs.readFileSync(path.join(NODES_DIR, 'locales/en-US/octoeverywhere-printer-command.json'), 'utf8')) as {
@@ -110,7 +110,9 @@ describe('node: octoeverywhere-printer-command', () => {
     }
     const statuses: StatusCall[] = [];
     // The helper emits call:<method> for each spied call on a node.
-    (command as unknown as { on(event: 'call:status', fn: (call: { args: [StatusCall] }) => void): void }).on('call:status', (call) => statuses.push(call.args[0]));
+    (command as unknown as { on(event: 'call:status', fn: (call: { args: [StatusCall] }) => void): void }).on('call:status', (call) =>
+      statuses.push(call.args[0]),
+    );
     let counter = 0;
     return {
       printer: sim.printers[printerIndex] as SimulatedPrinter,
@@ -146,10 +148,13 @@ describe('node: octoeverywhere-printer-command', () => {
       const m = await h.run({ payload: 1_700_000_000_000 });
       assert.equal((m.payload as { Features: number }).Features, 63);
       assert.equal(m.action, 'status');
-      assert.deepEqual(h.statuses.map((s) => [s.fill, s.shape, s.text]), [
-        ['blue', 'dot', 'status.sending'],
-        ['green', 'dot', 'status.ok'],
-      ]);
+      assert.deepEqual(
+        h.statuses.map((s) => [s.fill, s.shape, s.text]),
+        [
+          ['blue', 'dot', 'status.sending'],
+          ['green', 'dot', 'status.ok'],
+        ],
+      );
     });
 
     it('ping answers Pong', async () => {
@@ -158,7 +163,15 @@ describe('node: octoeverywhere-printer-command', () => {
     });
 
     it('pause with the editor Smart Pause options: paused, hotend and bed off', async () => {
-      const h = await load(MOONRAKER, { action: 'pause', smartPause: true, disableHotend: true, disableBed: true, zLiftMm: '2', retractFilamentMm: '1.5', showSmartPausePopup: false });
+      const h = await load(MOONRAKER, {
+        action: 'pause',
+        smartPause: true,
+        disableHotend: true,
+        disableBed: true,
+        zLiftMm: '2',
+        retractFilamentMm: '1.5',
+        showSmartPausePopup: false,
+      });
       await printing(h);
       const m = await h.run({});
       assert.deepEqual(m.payload, {});
@@ -286,7 +299,17 @@ describe('node: octoeverywhere-printer-command', () => {
 
     it("Bambu: start takes the .3mf options in OctoEverywhere's names (Plate, AmsMapping, Timelapse …)", async () => {
       const h = await load(BAMBU, { action: 'start' });
-      const payload = { Path: 'gcode/benchy.gcode', Plate: 2, UseAms: true, AmsMapping: [0, -1, 2], FlowCali: false, Timelapse: true, BedLeveling: true, VibrationCali: false, LayerInspect: true };
+      const payload = {
+        Path: 'gcode/benchy.gcode',
+        Plate: 2,
+        UseAms: true,
+        AmsMapping: [0, -1, 2],
+        FlowCali: false,
+        Timelapse: true,
+        BedLeveling: true,
+        VibrationCali: false,
+        LayerInspect: true,
+      };
       await h.run({ payload });
       assert.deepEqual(h.bodies.at(-1), payload);
       assertError(await h.run({ payload: { path: 'gcode/benchy.gcode', amsMapping: [0, 1.5] } }), 'OE_INVALID_ARGUMENT');
@@ -387,7 +410,11 @@ describe('node: octoeverywhere-printer-command', () => {
     it('a payload key the action does not take is refused, naming the keys it takes; nothing sent', async () => {
       const h = await load(MOONRAKER, { action: 'set-light', lightName: 'chamber' });
       // JSON.parse makes "__proto__" an own key, as a payload from an http in or MQTT node would have it.
-      for (const payload of [{ name: 'chamber', on: true, brightness: 50 }, { nme: 'chamber', on: true }, JSON.parse('{"__proto__": {"on": false}, "on": true}')]) {
+      for (const payload of [
+        { name: 'chamber', on: true, brightness: 50 },
+        { nme: 'chamber', on: true },
+        JSON.parse('{"__proto__": {"on": false}, "on": true}'),
+      ]) {
         const m = await h.run({ payload });
         assertError(m, 'OE_INVALID_ARGUMENT', 'errors.unknown-arguments');
       }
@@ -467,9 +494,13 @@ describe('node: octoeverywhere-printer-command', () => {
   });
 
   describe('admin route GET /octoeverywhere/features/:connectionId', () => {
-    it('returns each printer kind\'s Features and the actions they allow, and no secret', async () => {
+    it("returns each printer kind's Features and the actions they allow, and no secret", async () => {
       const expected: Array<[number, number, string[]]> = [
-        [MOONRAKER, 63, ['status', 'ping', 'pause', 'resume', 'cancel', 'home', 'set-light', 'set-temp', 'move-axis', 'extrude', 'start', 'list-files', 'delete-file']],
+        [
+          MOONRAKER,
+          63,
+          ['status', 'ping', 'pause', 'resume', 'cancel', 'home', 'set-light', 'set-temp', 'move-axis', 'extrude', 'start', 'list-files', 'delete-file'],
+        ],
         [OCTOPRINT, 32, ['status', 'ping', 'pause', 'resume', 'cancel', 'start', 'list-files', 'delete-file']],
         [BAMBU, 33, ['status', 'ping', 'pause', 'resume', 'cancel', 'set-light', 'start', 'list-files', 'delete-file']],
       ];

@@ -63,7 +63,10 @@ export async function loadFlow(options: LoadOptions): Promise<Harness> {
   // The statuses set while the flow started (deploy time) were recorded by the helper's spy.
   type Call = { thisValue: unknown; args: [Harness['statuses'][number]] };
   const spy = (node as unknown as { status: { getCalls(): Call[] } }).status;
-  const statuses: Harness['statuses'] = spy.getCalls().filter((c) => c.thisValue === node).map((c) => c.args[0]);
+  const statuses: Harness['statuses'] = spy
+    .getCalls()
+    .filter((c) => c.thisValue === node)
+    .map((c) => c.args[0]);
   const warnings: unknown[] = [];
   // The helper emits `call:<method>` events, which Node's typings do not list.
   const spied = node as unknown as { on(event: string, fn: (call: { args: unknown[] }) => void): void };
@@ -118,10 +121,47 @@ export type ErrorCase = [what: string, setup: () => Promise<Harness>, code: stri
  */
 export function serviceErrorCases(simulator: () => Simulator, load: (credentials?: AppConnectionCredentials) => Promise<Harness>): ErrorCase[] {
   return [
-    ['601 printer offline', async () => { simulator().printers[0].online = false; return load(); }, 'OE_601'],
-    ['602 plugin timed out', async () => { Object.assign(simulator().chaos, { errorRate: 1, errorStatus: 602 }); return load(); }, 'OE_602'],
-    ['603 connection removed', async () => { const k = simulator().createAppConnection(0); simulator().remove(k.id); return load(credentialsOf(k)); }, 'OE_603'],
-    ['604 connection revoked', async () => { const k = simulator().createAppConnection(0); simulator().revoke(k.id); return load(credentialsOf(k)); }, 'OE_604'],
-    ['605 no Supporter Perks', async () => { simulator().setSupporter(false); return load(); }, 'OE_605'],
+    [
+      '601 printer offline',
+      async () => {
+        simulator().printers[0].online = false;
+        return load();
+      },
+      'OE_601',
+    ],
+    [
+      '602 plugin timed out',
+      async () => {
+        Object.assign(simulator().chaos, { errorRate: 1, errorStatus: 602 });
+        return load();
+      },
+      'OE_602',
+    ],
+    [
+      '603 connection removed',
+      async () => {
+        const k = simulator().createAppConnection(0);
+        simulator().remove(k.id);
+        return load(credentialsOf(k));
+      },
+      'OE_603',
+    ],
+    [
+      '604 connection revoked',
+      async () => {
+        const k = simulator().createAppConnection(0);
+        simulator().revoke(k.id);
+        return load(credentialsOf(k));
+      },
+      'OE_604',
+    ],
+    [
+      '605 no Supporter Perks',
+      async () => {
+        simulator().setSupporter(false);
+        return load();
+      },
+      'OE_605',
+    ],
   ];
 }

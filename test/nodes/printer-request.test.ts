@@ -57,7 +57,10 @@ describe('node: octoeverywhere-printer-request', function () {
       assert.equal(msg.via, 'relay');
       assert.match(String(msg.responseUrl), /^http:\/\/app-[a-z0-9]+\.localhost:\d+\/printer\/info$/);
       assert.deepEqual(secretsIn(String(msg.responseUrl)), []);
-      assert.deepEqual(h.statuses.map((s) => s.text ?? ''), ['status.sending', '']);
+      assert.deepEqual(
+        h.statuses.map((s) => s.text ?? ''),
+        ['status.sending', ''],
+      );
       assert.equal(h.statuses[0].fill, 'blue');
     });
 
@@ -114,7 +117,10 @@ describe('node: octoeverywhere-printer-request', function () {
 
   describe('OctoEverywhere errors: done(err) with the code, red status, no message lost', () => {
     const cases: ErrorCase[] = [
-      ...serviceErrorCases(() => sim, (credentials) => load({}, credentials)),
+      ...serviceErrorCases(
+        () => sim,
+        (credentials) => load({}, credentials),
+      ),
       ['606 wrong credentials', async () => load({}, { ...appConnectionCredentials(sim), authBearerToken: 'not-the-token-at-all' }), 'OE_606'],
     ];
     for (const [what, setup, code] of cases) {
@@ -143,7 +149,7 @@ describe('node: octoeverywhere-printer-request', function () {
       for (const msg of [{ payload: Buffer.alloc(2 * MiB) }, { filename: file }]) {
         const e = errorOf(await h.send({ path: `${CMD}/files/upload?path=gcode/refused.gcode`, ...msg }));
         assert.equal(e.code, 'OE_608');
-        assert.match(e.message, /the account allows 1\.5 MiB/, 'the node\'s own pre-check, not the relay');
+        assert.match(e.message, /the account allows 1\.5 MiB/, "the node's own pre-check, not the relay");
       }
       await helper.unload();
       const check = await load({ path: `${CMD}/files/download?path=gcode/refused.gcode` });
@@ -214,7 +220,7 @@ describe('node: octoeverywhere-printer-request', function () {
       assert.equal((await h.send({ method: 'GET', path: '/printer/info' })).msg.statusCode, 200, 'still working');
     });
 
-    it('never lets msg.headers replace the connection\'s Authorization or Host', async () => {
+    it("never lets msg.headers replace the connection's Authorization or Host", async () => {
       const h = await load({ path: '/printer/info' });
       const { msg } = await h.send({ headers: { Authorization: 'Bearer stolen', Host: 'evil.example' } });
       assert.equal(msg.statusCode, 200, 'the relay still saw the real credentials');
@@ -227,7 +233,7 @@ describe('node: octoeverywhere-printer-request', function () {
       assert.equal(errorOf(await h.send({})).code, 'OE_NO_CONNECTION');
     });
 
-    it('a method it cannot use is a configuration error like every node\'s: red ring at deploy, each message fails with OE_INVALID_METHOD', async () => {
+    it("a method it cannot use is a configuration error like every node's: red ring at deploy, each message fails with OE_INVALID_METHOD", async () => {
       const h = await load({ method: 'FETCH', path: '/printer/info' });
       assert.deepEqual(h.statuses[0], { fill: 'red', shape: 'ring', text: 'OE_INVALID_METHOD' }, 'shown at deploy, not thrown from the constructor');
       assert.equal(errorOf(await h.send({})).code, 'OE_INVALID_METHOD');

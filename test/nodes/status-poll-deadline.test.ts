@@ -70,7 +70,9 @@ describe('node: octoeverywhere-status-poll deadlines (issue 14 item 3)', () => {
   });
 
   it('an Info call that dribbles does not hold the status back: it ends at the deadline and the poll delivers', async () => {
-    server.respond((req) => (req.url.startsWith('/api/appconnection/info') ? { dribble: 'body', forMs: LONG_DRIBBLE_MS, contentType: 'application/json' } : IDLE));
+    server.respond((req) =>
+      req.url.startsWith('/api/appconnection/info') ? { dribble: 'body', forMs: LONG_DRIBBLE_MS, contentType: 'application/json' } : IDLE,
+    );
     await load();
     const rec = record('p1');
     const poller = pollerOf(rig.clock);

@@ -2,20 +2,7 @@
 // 605's link, the stop on permanent errors, and a real-clock check that nothing is left running.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import {
-  COMMON,
-  configModule,
-  countCalls,
-  credentials,
-  flow,
-  helper,
-  loadPolls,
-  pollerOf,
-  pollModule,
-  record,
-  settle,
-  step,
-} from './status-poll.fixture';
+import { COMMON, configModule, countCalls, credentials, flow, helper, loadPolls, pollerOf, pollModule, record, settle, step } from './status-poll.fixture';
 import { type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
 import { startSimulator } from '../../src/simulator';
 import { realClock } from '../../src/client';

@@ -33,7 +33,15 @@ export function flow(sim: Simulator, nodes: PollNodeSpec[] = [{ id: 'p1' }]): Te
   const out: Array<Record<string, unknown>> = [{ id: 'c1', type: 'octoeverywhere-app-connection', printerName: 'Voron 2.4', serviceUrl: sim.serviceUrl }];
   for (const n of nodes) {
     out.push(
-      { id: n.id, type: 'octoeverywhere-status-poll', connection: 'c1', interval: n.interval ?? 10, output: n.output ?? 'change', bedCooldownC: n.bedCooldownC ?? 40, wires: [[`${n.id}-status`], [`${n.id}-events`]] },
+      {
+        id: n.id,
+        type: 'octoeverywhere-status-poll',
+        connection: 'c1',
+        interval: n.interval ?? 10,
+        output: n.output ?? 'change',
+        bedCooldownC: n.bedCooldownC ?? 40,
+        wires: [[`${n.id}-status`], [`${n.id}-events`]],
+      },
       { id: `${n.id}-status`, type: 'helper' },
       { id: `${n.id}-events`, type: 'helper' },
     );

@@ -55,25 +55,28 @@ describe('node: octoeverywhere-status-poll (simulated prints)', () => {
     await step(rig, poller, 3_600_000, () => sim.heaters.bed.actual < 39);
     await step(rig, poller, 20_000);
 
-    assert.deepEqual(rec.events.map((e) => e.event), [
-      'print-started',
-      'first-layer-complete',
-      'third-layer-complete',
-      'print-progress',
-      'print-progress',
-      'gadget-warning',
-      'print-paused',
-      'print-resumed',
-      'print-progress',
-      'print-progress',
-      'print-progress',
-      'print-progress',
-      'print-progress',
-      'print-progress',
-      'print-progress',
-      'print-complete',
-      'bed-cooldown-complete',
-    ]);
+    assert.deepEqual(
+      rec.events.map((e) => e.event),
+      [
+        'print-started',
+        'first-layer-complete',
+        'third-layer-complete',
+        'print-progress',
+        'print-progress',
+        'gadget-warning',
+        'print-paused',
+        'print-resumed',
+        'print-progress',
+        'print-progress',
+        'print-progress',
+        'print-progress',
+        'print-progress',
+        'print-progress',
+        'print-progress',
+        'print-complete',
+        'bed-cooldown-complete',
+      ],
+    );
     const progress = rec.events.filter((e) => e.event === 'print-progress').map((e) => Math.floor((e.progress as number) / 10));
     assert.deepEqual(progress, [1, 2, 3, 4, 5, 6, 7, 8, 9], 'one per 10 % step');
     const started = rec.events[0];
@@ -105,7 +108,10 @@ describe('node: octoeverywhere-status-poll (simulated prints)', () => {
     assert.equal(rec.nodeStatus.at(-1)?.text, `${OWN}status.gadget-paused`);
     rig.printer.resume();
     await step(rig, poller, 30_000);
-    assert.deepEqual(rec.events.map((e) => e.event), ['print-started', 'first-layer-complete', 'third-layer-complete', 'gadget-paused-print', 'print-resumed']);
+    assert.deepEqual(
+      rec.events.map((e) => e.event),
+      ['print-started', 'first-layer-complete', 'third-layer-complete', 'gadget-paused-print', 'print-resumed'],
+    );
     assert.equal(rec.events[3].eventType, 8);
   });
 
@@ -128,7 +134,11 @@ describe('node: octoeverywhere-status-poll (simulated prints)', () => {
     helper.getNode('p1').receive({ topic: 'now' });
     await settle(poller);
     assert.equal(status.times.length, 1, 'a fresh poll');
-    assert.deepEqual(replies.map((r) => [r.topic, r.payload.polledAt - t0]), [['now', 15_000]], 'one answer, carrying the input message');
+    assert.deepEqual(
+      replies.map((r) => [r.topic, r.payload.polledAt - t0]),
+      [['now', 15_000]],
+      'one answer, carrying the input message',
+    );
 
     await step(rig, poller, 5_000);
     helper.getNode('p1').receive({ topic: 'again' });
@@ -137,7 +147,11 @@ describe('node: octoeverywhere-status-poll (simulated prints)', () => {
     assert.deepEqual(replies.map((r) => [r.topic, r.payload.polledAt - t0]).at(-1), ['again', 15_000]);
 
     await step(rig, poller, 25_000);
-    assert.deepEqual(status.times.map((t) => t - t0), [15_000, 45_000], 'the interval restarts from the input poll');
+    assert.deepEqual(
+      status.times.map((t) => t - t0),
+      [15_000, 45_000],
+      'the interval restarts from the input poll',
+    );
     status.restore();
   });
 
@@ -193,7 +207,14 @@ describe('node: octoeverywhere-status-poll (simulated prints)', () => {
 
   it('shares one poller between nodes on one connection, at the shortest interval', async () => {
     const { creds } = credentials(rig.sim);
-    await helper.load([configModule, pollModule], flow(rig.sim, [{ id: 'p1', interval: 30 }, { id: 'p2', interval: 15 }]), { c1: creds });
+    await helper.load(
+      [configModule, pollModule],
+      flow(rig.sim, [
+        { id: 'p1', interval: 30 },
+        { id: 'p2', interval: 15 },
+      ]),
+      { c1: creds },
+    );
     const poller = pollerOf(rig.clock);
     const client = (helper.getNode('c1') as unknown as AppConnectionNode).client();
     const status = countCalls(client.commands, 'status', rig.clock);
@@ -207,7 +228,10 @@ describe('node: octoeverywhere-status-poll (simulated prints)', () => {
     assert.equal(status.times.length, 10, 'one status request per 15 s for both nodes');
     assert.ok(gadget.times.length <= 10);
     assert.ok(info.times.length <= 1, 'Info only every 5 min');
-    assert.deepEqual(a.events.map((e) => e.event), b.events.map((e) => e.event));
+    assert.deepEqual(
+      a.events.map((e) => e.event),
+      b.events.map((e) => e.event),
+    );
     assert.ok(a.events.length >= 3);
   });
 

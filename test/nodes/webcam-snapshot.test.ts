@@ -60,7 +60,13 @@ describe('node: octoeverywhere-webcam-snapshot', () => {
         startPrinter({
           ...o,
           webcamFrameIntervalMs: FRAME_MS,
-          webcams: o.name === 'NoCam' ? [] : [{ name: 'Nozzle Cam', flipV: true, rotation: 90 }, { name: 'Bed Cam', flipH: true }],
+          webcams:
+            o.name === 'NoCam'
+              ? []
+              : [
+                  { name: 'Nozzle Cam', flipV: true, rotation: 90 },
+                  { name: 'Bed Cam', flipH: true },
+                ],
         }),
     });
     outputs = [];
@@ -88,7 +94,11 @@ describe('node: octoeverywhere-webcam-snapshot', () => {
   }
 
   /** Loads config + webcam node + output/Catch/Complete collectors; returns the webcam node. */
-  async function load(props: Record<string, unknown> = {}, credentials: AppConnectionCredentials = appConnection(), settings: Record<string, unknown> = {}): Promise<NodeLike> {
+  async function load(
+    props: Record<string, unknown> = {},
+    credentials: AppConnectionCredentials = appConnection(),
+    settings: Record<string, unknown> = {},
+  ): Promise<NodeLike> {
     // The node's clock hook and settings.js values; the helper's typings know only Node-RED's own settings.
     helper.settings({ octoeverywhereClock: clock, ...settings } as Parameters<typeof helper.settings>[0]);
     const at = { z: 'f1', x: 100, y: 100 };
@@ -210,7 +220,11 @@ describe('node: octoeverywhere-webcam-snapshot', () => {
       assert.equal(refused.error?.code, 'OE_609');
       await settle();
       assert.deepEqual(statuses.at(-1), { fill: 'yellow', shape: 'ring', text: COOLDOWN_STATUS });
-      assert.deepEqual(statuses.slice(shown).filter((st) => st.fill === 'red'), [], 'a cool-down is not shown as a fault first');
+      assert.deepEqual(
+        statuses.slice(shown).filter((st) => st.fill === 'red'),
+        [],
+        'a cool-down is not shown as a fault first',
+      );
 
       // The service would answer again now: only the cool-down stops the request.
       sim.webcamViewLimit.maxViews = 1000;
@@ -276,7 +290,11 @@ describe('node: octoeverywhere-webcam-snapshot', () => {
       await waitFor('the first frames', () => outputs.length === 1 && (streams[0]?.frames.length ?? 0) >= 2);
       await frames(30); // 3 s of a 10 fps camera
       assert.equal(streams[0].frames.length, 32, 'the camera sent 31 pictures, the first twice');
-      assert.deepEqual(outputs.map((m) => m.frame), [1, 2, 3, 4, 5, 6, 7], 'one frame every 500 ms');
+      assert.deepEqual(
+        outputs.map((m) => m.frame),
+        [1, 2, 3, 4, 5, 6, 7],
+        'one frame every 500 ms',
+      );
       for (const out of outputs) {
         assert.ok(isJpeg(out.payload));
         assert.equal(out.topic, 'live');
@@ -311,7 +329,10 @@ describe('node: octoeverywhere-webcam-snapshot', () => {
       await frames(2);
       await waitFor('the end of the stream', () => completed.length === 1);
       assert.equal(completed[0]._msgid, 'start');
-      assert.deepEqual(outputs.map((m) => m.frame), [1, 2, 3]);
+      assert.deepEqual(
+        outputs.map((m) => m.frame),
+        [1, 2, 3],
+      );
       assertClosed(streams[0]);
       await clock.advance(FRAME_MS * 5);
       await settle();

@@ -13,7 +13,10 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 // and without node_modules/.bin on PATH (Node-RED's own bundled npm would be found there first).
 const env = {
   ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_'))),
-  PATH: (process.env.PATH ?? '').split(path.delimiter).filter((p) => !p.includes(`node_modules${path.sep}.bin`)).join(path.delimiter),
+  PATH: (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((p) => !p.includes(`node_modules${path.sep}.bin`))
+    .join(path.delimiter),
 };
 
 /** Runs npm as a user would and returns everything it printed (npm's warnings go to stderr). */
@@ -70,7 +73,9 @@ describe('package: npm pack installs into Node-RED', function () {
     userDir = emptyProject('oe-user-');
     // As the palette does it: a plain `npm install` of the tarball, scripts allowed.
     installOutput = runNpm([...INSTALL, path.join(packDir, filename)], userDir);
-    packedManifest = JSON.parse(fs.readFileSync(path.join(userDir, 'node_modules', 'node-red-contrib-octoeverywhere', 'package.json'), 'utf8')) as typeof packedManifest;
+    packedManifest = JSON.parse(
+      fs.readFileSync(path.join(userDir, 'node_modules', 'node-red-contrib-octoeverywhere', 'package.json'), 'utf8'),
+    ) as typeof packedManifest;
   });
 
   after(async () => {
@@ -93,7 +98,12 @@ describe('package: npm pack installs into Node-RED', function () {
 
   it('is listed by the admin API with the config node, its editor, help and catalog', async () => {
     nr = await startNodeRed({ userDir });
-    const sets = (await (await fetch(`${nr.url}/nodes`, { headers: { Accept: 'application/json' } })).json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
+    const sets = (await (await fetch(`${nr.url}/nodes`, { headers: { Accept: 'application/json' } })).json()) as Array<{
+      module: string;
+      types: string[];
+      enabled: boolean;
+      err?: string;
+    }>;
     const ours = sets.filter((s) => s.module === 'node-red-contrib-octoeverywhere');
     assert.ok(ours.length > 0, `our module is installed; output:\n${nr.output()}`);
     for (const set of ours) assert.ok(set.enabled && !set.err, JSON.stringify(set));
@@ -103,7 +113,9 @@ describe('package: npm pack installs into Node-RED', function () {
     const html = await (await fetch(`${nr.url}/nodes`, { headers: { Accept: 'text/html' } })).text();
     assert.match(html, /RED\.nodes\.registerType\('octoeverywhere-app-connection'/);
     assert.match(html, /data-help-name="octoeverywhere-app-connection"/);
-    const catalog = (await (await fetch(`${nr.url}/locales/node-red-contrib-octoeverywhere/octoeverywhere-app-connection?lng=en-US`)).json()) as { label: { url: string } };
+    const catalog = (await (await fetch(`${nr.url}/locales/node-red-contrib-octoeverywhere/octoeverywhere-app-connection?lng=en-US`)).json()) as {
+      label: { url: string };
+    };
     assert.equal(catalog.label.url, 'Connection URL');
     const icon = await fetch(`${nr.url}/icons/node-red-contrib-octoeverywhere/octoeverywhere.svg`);
     assert.equal(icon.status, 200);
@@ -137,6 +149,9 @@ describe('package: npm install from git builds dist/', function () {
     for (const file of ['dist/nodes/octoeverywhere-app-connection.js', 'dist/nodes/octoeverywhere-app-connection.html', 'dist/simulator/cli.js']) {
       assert.ok(fs.existsSync(path.join(installed, file)), `${file} was built; npm said:\n${output}`);
     }
-    assert.ok(ourInstallScriptWarnings(output).some((l) => /prepare: npm run build/.test(l)), `npm names the build it ran for review:\n${output}`);
+    assert.ok(
+      ourInstallScriptWarnings(output).some((l) => /prepare: npm run build/.test(l)),
+      `npm names the build it ran for review:\n${output}`,
+    );
   });
 });

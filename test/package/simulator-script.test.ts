@@ -27,7 +27,7 @@ describe('package: npm run simulator', function () {
         void exited.then(() => reject(new Error(`npm run simulator exited early:\n${out}`)));
       });
       assert.match(out, /OctoEverywhere simulator on http:\/\/127\.0\.0\.1:\d+/);
-      assert.match(out, /App Connection /, 'it lists the printers\' App Connections');
+      assert.match(out, /App Connection /, "it lists the printers' App Connections");
       const res = await fetch(portal);
       assert.equal(res.status, 200);
       assert.match(await res.text(), /<html/i);

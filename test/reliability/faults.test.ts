@@ -136,8 +136,17 @@ describe('reliability: faults end every message exactly once and heal by themsel
       await clock.advance(10_000);
       await poller.settled();
       const codes = ends.filter((e) => e.kind === 'error').map((e) => e.code ?? '');
-      figure(`faults/${phase.name}`, { in: ends.length, out: ends.filter((e) => e.kind !== 'error').length, errors: codes.length, codes: [...new Set(codes)].join('|') || '-' });
-      if (phase.expect) assert.ok(codes.some((c) => phase.expect?.test(c)), `${phase.name}: expected an error matching ${String(phase.expect)}, got ${codes.join(',')}`);
+      figure(`faults/${phase.name}`, {
+        in: ends.length,
+        out: ends.filter((e) => e.kind !== 'error').length,
+        errors: codes.length,
+        codes: [...new Set(codes)].join('|') || '-',
+      });
+      if (phase.expect)
+        assert.ok(
+          codes.some((c) => phase.expect?.test(c)),
+          `${phase.name}: expected an error matching ${String(phase.expect)}, got ${codes.join(',')}`,
+        );
       for (const id of INPUT_NODES) if (statusesOf(id).some((s) => s.fill === 'red')) redSeen.add(id);
       assert.ok(statusesOf('cmd').length > before, 'the command node reported each phase on its status');
     }
@@ -170,21 +179,40 @@ describe('reliability: faults end every message exactly once and heal by themsel
     const port = sim.port;
     await sim.close();
     const down = await Promise.all(INPUT_NODES.map((n) => l.send(n)));
-    assert.ok(down.every((e) => e.kind === 'error'), 'every message failed while the service was down');
-    assert.ok(down.every((e) => /OE_UNREACHABLE|OE_NETWORK|OE_TIMEOUT/.test(e.code ?? '')), down.map((e) => e.code).join(','));
+    assert.ok(
+      down.every((e) => e.kind === 'error'),
+      'every message failed while the service was down',
+    );
+    assert.ok(
+      down.every((e) => /OE_UNREACHABLE|OE_NETWORK|OE_TIMEOUT/.test(e.code ?? '')),
+      down.map((e) => e.code).join(','),
+    );
     sim = await startSimulator({ clock, port });
     sim.webcamViewLimit.maxViews = 100_000;
     const back = await Promise.all(INPUT_NODES.map((n) => l.send(n)));
-    assert.ok(back.every((e) => e.kind === 'error' && /OE_603|OE_606|OE_UNREACHABLE|OE_NETWORK/.test(e.code ?? '')), back.map((e) => e.code).join(','));
+    assert.ok(
+      back.every((e) => e.kind === 'error' && /OE_603|OE_606|OE_UNREACHABLE|OE_NETWORK/.test(e.code ?? '')),
+      back.map((e) => e.code).join(','),
+    );
     const s1 = l.summary();
     await helper.unload();
 
     const fresh = await load(sim.serviceUrl, sim.createAppConnection(0, { appId: 'nodered' }));
     const ok = await Promise.all(INPUT_NODES.map((n) => fresh.send(n)));
-    assert.deepEqual(ok.map((e) => e.kind), INPUT_NODES.map(() => 'out'), ok.map((e) => e.code).join(','));
+    assert.deepEqual(
+      ok.map((e) => e.kind),
+      INPUT_NODES.map(() => 'out'),
+      ok.map((e) => e.code).join(','),
+    );
     for (const id of INPUT_NODES) assert.notEqual(lastStatus(id)?.fill, 'red', id);
     const s2 = fresh.summary();
-    figure('faults/restart', { in: s1.in + s2.in, out: s1.out + s2.out, errors: s1.errors + s2.errors, lost: s1.lost + s2.lost, duplicates: s1.duplicates + s2.duplicates });
+    figure('faults/restart', {
+      in: s1.in + s2.in,
+      out: s1.out + s2.out,
+      errors: s1.errors + s2.errors,
+      lost: s1.lost + s2.lost,
+      duplicates: s1.duplicates + s2.duplicates,
+    });
     assert.equal(s1.lost + s2.lost, 0);
     assert.equal(s1.duplicates + s2.duplicates, 0);
     assert.deepEqual(faults.faults, []);

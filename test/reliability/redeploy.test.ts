@@ -91,7 +91,13 @@ describe('reliability: 100 redeploys leave nothing behind', function () {
     const keys = sim.createAppConnection(0, { appId: 'nodered' });
     const creds = { c1: credentialsOf(keys), hook: { token: 'redeploy-token-0123456789abcdefghij' } };
     const flow = (i: number): ReturnType<typeof allNodesFlow> =>
-      allNodesFlow({ serviceUrl: sim.serviceUrl, webhookMode: 'app-connection', webhookPath: HOOK_PATH, publicUrl: `http://127.0.0.1:${nodePort}`, pollIntervalSec: 10 + (i % 2) });
+      allNodesFlow({
+        serviceUrl: sim.serviceUrl,
+        webhookMode: 'app-connection',
+        webhookPath: HOOK_PATH,
+        publicUrl: `http://127.0.0.1:${nodePort}`,
+        pollIntervalSec: 10 + (i % 2),
+      });
 
     await helper.load(modules((r) => (red = r)) as Parameters<typeof helper.load>[0], flow(0), creds);
     assert.ok(red);
@@ -113,7 +119,11 @@ describe('reliability: 100 redeploys leave nothing behind', function () {
       const l = ledger();
       const ends = await Promise.all(INPUT_NODES.map((n) => l.send(n)));
       messages += ends.length;
-      assert.deepEqual(ends.map((e) => e.kind), INPUT_NODES.map(() => 'out'), ends.map((e) => e.code).join(','));
+      assert.deepEqual(
+        ends.map((e) => e.kind),
+        INPUT_NODES.map(() => 'out'),
+        ends.map((e) => e.code).join(','),
+      );
     };
     await exercise();
     // Two warm-up deploys: lazily made things (routers, module caches, agents of Node-RED itself) exist now.

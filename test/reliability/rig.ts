@@ -63,7 +63,15 @@ export function allNodesFlow(o: FlowOptions): FlowNode[] {
     { id: `cmd${s}`, type: 'octoeverywhere-printer-command', connection: conn, action: 'status', wires: [[`out${s}`]], ...at },
     { id: `live${s}`, type: 'octoeverywhere-live-link', connection: conn, expiration: 24, expirationType: 'num', wires: [[`out${s}`]], ...at },
     { id: `cam${s}`, type: 'octoeverywhere-webcam-snapshot', connection: conn, mode: 'snapshot', webcam: '', wires: [[`out${s}`]], ...at },
-    { id: `poll${s}`, type: 'octoeverywhere-status-poll', connection: conn, interval: o.pollIntervalSec ?? 10, output: 'always', wires: [[`out${s}`], [`out${s}`]], ...at },
+    {
+      id: `poll${s}`,
+      type: 'octoeverywhere-status-poll',
+      connection: conn,
+      interval: o.pollIntervalSec ?? 10,
+      output: 'always',
+      wires: [[`out${s}`], [`out${s}`]],
+      ...at,
+    },
     {
       id: `hook${s}`,
       type: 'octoeverywhere-notification-webhook',
@@ -218,8 +226,12 @@ export interface Status {
 
 /** Every status the node with `id` showed since the helper loaded (the helper spies on Node.prototype.status). */
 export function statusesOf(id: string): Status[] {
-  const proto = (helper as unknown as { _NodePrototype: { status: { getCalls(): Array<{ thisValue: { id?: string } | undefined; args: [Status] }> } } })._NodePrototype;
-  return proto.status.getCalls().filter((c) => c.thisValue?.id === id).map((c) => c.args[0]);
+  const proto = (helper as unknown as { _NodePrototype: { status: { getCalls(): Array<{ thisValue: { id?: string } | undefined; args: [Status] }> } } })
+    ._NodePrototype;
+  return proto.status
+    .getCalls()
+    .filter((c) => c.thisValue?.id === id)
+    .map((c) => c.args[0]);
 }
 
 /** The last status of a node (undefined when it showed none). */
@@ -239,8 +251,11 @@ export async function until(what: string, test: () => boolean, timeoutMs = 5000)
 
 /** Prints a figure line the docs quote (the reporter shows console output of the run). */
 export function figure(label: string, values: Record<string, unknown>): void {
-  // eslint-disable-next-line no-console
-  console.log(`      [figure] ${label}: ${Object.entries(values).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
+  console.log(
+    `      [figure] ${label}: ${Object.entries(values)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' ')}`,
+  );
 }
 
 /**

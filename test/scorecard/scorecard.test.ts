@@ -108,14 +108,14 @@ describe('Flow Library scorecard (offline checks)', () => {
   it('package.json: every node-red.nodes entry exists after the build, and examples/ is published', () => {
     assert.ok(nodes.length > 0);
     for (const [type, file] of nodes) {
-      assert.ok(
-        fs.existsSync(path.join(ROOT, file)),
-        `${type}: ${file} is missing (npm test builds first; alone, run npm run build)`,
-      );
+      assert.ok(fs.existsSync(path.join(ROOT, file)), `${type}: ${file} is missing (npm test builds first; alone, run npm run build)`);
       assert.ok(fs.existsSync(path.join(ROOT, file.replace(/\.js$/, '.html'))), `${type}: its .html beside the .js`);
       assert.equal(path.basename(file, '.js'), type, `${type}: file named after the type`);
     }
-    assert.ok(pkg.files?.some((f) => f.replace(/\/$/, '') === 'examples'), 'examples/ is in "files"');
+    assert.ok(
+      pkg.files?.some((f) => f.replace(/\/$/, '') === 'examples'),
+      'examples/ is in "files"',
+    );
   });
 
   it('each node .html has a literal registerType with literal category, color and icon, and the icon exists', () => {

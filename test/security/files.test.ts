@@ -75,7 +75,13 @@ describe('security: file uploads and downloads are validated and bounded', funct
     assert.ok(!String(error?.message).includes(tmp), 'the error does not repeat the local directory');
     const grew = process.memoryUsage().heapUsed - heapBefore;
     assert.ok(grew < 64 * MiB, `heap grew by ${grew} bytes`);
-    figure('security/upload-limit', { fileBytes: 4 * 1024 * MiB, limitBytes: 2 * MiB, code: error?.code, filesOpened: opened.length, heapGrowthMiB: (grew / MiB).toFixed(1) });
+    figure('security/upload-limit', {
+      fileBytes: 4 * 1024 * MiB,
+      limitBytes: 2 * MiB,
+      code: error?.code,
+      filesOpened: opened.length,
+      heapGrowthMiB: (grew / MiB).toFixed(1),
+    });
   });
 
   it('bad file paths are refused before anything is opened or sent', async () => {
@@ -162,7 +168,7 @@ describe('security: file uploads and downloads are validated and bounded', funct
       figure('security/file-root-refused', { cases: refused.length, filesOpened: opened.length });
     });
 
-    it('uploads a file inside: relative to the root, absolute, through a symlink that stays inside, or via the root\'s own symlink', async () => {
+    it("uploads a file inside: relative to the root, absolute, through a symlink that stays inside, or via the root's own symlink", async () => {
       const realOk = fs.realpathSync(path.join(root, 'ok.gcode'));
       for (const fileRoot of [root, rootLink]) {
         const h = await loadWithRoot(fileRoot);
@@ -172,7 +178,10 @@ describe('security: file uploads and downloads are validated and bounded', funct
           assert.equal(msg.statusCode, 200);
         }
       }
-      assert.ok(opened.every((file) => file.startsWith(fs.realpathSync(root) + path.sep)), `opened ${opened.join(', ')}`);
+      assert.ok(
+        opened.every((file) => file.startsWith(fs.realpathSync(root) + path.sep)),
+        `opened ${opened.join(', ')}`,
+      );
       assert.ok(opened.includes(realOk), 'what is opened is the resolved path that was checked');
     });
 
@@ -195,7 +204,11 @@ describe('security: file uploads and downloads are validated and bounded', funct
     });
 
     it('localFile() is the one rule (client, no Node-RED)', async () => {
-      const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: OctoEverywhereError) => e.code);
+      const code = (p: Promise<unknown>): Promise<string> =>
+        p.then(
+          () => 'ok',
+          (e: OctoEverywhereError) => e.code,
+        );
       assert.equal(await localFile('x.gcode'), 'x.gcode', 'no root: the path as given');
       assert.equal(await localFile('ok.gcode', root), fs.realpathSync(path.join(root, 'ok.gcode')));
       assert.equal(await code(localFile('../outside.gcode', root)), 'OE_FILE_OUTSIDE_ROOT');

@@ -96,7 +96,7 @@ describe('security: printer-request stays on the App Connection host', function 
     figure('security/host-pinning msg.path', { cases: hostileTargets().length * 2, refused, stayedOnHost: stayed, reachedOther: other.requests.length });
   });
 
-  it('the node\'s own path setting gets the same checks', async () => {
+  it("the node's own path setting gets the same checks", async () => {
     const keys = sim.createAppConnection(0);
     for (const path of [`http://127.0.0.1:${other.port}/`, `//127.0.0.1:${other.port}/`, '/%2e%2e/x']) {
       const h = await loadFlow({ type: TYPE, sim, credentials: credentialsOf(keys), node: { method: 'GET', path } });
@@ -129,19 +129,18 @@ describe('security: printer-request stays on the App Connection host', function 
       const { error } = await h.send({ headers });
       assert.equal(error?.code, 'OE_INVALID_HEADER', JSON.stringify(headers));
     }
-    for (const headers of [
-      'not an object',
-      ['X-A', '1'],
-      Buffer.from('Host: x'),
-    ]) {
+    for (const headers of ['not an object', ['X-A', '1'], Buffer.from('Host: x')]) {
       const { error } = await h.send({ headers });
       assert.equal(error?.code, 'OE_INVALID_HEADER', JSON.stringify(headers));
     }
     // Reserved headers are dropped: the request still goes to the App Connection, authenticated as configured.
-    const steering = JSON.parse(`{"Host":"${o}","Authorization":"Bearer stolen","X-Forwarded-Host":"${o}","constructor":"x","toString":"y"}`) as Record<string, unknown>;
+    const steering = JSON.parse(`{"Host":"${o}","Authorization":"Bearer stolen","X-Forwarded-Host":"${o}","constructor":"x","toString":"y"}`) as Record<
+      string,
+      unknown
+    >;
     const { msg, error } = await h.send({ headers: steering });
     assert.equal(error, undefined, JSON.stringify(error));
-    assert.equal(msg.statusCode, 200, 'the relay accepted the connection\'s own credentials');
+    assert.equal(msg.statusCode, 200, "the relay accepted the connection's own credentials");
     assert.equal(new URL(String(msg.responseUrl)).origin, new URL(keys.url).origin);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     assert.equal(other.requests.length, 0, 'nothing reached the other server');

@@ -38,17 +38,24 @@ describe('security: no secret leaks anywhere', function () {
     const keys = sim.createAppConnection(0, { appId: 'nodered', octoPrintApiKeyAppName: 'Node-RED' });
     const creds = credentialsOf(keys);
     let red: NodeAPI | undefined;
-    await helper.load(modules((r) => (red = r)) as Parameters<typeof helper.load>[0], allNodesFlow({ serviceUrl: sim.serviceUrl, webhookPath: '/oe/secrets-hook' }), {
-      c1: creds,
-      hook: { token: HOOK_TOKEN, secretKey: HOOK_SECRET },
-    });
+    await helper.load(
+      modules((r) => (red = r)) as Parameters<typeof helper.load>[0],
+      allNodesFlow({ serviceUrl: sim.serviceUrl, webhookPath: '/oe/secrets-hook' }),
+      {
+        c1: creds,
+        hook: { token: HOOK_TOKEN, secretKey: HOOK_SECRET },
+      },
+    );
     assert.ok(red);
     const seen: unknown[] = [];
-    for (const id of ['out', 'errs', 'done']) (helper.getNode(id) as unknown as { on(e: 'input', fn: (m: unknown) => void): void }).on('input', (m) => seen.push(m));
+    for (const id of ['out', 'errs', 'done'])
+      (helper.getNode(id) as unknown as { on(e: 'input', fn: (m: unknown) => void): void }).on('input', (m) => seen.push(m));
     const l = ledger();
     const drive = async (): Promise<void> => {
       await Promise.all(INPUT_NODES.map((n) => l.send(n)));
-      await Promise.all(INPUT_NODES.map((n) => l.send(n, { path: '/api/../x', headers: { 'X-A': 'a\r\nb' }, action: 'nope', webcam: 99, payload: { expirationHours: -1 } })));
+      await Promise.all(
+        INPUT_NODES.map((n) => l.send(n, { path: '/api/../x', headers: { 'X-A': 'a\r\nb' }, action: 'nope', webcam: 99, payload: { expirationHours: -1 } })),
+      );
     };
     await drive();
     Object.assign(sim.chaos, { errorRate: 1, errorStatus: 600 });
@@ -65,7 +72,11 @@ describe('security: no secret leaks anywhere', function () {
       ['get', '/octoeverywhere/webcams/c1'],
       ['get', '/octoeverywhere/notification-webhook/events'],
       ['post', '/octoeverywhere/notification-webhook/hook/test', {}],
-      ['post', '/octoeverywhere/app-connection/test', { id: 'c1', credentials: { authBearerToken: '__PWRD__', appApiToken: '__PWRD__', authBasicHttpPassword: '__PWRD__' }, serviceUrl: sim.serviceUrl }],
+      [
+        'post',
+        '/octoeverywhere/app-connection/test',
+        { id: 'c1', credentials: { authBearerToken: '__PWRD__', appApiToken: '__PWRD__', authBasicHttpPassword: '__PWRD__' }, serviceUrl: sim.serviceUrl },
+      ],
       ['post', '/octoeverywhere/portal/start', { editorUrl: 'http://127.0.0.1:1880/', serviceUrl: sim.serviceUrl }],
       ['post', '/octoeverywhere/portal/parse', { completion: 'success=false' }],
     ];
@@ -84,7 +95,14 @@ describe('security: no secret leaks anywhere', function () {
     };
     const hits = Object.fromEntries(Object.entries(haystacks).map(([k, v]) => [`${k}Hits`, secretsIn(v).length]));
     const s = l.summary();
-    figure('secrets/in-process', { inputs: s.in, messagesSeen: seen.length, logLines: helper.log().args.length, statusTexts: statusTexts.length, adminAnswers: answers.length, ...hits });
+    figure('secrets/in-process', {
+      inputs: s.in,
+      messagesSeen: seen.length,
+      logLines: helper.log().args.length,
+      statusTexts: statusTexts.length,
+      adminAnswers: answers.length,
+      ...hits,
+    });
     assert.ok(s.errors > 0 && s.out > 0, 'both outcomes were exercised');
     assert.ok(helper.log().args.length > 0);
     assert.deepEqual(hits, { logHits: 0, messagesHits: 0, statusesHits: 0, adminHits: 0 });
@@ -156,7 +174,9 @@ describe('security: no secret leaks anywhere', function () {
         .filter((n) => !['helper', 'catch', 'complete'].includes(n.type))
         .map((n) => ({ ...n, wires: Array.isArray(n.wires) ? n.wires.map(() => []) : undefined }));
       const withCreds = [
-        ...flow.map((n) => (n.id === 'c1' ? { ...n, credentials: creds } : n.id === 'hook' ? { ...n, credentials: { token: HOOK_TOKEN, secretKey: HOOK_SECRET } } : n)),
+        ...flow.map((n) =>
+          n.id === 'c1' ? { ...n, credentials: creds } : n.id === 'hook' ? { ...n, credentials: { token: HOOK_TOKEN, secretKey: HOOK_SECRET } } : n,
+        ),
         { id: 'gk', type: 'octoeverywhere-gadget-api', serviceUrl: sim.gadgetApi.url, credentials: { apiKey: SECRETS.gadgetApiKey } },
         { id: 'fdn', z: 'tab', type: 'octoeverywhere-failure-detection', gadgetApi: 'gk', wires: [[], []] },
       ];
@@ -228,7 +248,11 @@ describe('security: no secret leaks anywhere', function () {
     const fn = source.slice(source.indexOf('export function secretsEqual'), source.indexOf('\n}\n', source.indexOf('export function secretsEqual')));
     assert.match(fn, /timingSafeEqual\(/, 'uses crypto.timingSafeEqual');
     assert.match(fn, /createHash\('sha256'\)[\s\S]*createHash\('sha256'\)/, 'on two digests of the same length');
-    assert.doesNotMatch(fn, /expected\s*[!=]==\s*(given|presented)\b|(given|presented)\s*[!=]==\s*expected|\.length\s*[!=<>]==?/, 'no early exit on content or length');
+    assert.doesNotMatch(
+      fn,
+      /expected\s*[!=]==\s*(given|presented)\b|(given|presented)\s*[!=]==\s*expected|\.length\s*[!=<>]==?/,
+      'no early exit on content or length',
+    );
     for (const f of ['checkToken', 'checkSecretKey']) {
       const body = source.slice(source.indexOf(`export function ${f}`), source.indexOf('\n}\n', source.indexOf(`export function ${f}`)));
       assert.match(body, /secretsEqual\(/, `${f} compares through secretsEqual`);

@@ -44,7 +44,10 @@ for (const setup of CASES) {
     }
 
     before(async () => {
-      nodeRed = await startNodeRedWithPackage({ readyPath: `${setup.adminRoot}/settings`, settings: [setup.settings, `octoeverywhereWebhookReadTimeout: ${READ_TIMEOUT_MS}`].filter(Boolean).join(',\n  ') });
+      nodeRed = await startNodeRedWithPackage({
+        readyPath: `${setup.adminRoot}/settings`,
+        settings: [setup.settings, `octoeverywhereWebhookReadTimeout: ${READ_TIMEOUT_MS}`].filter(Boolean).join(',\n  '),
+      });
       eventsFile = path.join(nodeRed.userDir, 'events.ndjson');
       await deploy(nodeRed, webhookFlow(eventsFile, {}, { token: TOKEN }), setup.adminRoot);
       await untilListening(nodeRed, hook);
@@ -69,7 +72,11 @@ for (const setup of CASES) {
         assert.ok(whole.status === 413 || whole.status === 'reset', `got ${whole.status} ${whole.body}`);
       }
       const events = await sendMarker();
-      assert.deepEqual(events.filter((e) => e.printId === 'too-big'), [], 'nothing was emitted');
+      assert.deepEqual(
+        events.filter((e) => e.printId === 'too-big'),
+        [],
+        'nothing was emitted',
+      );
     });
 
     it('refuses a wrong token with 401 before reading the body: a big malformed JSON body is not parsed (not 400)', async () => {
@@ -87,17 +94,27 @@ for (const setup of CASES) {
     });
 
     it(`answers a stalled body 408 at the read deadline (settings.octoeverywhereWebhookReadTimeout = ${READ_TIMEOUT_MS} ms), and emits nothing`, async () => {
-      const stalled = await post(nodeRed.port, withToken, '{"EventType": 3, "PrintId": "stalled"', { headers: { 'content-length': 200 }, hold: true, giveUpMs: 15_000 });
+      const stalled = await post(nodeRed.port, withToken, '{"EventType": 3, "PrintId": "stalled"', {
+        headers: { 'content-length': 200 },
+        hold: true,
+        giveUpMs: 15_000,
+      });
       assert.deepEqual(stalled, { status: 408, body: 'OE_WEBHOOK_TIMEOUT' });
       const events = await sendMarker();
-      assert.deepEqual(events.filter((e) => e.printId === 'stalled'), []);
+      assert.deepEqual(
+        events.filter((e) => e.printId === 'stalled'),
+        [],
+      );
     });
 
     it('refuses a form body with the right token (415) instead of letting a form parser turn it into an event', async () => {
       const reply = await post(nodeRed.port, withToken, 'EventType=2&PrintId=form', { headers: { 'content-type': 'application/x-www-form-urlencoded' } });
       assert.deepEqual(reply, { status: 415, body: 'OE_WEBHOOK_CONTENT_TYPE' });
       const events = await sendMarker();
-      assert.deepEqual(events.filter((e) => e.printId === 'form'), []);
+      assert.deepEqual(
+        events.filter((e) => e.printId === 'form'),
+        [],
+      );
       assert.doesNotMatch(nodeRed.output(), /parsed before|limits are not enforced/i, 'nothing in front of the node read the deliveries');
     });
 
@@ -137,7 +154,10 @@ for (const setup of CASES) {
           jsonStatuses: asJson.statuses,
           textStatuses: asText.statuses,
         });
-        assert.ok(emitted(eventsFile).every((e) => e.printId !== undefined), 'nothing but markers was emitted');
+        assert.ok(
+          emitted(eventsFile).every((e) => e.printId !== undefined),
+          'nothing but markers was emitted',
+        );
       });
     }
   });

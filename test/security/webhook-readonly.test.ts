@@ -81,11 +81,17 @@ describe('security: the webhook token under adminAuth (real Node-RED, read-only 
     }
     assert.equal((await post(nodeRed.port, `${HOOK_PATH}?token=${SAVED_TOKEN}`, delivery({ PrintId: 'real-1' }))).status, 200);
     const events = await untilEmitted(eventsFile, 'real-1');
-    assert.deepEqual(events.filter((e) => e.printId === 'forged'), []);
+    assert.deepEqual(
+      events.filter((e) => e.printId === 'forged'),
+      [],
+    );
   });
 
   it('keeps the saved token when the editor deploys __PWRD__ (unchanged), and takes a new one when given', async () => {
-    const withCreds = (token: string): unknown[] => flows.map((n) => ((n as { id: string }).id === 'oehook1' ? { ...(n as object), name: token === '__PWRD__' ? 'renamed' : 'new', credentials: { token } } : n));
+    const withCreds = (token: string): unknown[] =>
+      flows.map((n) =>
+        (n as { id: string }).id === 'oehook1' ? { ...(n as object), name: token === '__PWRD__' ? 'renamed' : 'new', credentials: { token } } : n,
+      );
     await deploy(nodeRed, withCreds('__PWRD__'), '', adminToken);
     await untilListening(nodeRed);
     assert.equal((await post(nodeRed.port, `${HOOK_PATH}?token=${SAVED_TOKEN}`, delivery({ PrintId: 'real-2' }))).status, 200);
@@ -97,7 +103,10 @@ describe('security: the webhook token under adminAuth (real Node-RED, read-only 
     assert.equal((await post(nodeRed.port, `${HOOK_PATH}?token=${SAVED_TOKEN}`, delivery({ PrintId: 'old' }))).status, 401);
     assert.equal((await post(nodeRed.port, `${HOOK_PATH}?token=${NEW_TOKEN}`, delivery({ PrintId: 'real-3' }))).status, 200);
     await untilEmitted(eventsFile, 'real-3');
-    assert.deepEqual(emitted(eventsFile).filter((e) => e.printId === 'old'), []);
+    assert.deepEqual(
+      emitted(eventsFile).filter((e) => e.printId === 'old'),
+      [],
+    );
     const viewer = await (await get(`/credentials/${TYPE}/oehook1`, viewerToken)).text();
     assert.deepEqual(secretsIn(viewer), [], 'the new token is not shown to a read-only user either');
     assert.deepEqual(secretsIn(nodeRed.output()), [], 'Node-RED printed no token');

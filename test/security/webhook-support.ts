@@ -24,7 +24,14 @@ export interface PostOptions {
 /** One POST on its own socket; a reset while sending counts as 'reset' unless an answer came first. */
 export function post(port: number, urlPath: string, body: string | Buffer | undefined, options: PostOptions = {}): Promise<Reply> {
   return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...options.headers } });
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path: urlPath,
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': 'application/json', ...options.headers },
+    });
     let settled = false;
     const finish = (reply: Reply): void => {
       if (!settled) resolve(reply);
@@ -51,8 +58,32 @@ export function post(port: number, urlPath: string, body: string | Buffer | unde
 export function webhookFlow(eventsFile: string, hook: Record<string, unknown> = {}, credentials: Record<string, string> = {}): unknown[] {
   return [
     { id: 'tab1', type: 'tab', label: 'webhook' },
-    { id: 'oehook1', z: 'tab1', type: 'octoeverywhere-notification-webhook', mode: 'user', path: HOOK_PATH, events: [], dedupe: false, version: 1, wires: [['oeevents1']], credentials, ...hook },
-    { id: 'oeevents1', z: 'tab1', type: 'file', name: '', filename: eventsFile, filenameType: 'str', appendNewline: true, createDir: true, overwriteFile: 'false', encoding: 'none', wires: [] },
+    {
+      id: 'oehook1',
+      z: 'tab1',
+      type: 'octoeverywhere-notification-webhook',
+      mode: 'user',
+      path: HOOK_PATH,
+      events: [],
+      dedupe: false,
+      version: 1,
+      wires: [['oeevents1']],
+      credentials,
+      ...hook,
+    },
+    {
+      id: 'oeevents1',
+      z: 'tab1',
+      type: 'file',
+      name: '',
+      filename: eventsFile,
+      filenameType: 'str',
+      appendNewline: true,
+      createDir: true,
+      overwriteFile: 'false',
+      encoding: 'none',
+      wires: [],
+    },
   ];
 }
 

@@ -100,10 +100,10 @@ export function cc2Status(s: Record<string, unknown>): { job: ReturnType<typeof 
   const ps = isObject(s.print_status) ? s.print_status : {};
   const exceptions = Array.isArray(machine.exception_status) ? machine.exception_status : [];
   const sub = typeof machine.sub_status === 'number' ? machine.sub_status : 0;
-  const state = exceptions.length > 0 ? 'error' : machine.status === 2 ? SUB_STATES[sub] ?? 'printing' : machine.status === 1 ? 'idle' : 'unknown';
+  const state = exceptions.length > 0 ? 'error' : machine.status === 2 ? (SUB_STATES[sub] ?? 'printing') : machine.status === 1 ? 'idle' : 'unknown';
   const fileName = typeof ps.filename === 'string' && ps.filename !== '' ? ps.filename : null;
   const active = state !== 'idle' && fileName !== null;
-  const part = (name: string): Record<string, unknown> => (isObject(s[name]) ? (s[name] as Record<string, unknown>) : {});
+  const part = (name: string): Record<string, unknown> => (isObject(s[name]) ? s[name] : {});
   const led = part('led');
   const uuid = typeof ps.uuid === 'string' && ps.uuid !== '' ? ps.uuid : undefined;
   const job = parseJobStatus({

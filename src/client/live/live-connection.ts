@@ -126,7 +126,10 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
   private unsupported(): { code: string; reason: string } | undefined {
     const { platform, serialNumber } = this.options;
     if ((platform === 'bambu' || platform === 'elegoo-cc2') && !serialNumber?.trim()) {
-      return { code: 'OE_LIVE_NEEDS_SERIAL', reason: "The printer's serial number is needed for its MQTT topics (no OctoEverywhere API returns it); enter it in the config node." };
+      return {
+        code: 'OE_LIVE_NEEDS_SERIAL',
+        reason: "The printer's serial number is needed for its MQTT topics (no OctoEverywhere API returns it); enter it in the config node.",
+      };
     }
     return platform === 'octoprint' ? octoPrintUnsupported(this.context()) : undefined;
   }
@@ -218,7 +221,11 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
       // Nothing arrived for a whole period after a ping: the path is dead even if TCP says otherwise.
       this.session = undefined;
       session.close('dead');
-      this.failed(new NetworkError('OE_SOCKET_STALLED', `The printer socket went silent (no answer for ${Math.round((2 * this.heartbeatMs) / 1000)} s); reconnecting.`, { kind: 'temporary' }));
+      this.failed(
+        new NetworkError('OE_SOCKET_STALLED', `The printer socket went silent (no answer for ${Math.round((2 * this.heartbeatMs) / 1000)} s); reconnecting.`, {
+          kind: 'temporary',
+        }),
+      );
     }, this.heartbeatMs);
   }
 

@@ -45,7 +45,12 @@ export class MoonrakerSession extends WebSocketSession {
   }
 
   protected onOpen(): void {
-    this.call('server.connection.identify', { client_name: this.ctx.clientName, version: '1', type: 'other', url: 'https://github.com/node-red-contrib-octoeverywhere' });
+    this.call('server.connection.identify', {
+      client_name: this.ctx.clientName,
+      version: '1',
+      type: 'other',
+      url: 'https://github.com/node-red-contrib-octoeverywhere',
+    });
     this.awaitKlippy();
   }
 
@@ -150,7 +155,7 @@ export function moonrakerStatus(s: ObjectStatus, nowMs: number): { job: ReturnTy
   const printDuration = numberOr(stats.print_duration, 0);
   const totalDuration = numberOr(stats.total_duration, 0);
   // Klipper "prints" while it heats; nothing has been printed yet then.
-  const state = raw === 'printing' && printDuration === 0 ? 'warmingup' : STATES[raw] ?? 'unknown';
+  const state = raw === 'printing' && printDuration === 0 ? 'warmingup' : (STATES[raw] ?? 'unknown');
   const fraction = numberOr(s.display_status?.progress, numberOr(s.virtual_sdcard?.progress, 0));
   const fileName = typeof stats.filename === 'string' && stats.filename !== '' ? stats.filename : null;
   const active = fileName !== null && state !== 'idle';

@@ -22,11 +22,14 @@ export function clockIntervalTimer(clock: Clock): MqttTimer {
     set(fn: () => void, ms: number): number {
       const id = next++;
       const arm = (): void => {
-        timers.set(id, clock.setTimeout(() => {
-          if (!timers.has(id)) return;
-          arm();
-          fn();
-        }, ms));
+        timers.set(
+          id,
+          clock.setTimeout(() => {
+            if (!timers.has(id)) return;
+            arm();
+            fn();
+          }, ms),
+        );
       };
       arm();
       return id;
@@ -36,13 +39,16 @@ export function clockIntervalTimer(clock: Clock): MqttTimer {
       timers.delete(id);
     },
   };
-  return timer as unknown as MqttTimer;
+  return timer;
 }
 
 /** CONNACK codes (MQTT 3.1.1) as our errors: 3 means the plugin has no link to the printer right now. */
 function connackError(code: number): OctoEverywhereError {
   if (code === 3) {
-    return new OctoEverywhereError('OE_MQTT_PRINTER_UNAVAILABLE', "The MQTT proxy has no link to the printer's broker right now (CONNACK 3); retrying.", { kind: 'temporary', behaviour: 'offline' });
+    return new OctoEverywhereError('OE_MQTT_PRINTER_UNAVAILABLE', "The MQTT proxy has no link to the printer's broker right now (CONNACK 3); retrying.", {
+      kind: 'temporary',
+      behaviour: 'offline',
+    });
   }
   return new OctoEverywhereError('OE_MQTT_REFUSED', `The MQTT proxy refused the session (CONNACK ${code}).`, { kind: 'permanent' });
 }
@@ -53,7 +59,10 @@ export abstract class MqttSession implements LiveSession {
   protected readonly clientId: string;
   private ended = false;
 
-  constructor(protected readonly ctx: SessionContext, protected readonly serialNumber: string) {
+  constructor(
+    protected readonly ctx: SessionContext,
+    protected readonly serialNumber: string,
+  ) {
     this.clientId = `${ctx.clientName}-${randomBytes(6).toString('hex')}`;
   }
 
@@ -83,7 +92,8 @@ export abstract class MqttSession implements LiveSession {
       let failure: OctoEverywhereError | undefined;
       client.on('error', (err: Error & { code?: number | string }) => {
         if (typeof err.code === 'number') failure = connackError(err.code);
-        else if (/keepalive/i.test(err.message)) failure = new NetworkError('OE_SOCKET_STALLED', 'The MQTT proxy stopped answering keepalives; reconnecting.', { kind: 'temporary' });
+        else if (/keepalive/i.test(err.message))
+          failure = new NetworkError('OE_SOCKET_STALLED', 'The MQTT proxy stopped answering keepalives; reconnecting.', { kind: 'temporary' });
       });
       client.on('message', (topic: string, payload: Buffer) => {
         sink.alive();
@@ -107,7 +117,11 @@ export abstract class MqttSession implements LiveSession {
         if (this.ended) return;
         this.ended = true;
         this.onEnded();
-        const error = streamError ?? failure ?? this.endedError() ?? new NetworkError('OE_SOCKET_CLOSED', 'The MQTT proxy closed the session (the printer link may have dropped); reconnecting.', { kind: 'temporary' });
+        const error =
+          streamError ??
+          failure ??
+          this.endedError() ??
+          new NetworkError('OE_SOCKET_CLOSED', 'The MQTT proxy closed the session (the printer link may have dropped); reconnecting.', { kind: 'temporary' });
         if (connected) sink.closed(error);
         else reject(error);
       });
@@ -140,7 +154,11 @@ export abstract class MqttSession implements LiveSession {
         this.onEnded();
         this.client?.end(true);
         this.sink?.closed(
-          new OctoEverywhereError('OE_MQTT_SUBSCRIBE_REFUSED', `The printer refused the subscription to ${topics.join(', ')}; check the printer's serial number.`, { kind: 'permanent' }),
+          new OctoEverywhereError(
+            'OE_MQTT_SUBSCRIBE_REFUSED',
+            `The printer refused the subscription to ${topics.join(', ')}; check the printer's serial number.`,
+            { kind: 'permanent' },
+          ),
         );
         return;
       }

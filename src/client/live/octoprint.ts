@@ -86,11 +86,10 @@ export class OctoPrintSession extends WebSocketSession {
     const body = isObject(res.body) ? res.body : {};
     if (res.statusCode !== 200 || typeof body.name !== 'string' || typeof body.session !== 'string') {
       const kind = res.statusCode >= 500 ? 'temporary' : 'permanent';
-      throw new OctoEverywhereError(
-        'OE_OCTOPRINT_LOGIN',
-        `OctoPrint refused the passive login (HTTP ${res.statusCode}); check the OctoPrint API key.`,
-        { status: res.statusCode, kind },
-      );
+      throw new OctoEverywhereError('OE_OCTOPRINT_LOGIN', `OctoPrint refused the passive login (HTTP ${res.statusCode}); check the OctoPrint API key.`, {
+        status: res.statusCode,
+        kind,
+      });
     }
     return { name: body.name, session: body.session };
   }
@@ -110,17 +109,18 @@ export function octoPrintStatus(
   const name = typeof file.name === 'string' && file.name !== '' ? file.name : path;
   const completion = typeof progress.completion === 'number' ? progress.completion : null;
   const printTime = typeof progress.printTime === 'number' ? progress.printTime : null;
-  const jobState = flags.error === true || flags.closedOrError === true
-    ? 'error'
-    : flags.paused === true || flags.pausing === true
-      ? 'paused'
-      : flags.resuming === true
-        ? 'resuming'
-        : flags.printing === true || flags.cancelling === true || flags.finishing === true
-          ? 'printing'
-          : name !== null && (completion === 100 || (known.doneFile !== null && (known.doneFile === '' || known.doneFile === path)))
-            ? 'complete'
-            : 'idle';
+  const jobState =
+    flags.error === true || flags.closedOrError === true
+      ? 'error'
+      : flags.paused === true || flags.pausing === true
+        ? 'paused'
+        : flags.resuming === true
+          ? 'resuming'
+          : flags.printing === true || flags.cancelling === true || flags.finishing === true
+            ? 'printing'
+            : name !== null && (completion === 100 || (known.doneFile !== null && (known.doneFile === '' || known.doneFile === path)))
+              ? 'complete'
+              : 'idle';
   const temps = Array.isArray(current.temps) ? current.temps.filter(isObject) : [];
   const last = temps[temps.length - 1] ?? {};
   const tool = isObject(last.tool0) ? last.tool0 : {};
@@ -130,7 +130,7 @@ export function octoPrintStatus(
   const job = parseJobStatus({
     JobStatus: {
       State: jobState,
-      Error: jobState === 'error' ? error ?? (typeof state.text === 'string' ? state.text : null) : null,
+      Error: jobState === 'error' ? (error ?? (typeof state.text === 'string' ? state.text : null)) : null,
       CurrentPrint: {
         ...(showJob
           ? {

@@ -50,7 +50,7 @@ export async function openPrinterSocket(
         lookup: loopbackAwareLookup,
         handshakeTimeout: LOCAL_HANDSHAKE_MS,
         followRedirects: false,
-      } as WebSocket.ClientOptions);
+      });
       await handshake(ws, 'local', connection.appId);
       return { ws, via: 'local' };
     } catch (err) {

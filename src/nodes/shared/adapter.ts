@@ -143,13 +143,15 @@ export function onInput<M extends NodeMessageInFlow = NodeMessageInFlow>(
     }
     const controller = new AbortController();
     inFlight.add(controller);
-    handler(msg as M, send, { client, connection, signal: controller.signal }).then(
-      () => done(),
-      (err: unknown) => {
-        if (closing && controller.signal.aborted) done();
-        else fail(node, err, done);
-      },
-    ).finally(() => inFlight.delete(controller));
+    handler(msg as M, send, { client, connection, signal: controller.signal })
+      .then(
+        () => done(),
+        (err: unknown) => {
+          if (closing && controller.signal.aborted) done();
+          else fail(node, err, done);
+        },
+      )
+      .finally(() => inFlight.delete(controller));
   });
 
   node.on('close', () => {

@@ -2,7 +2,18 @@
 // latest frame kept while the interval runs (the others dropped and counted), the budget checked
 // before each paid call, the flags turned into events on their rising edge. Driven by the
 // injectable clock, so tests run hours of frames without sleeping.
-import { type Clock, type ClockTimer, DETECTION_EVENTS, EVENT_NAMES, type DetectionEvent, type DetectionResult, FailureDetectionError, FailureDetectionSession, looksLikeJpeg, type OctoEverywhereError } from '../../client';
+import {
+  type Clock,
+  type ClockTimer,
+  DETECTION_EVENTS,
+  EVENT_NAMES,
+  type DetectionEvent,
+  type DetectionResult,
+  FailureDetectionError,
+  FailureDetectionSession,
+  looksLikeJpeg,
+  type OctoEverywhereError,
+} from '../../client';
 import { isObject } from '../../client/values';
 import { monthOf, nextMonthStart } from './call-budget';
 import { Timers } from './clock';
@@ -96,7 +107,9 @@ export class FailureDetectionController {
       return;
     }
     if (!looksLikeJpeg(msg.payload)) {
-      const error = new FailureDetectionError('OE_GADGET_NOT_JPEG', this.options.t('errors.not-jpeg', { what: describe(msg.payload, this.options.t) }), { kind: 'permanent' });
+      const error = new FailureDetectionError('OE_GADGET_NOT_JPEG', this.options.t('errors.not-jpeg', { what: describe(msg.payload, this.options.t) }), {
+        kind: 'permanent',
+      });
       this.options.hooks.fail(frame, error, this.errorView(error.code));
       return;
     }
@@ -192,9 +205,9 @@ export class FailureDetectionController {
       }
       const events = generation === this.generation ? this.edges(result) : [];
       const { payload: _image, ...rest } = frame.msg;
-      const out: NodeMessage = { ...rest, payload: { ...result }, image: jpeg, framesDropped: this.droppedSinceCall } as NodeMessage;
+      const out: NodeMessage = { ...rest, payload: { ...result }, image: jpeg, framesDropped: this.droppedSinceCall };
       this.droppedSinceCall = 0;
-      const eventMsgs = events.map((event) => ({ ...rest, topic: event.event, payload: event, image: jpeg }) as NodeMessage);
+      const eventMsgs = events.map((event) => ({ ...rest, topic: event.event, payload: event, image: jpeg }));
       hooks.deliver(frame, out, eventMsgs);
       hooks.status({ state: 'scored', result, nextInSec: this.secondsLeft(), used: budget.used, limit: budget.limit });
     } catch (err) {
@@ -219,7 +232,12 @@ export class FailureDetectionController {
 
   /** The events of this answer: each flag once when it turns on, again only after it was off. */
   private edges(result: DetectionResult): DetectionEvent[] {
-    const base = { printQuality: result.printQuality, score: result.score, source: 'failure-detection' as const, ...(this.printId === undefined ? {} : { printId: this.printId }) };
+    const base = {
+      printQuality: result.printQuality,
+      score: result.score,
+      source: 'failure-detection' as const,
+      ...(this.printId === undefined ? {} : { printId: this.printId }),
+    };
     const events: DetectionEvent[] = [];
     if (result.warningSuggested && !this.warned) events.push({ event: DETECTION_EVENTS.warning, eventType: 7, ...base });
     if (result.pauseSuggested && !this.pauseSuggested) events.push({ event: DETECTION_EVENTS.pause, ...base });

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { type Clock, type ClockTimer, MjpegParser, type MjpegFrame, NetworkError, type OctoEverywhereError, type WebcamTransform } from '../../client';
 import type { Timers } from './clock';
 import { asOctoEverywhereError } from './failure';
-import type { NodeMessage, Send } from './types';
+import type { Send } from './types';
 
 /** msg.webcam on the way out. */
 export interface WebcamInfo {
@@ -100,7 +100,7 @@ export function pumpFrames(o: PumpOptions): Promise<void> {
         webcam: { name: o.info.name, index: o.info.index, transform: { ...o.info.transform } },
         contentType: frame.headers['content-type'] || 'image/jpeg',
         frame: sent,
-      } as NodeMessage);
+      });
       if (now - windowStart >= 1000) {
         o.onRate((windowFrames * 1000) / (now - windowStart));
         windowStart = now;

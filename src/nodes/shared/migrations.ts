@@ -22,7 +22,7 @@ interface SharedMigrations {
 
 // The same path from src/nodes/shared (tests) and dist/nodes/shared (the package): resources/ is
 // beside both at the package root. A plain require: the file is ES5 for the browser, not a TS module.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain .js file shared with the editor, outside the TypeScript build
 const shared = require('../../../resources/migrations.js') as SharedMigrations;
 
 /**

@@ -3,7 +3,18 @@
 // the Info API (App Connections only) and, under the Gadget rules (client/gadget-rules.ts), the Gadget
 // status; backs off on temporary errors and stops on permanent ones. Time comes from a Clock so tests
 // drive it by hand.
-import { type Clock, type ClockTimer, type ConnectionInfo, GadgetPollRules, type GadgetStatus, type OctoEverywhereClient, OctoEverywhereError, offlineJobStatus, parseJobStatus, type PrinterSnapshot } from '../../client';
+import {
+  type Clock,
+  type ClockTimer,
+  type ConnectionInfo,
+  GadgetPollRules,
+  type GadgetStatus,
+  type OctoEverywhereClient,
+  OctoEverywhereError,
+  offlineJobStatus,
+  parseJobStatus,
+  type PrinterSnapshot,
+} from '../../client';
 import { backoffDelay } from '../../client/backoff';
 import { asOctoEverywhereError, stops } from './failure';
 
@@ -96,7 +107,8 @@ export class StatusPoller {
     }
     if (this.latest) subscriber.snapshot(this.latest);
     if (this.lastError) subscriber.failed(this.lastError, { stopped: false, retryInMs: this.untilNextPoll() });
-    if (!this.latest && !this.running) this.start();
+    // start() handles the poll's outcome itself (succeeded/failed); its promise is for pollNow().
+    if (!this.latest && !this.running) void this.start();
     else this.schedule();
     return () => {
       this.subscribers.delete(subscriber);
@@ -199,7 +211,14 @@ export class StatusPoller {
     this.lastError = error;
     if (error.behaviour === 'offline') {
       // Unreachable printer: say so on the status output, keeping nothing stale about its job.
-      this.latest = { ...offlineJobStatus(), online: false, printerName: this.printerName(), gadget: null, limits: this.info?.limits ?? null, polledAt: this.clock.now() };
+      this.latest = {
+        ...offlineJobStatus(),
+        online: false,
+        printerName: this.printerName(),
+        gadget: null,
+        limits: this.info?.limits ?? null,
+        polledAt: this.clock.now(),
+      };
       this.gadget = undefined;
       for (const s of [...this.subscribers]) s.snapshot(this.latest);
     }
@@ -224,7 +243,7 @@ export class StatusPoller {
     const delay = Math.max(0, this.untilNextPoll());
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
-      this.start();
+      void this.start();
     }, delay);
   }
 

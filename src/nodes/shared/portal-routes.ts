@@ -7,7 +7,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Request, RequestHandler, Response } from 'express';
-import { buildPortalUrl, connectionHostKind, DEFAULT_SERVICE_URL, FEATURES, findPrinterId, OctoEverywhereClient, OctoEverywhereError, parseCompletion, parseJobStatus, type AppConnectionOptions, type CompletionResult, type ConnectionInfo } from '../../client';
+import {
+  buildPortalUrl,
+  connectionHostKind,
+  DEFAULT_SERVICE_URL,
+  FEATURES,
+  findPrinterId,
+  OctoEverywhereClient,
+  OctoEverywhereError,
+  parseCompletion,
+  parseJobStatus,
+  type AppConnectionOptions,
+  type CompletionResult,
+  type ConnectionInfo,
+} from '../../client';
 import { baseUrlString, parseBaseUrl, parseLocalUrl } from '../../client/urls';
 import { ADMIN_ROUTES } from './adapter';
 import { asOctoEverywhereError } from './failure';
@@ -62,126 +75,167 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
   const admin = RED.httpAdmin;
   const canWrite = RED.auth.needsPermission(PERMISSION) as RequestHandler;
 
-  admin.post(`${ADMIN_ROUTES}/portal/start`, canWrite, handle((req, res) => {
-    const body = bodyOf(req);
-    const editor = editorBase(str(body.editorUrl));
-    if (!editor) {
-      res.status(400).json({ code: 'OE_INVALID_ARGUMENT', message: RED._('portal.errors.editor-url') });
-      return;
-    }
-    const state = states.create();
-    const returnUrl = new URL(CALLBACK_PATH, editor);
-    returnUrl.searchParams.set('state', state);
-    try {
-      const portalUrl = buildPortalUrl({
-        serviceUrl: str(body.serviceUrl) || undefined,
-        appId: str(body.appId) || undefined,
-        printerId: str(body.printerId) || undefined,
-        octoPrintApiKeyAppName: str(body.octoPrintApiKeyAppName) || undefined,
-        appLogoUrl: new URL(LOGO_PATH, editor).toString(),
-        returnUrl: returnUrl.toString(),
-      });
-      res.json({ state, portalUrl });
-    } catch (err) {
-      states.discard(state);
-      sendError(res, 400, err);
-    }
-  }));
+  admin.post(
+    `${ADMIN_ROUTES}/portal/start`,
+    canWrite,
+    handle((req, res) => {
+      const body = bodyOf(req);
+      const editor = editorBase(str(body.editorUrl));
+      if (!editor) {
+        res.status(400).json({ code: 'OE_INVALID_ARGUMENT', message: RED._('portal.errors.editor-url') });
+        return;
+      }
+      const state = states.create();
+      const returnUrl = new URL(CALLBACK_PATH, editor);
+      returnUrl.searchParams.set('state', state);
+      try {
+        const portalUrl = buildPortalUrl({
+          serviceUrl: str(body.serviceUrl) || undefined,
+          appId: str(body.appId) || undefined,
+          printerId: str(body.printerId) || undefined,
+          octoPrintApiKeyAppName: str(body.octoPrintApiKeyAppName) || undefined,
+          appLogoUrl: new URL(LOGO_PATH, editor).toString(),
+          returnUrl: returnUrl.toString(),
+        });
+        res.json({ state, portalUrl });
+      } catch (err) {
+        states.discard(state);
+        sendError(res, 400, err);
+      }
+    }),
+  );
 
-  admin.get(`${ADMIN_ROUTES}/portal/callback`, handle((req, res) => {
-    const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
-    const state = new URLSearchParams(query).get('state') ?? '';
-    let outcome: PortalOutcome;
-    try {
-      outcome = { ok: true, connection: parseCompletion(query) };
-    } catch (err) {
-      const e = asOctoEverywhereError(err);
-      outcome = { ok: false, code: e.code, message: e.message };
-    }
-    if (!state || !states.complete(state, outcome)) {
-      sendPage(res, 400, RED._('portal.page.expired-title'), RED._('portal.page.expired'));
-      return;
-    }
-    if (outcome.ok) {
-      const name = outcome.connection.printerName;
-      sendPage(res, 200, name ? RED._('portal.page.connected', { printer: name }) : RED._('portal.page.connected-unnamed'), RED._('portal.page.return'), true);
-    } else {
-      const reason = outcome.code === 'OE_PORTAL_FAILED' ? RED._('portal.page.cancelled') : outcome.message;
-      sendPage(res, 200, RED._('portal.page.failed'), `${reason} ${RED._('portal.page.try-again')}`, true);
-    }
-  }));
+  admin.get(
+    `${ADMIN_ROUTES}/portal/callback`,
+    handle((req, res) => {
+      const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
+      const state = new URLSearchParams(query).get('state') ?? '';
+      let outcome: PortalOutcome;
+      try {
+        outcome = { ok: true, connection: parseCompletion(query) };
+      } catch (err) {
+        const e = asOctoEverywhereError(err);
+        outcome = { ok: false, code: e.code, message: e.message };
+      }
+      if (!state || !states.complete(state, outcome)) {
+        sendPage(res, 400, RED._('portal.page.expired-title'), RED._('portal.page.expired'));
+        return;
+      }
+      if (outcome.ok) {
+        const name = outcome.connection.printerName;
+        sendPage(
+          res,
+          200,
+          name ? RED._('portal.page.connected', { printer: name }) : RED._('portal.page.connected-unnamed'),
+          RED._('portal.page.return'),
+          true,
+        );
+      } else {
+        const reason = outcome.code === 'OE_PORTAL_FAILED' ? RED._('portal.page.cancelled') : outcome.message;
+        sendPage(res, 200, RED._('portal.page.failed'), `${reason} ${RED._('portal.page.try-again')}`, true);
+      }
+    }),
+  );
 
-  admin.get(`${ADMIN_ROUTES}/portal/result`, canWrite, handle((req, res) => {
-    res.set('Cache-Control', 'no-store');
-    const outcome = states.read(typeof req.query.state === 'string' ? req.query.state : '');
-    if (outcome === undefined) res.status(404).json({ status: 'unknown' });
-    else if (outcome === 'pending') res.json({ status: 'pending' });
-    else if (outcome.ok) res.json({ status: 'connected', connection: outcome.connection, trustedHost: trustedHost(outcome.connection) });
-    else res.json({ status: 'failed', code: outcome.code, message: outcome.message });
-  }));
+  admin.get(
+    `${ADMIN_ROUTES}/portal/result`,
+    canWrite,
+    handle((req, res) => {
+      res.set('Cache-Control', 'no-store');
+      const outcome = states.read(typeof req.query.state === 'string' ? req.query.state : '');
+      if (outcome === undefined) res.status(404).json({ status: 'unknown' });
+      else if (outcome === 'pending') res.json({ status: 'pending' });
+      else if (outcome.ok) res.json({ status: 'connected', connection: outcome.connection, trustedHost: trustedHost(outcome.connection) });
+      else res.json({ status: 'failed', code: outcome.code, message: outcome.message });
+    }),
+  );
 
-  admin.post(`${ADMIN_ROUTES}/portal/parse`, canWrite, handle((req, res) => {
-    res.set('Cache-Control', 'no-store');
-    try {
-      const connection: CompletionResult = parseCompletion(str(bodyOf(req).completion));
-      res.json({ connection, trustedHost: trustedHost(connection) });
-    } catch (err) {
-      sendError(res, 400, err);
-    }
-  }));
+  admin.post(
+    `${ADMIN_ROUTES}/portal/parse`,
+    canWrite,
+    handle((req, res) => {
+      res.set('Cache-Control', 'no-store');
+      try {
+        const connection: CompletionResult = parseCompletion(str(bodyOf(req).completion));
+        res.json({ connection, trustedHost: trustedHost(connection) });
+      } catch (err) {
+        sendError(res, 400, err);
+      }
+    }),
+  );
 
   // Shown by the portal (a third-party page) at 100×100 px: the white icon on the node colour. No
   // permission: an <img> carries no editor token, and the picture is no secret.
-  admin.get(`/${LOGO_PATH}`, handle((_req, res) => {
-    res.set({ 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=86400' }).send(logoSvg());
-  }));
+  admin.get(
+    `/${LOGO_PATH}`,
+    handle((_req, res) => {
+      res.set({ 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=86400' }).send(logoSvg());
+    }),
+  );
 
-  admin.post(`${ADMIN_ROUTES}/app-connection/printer-id`, canWrite, handle(async (req, res) => {
-    try {
-      res.json(await findPrinterId(str(bodyOf(req).localUrl)));
-    } catch (err) {
-      sendError(res, 400, err);
-    }
-  }));
+  admin.post(
+    `${ADMIN_ROUTES}/app-connection/printer-id`,
+    canWrite,
+    handle(async (req, res) => {
+      try {
+        res.json(await findPrinterId(str(bodyOf(req).localUrl)));
+      } catch (err) {
+        sendError(res, 400, err);
+      }
+    }),
+  );
 
   // The saved node's Connection URL and Basic user: not secrets, but private (a read-only editor user
   // does not see them), so they are password credentials and the dialog of a user who may change the
   // node reads them here. Only for our own config type: other nodes' credentials are none of ours.
-  admin.get(`${ADMIN_ROUTES}/app-connection/:id/private`, canWrite, handle((req, res) => {
-    res.set('Cache-Control', 'no-store');
-    const id = str(req.params.id);
-    if (!savedConfig(RED, id)) {
-      res.status(404).json({ code: 'OE_NOT_FOUND', message: RED._('portal.errors.not-found') });
-      return;
-    }
-    const saved = (RED.nodes.getCredentials(id) as AppConnectionCredentials | undefined) ?? {};
-    res.json({ url: saved.url ?? '', authBasicHttpUser: saved.authBasicHttpUser ?? '' });
-  }));
+  admin.get(
+    `${ADMIN_ROUTES}/app-connection/:id/private`,
+    canWrite,
+    handle((req, res) => {
+      res.set('Cache-Control', 'no-store');
+      const id = str(req.params.id);
+      if (!savedConfig(RED, id)) {
+        res.status(404).json({ code: 'OE_NOT_FOUND', message: RED._('portal.errors.not-found') });
+        return;
+      }
+      const saved = (RED.nodes.getCredentials(id) as AppConnectionCredentials | undefined) ?? {};
+      res.json({ url: saved.url ?? '', authBasicHttpUser: saved.authBasicHttpUser ?? '' });
+    }),
+  );
 
-  admin.post(`${ADMIN_ROUTES}/app-connection/test`, canWrite, handle(async (req, res) => {
-    const body = bodyOf(req);
-    const id = str(body.id);
-    const sent = isRecord(body.credentials) ? body.credentials : {};
-    // Only a deployed config node of ours has saved values to stand in for placeholders.
-    const config = id ? savedConfig(RED, id) : undefined;
-    const saved = config ? ((RED.nodes.getCredentials(id) as AppConnectionCredentials | undefined) ?? {}) : {};
-    const address = {
-      url: resolvedUrl(sent.url, saved.url),
-      serviceUrl: str(body.serviceUrl),
-      localUrl: str(body.localUrl),
-    };
-    res.set('Cache-Control', 'no-store');
-    // Saved secrets go only to the saved addresses: a changed (or undeployed) address gets only what the dialog itself holds.
-    const atSavedAddresses = config !== undefined && sameAddresses(address, saved.url, config);
-    if (!atSavedAddresses && wantsSaved(sent, saved)) {
-      res.json(answer([{ id: 'secrets', level: 'error', result: 'not-sent', code: 'OE_SECRETS_NOT_SENT' }]));
-      return;
-    }
-    const credentials = dialogCredentials(sent, atSavedAddresses ? saved : {});
-    // The dialog's values through the same mapping the deployed config node uses.
-    const dialog = { authType: body.authType === 'basic' ? 'basic' : 'bearer', serviceUrl: address.serviceUrl, appId: str(body.appId), localUrl: address.localUrl } as const;
-    res.json(await testConnection(clientOptions(dialog, { ...credentials, url: address.url })));
-  }));
+  admin.post(
+    `${ADMIN_ROUTES}/app-connection/test`,
+    canWrite,
+    handle(async (req, res) => {
+      const body = bodyOf(req);
+      const id = str(body.id);
+      const sent = isRecord(body.credentials) ? body.credentials : {};
+      // Only a deployed config node of ours has saved values to stand in for placeholders.
+      const config = id ? savedConfig(RED, id) : undefined;
+      const saved = config ? ((RED.nodes.getCredentials(id) as AppConnectionCredentials | undefined) ?? {}) : {};
+      const address = {
+        url: resolvedUrl(sent.url, saved.url),
+        serviceUrl: str(body.serviceUrl),
+        localUrl: str(body.localUrl),
+      };
+      res.set('Cache-Control', 'no-store');
+      // Saved secrets go only to the saved addresses: a changed (or undeployed) address gets only what the dialog itself holds.
+      const atSavedAddresses = config !== undefined && sameAddresses(address, saved.url, config);
+      if (!atSavedAddresses && wantsSaved(sent, saved)) {
+        res.json(answer([{ id: 'secrets', level: 'error', result: 'not-sent', code: 'OE_SECRETS_NOT_SENT' }]));
+        return;
+      }
+      const credentials = dialogCredentials(sent, atSavedAddresses ? saved : {});
+      // The dialog's values through the same mapping the deployed config node uses.
+      const dialog = {
+        authType: body.authType === 'basic' ? 'basic' : 'bearer',
+        serviceUrl: address.serviceUrl,
+        appId: str(body.appId),
+        localUrl: address.localUrl,
+      } as const;
+      res.json(await testConnection(clientOptions(dialog, { ...credentials, url: address.url })));
+    }),
+  );
 
   return states;
 }
@@ -202,9 +256,10 @@ export function dialogCredentials(sent: Record<string, unknown>, saved: AppConne
 /** The deployed definition of one of our config nodes (its non-secret properties), if there is one. */
 function savedConfig(RED: NodeAPI, id: string): AppConnectionDef | undefined {
   let found: AppConnectionDef | undefined;
-  if (id) RED.nodes.eachNode((n) => {
-    if (n.id === id && n.type === TYPE) found = n as AppConnectionDef;
-  });
+  if (id)
+    RED.nodes.eachNode((n) => {
+      if (n.id === id && n.type === TYPE) found = n;
+    });
   return found;
 }
 
@@ -254,7 +309,9 @@ function failed(id: CheckId, err: unknown): TestCheck {
 
 /** The names of a status's Features bits (light, home, …), in the table's order. */
 function featureNames(bits: number): string[] {
-  return Object.entries(FEATURES).filter(([, bit]) => (bits & bit) !== 0).map(([name]) => name);
+  return Object.entries(FEATURES)
+    .filter(([, bit]) => (bits & bit) !== 0)
+    .map(([name]) => name);
 }
 
 /**
@@ -273,8 +330,16 @@ export async function testConnection(values: TestValues): Promise<TestAnswer> {
   try {
     const hasAppApi = client.connection.hasAppApi;
     const [relay, info, lan] = await Promise.all([
-      client.commands.status().then((wire) => ({ ok: true as const, status: parseJobStatus(wire) }), (err: unknown) => ({ ok: false as const, err })),
-      hasAppApi ? client.app.info().then((i): { ok: true; info: ConnectionInfo } => ({ ok: true, info: i }), (err: unknown) => ({ ok: false as const, err })) : undefined,
+      client.commands.status().then(
+        (wire) => ({ ok: true as const, status: parseJobStatus(wire) }),
+        (err: unknown) => ({ ok: false as const, err }),
+      ),
+      hasAppApi
+        ? client.app.info().then(
+            (i): { ok: true; info: ConnectionInfo } => ({ ok: true, info: i }),
+            (err: unknown) => ({ ok: false as const, err }),
+          )
+        : undefined,
       client.connection.localUrl ? testLan(client, client.connection.localUrl) : undefined,
     ]);
     const checks: TestCheck[] = [];
@@ -383,8 +448,15 @@ let logo: string | undefined;
 function logoSvg(): string {
   if (logo === undefined) {
     // Beside the compiled nodes in dist/nodes/icons, or the project's icons/ when run from src/.
-    const file = [path.join(__dirname, '..', 'icons', 'octoeverywhere.svg'), path.join(__dirname, '..', '..', '..', 'icons', 'octoeverywhere.svg')].find((f) => fs.existsSync(f));
-    const icon = file ? fs.readFileSync(file, 'utf8').trim().replace(/^<svg /, '<svg x="30" y="20" ') : '';
+    const file = [path.join(__dirname, '..', 'icons', 'octoeverywhere.svg'), path.join(__dirname, '..', '..', '..', 'icons', 'octoeverywhere.svg')].find((f) =>
+      fs.existsSync(f),
+    );
+    const icon = file
+      ? fs
+          .readFileSync(file, 'utf8')
+          .trim()
+          .replace(/^<svg /, '<svg x="30" y="20" ')
+      : '';
     logo = `<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" viewBox="0 0 100 100"><rect width="100" height="100" rx="20" fill="#5a8fd6"/>${icon}</svg>`;
   }
   return logo;

@@ -5,9 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { CompletionResult } from '../../client';
 
 /** What the portal's callback found: a connection for the editor, or why there is none. */
-export type PortalOutcome =
-  | { ok: true; connection: CompletionResult }
-  | { ok: false; code: string; message: string };
+export type PortalOutcome = { ok: true; connection: CompletionResult } | { ok: false; code: string; message: string };
 
 export interface PortalStatesOptions {
   now?: () => number;

@@ -1,7 +1,7 @@
 // The printer command node's actions (docs/octoeverywhere.md §7): each action's command, its arguments as msg.payload
 // and the editor carry them, the feature bit that offers it, and its words for "wrong state"; and
 // the checks that turn a message into one action with its arguments before anything is sent.
-import { COMMAND_FEATURE, CommandError, InvalidArgumentError, OctoEverywhereError, type CallOptions, type CommandApi, type PauseOptions, type SetTempOptions, type StartOptions } from '../../client';
+import { COMMAND_FEATURE, CommandError, InvalidArgumentError, OctoEverywhereError, type CallOptions, type CommandApi, type StartOptions } from '../../client';
 import { isObject } from '../../client/values';
 import type { Translate } from './settings';
 
@@ -30,7 +30,7 @@ const PAUSE_ARGS = ['smartPause', 'disableHotend', 'disableBed', 'zLiftMm', 'ret
 export const ACTIONS: Readonly<Record<string, Action>> = {
   status: { command: 'status', args: [], run: (c, _a, o) => c.status(o) },
   ping: { command: 'ping', args: [], run: (c, _a, o) => c.ping(o) },
-  pause: { command: 'pause', args: PAUSE_ARGS, stateError: 'errors.state-pause', run: (c, a, o) => c.pause(a as PauseOptions, o) },
+  pause: { command: 'pause', args: PAUSE_ARGS, stateError: 'errors.state-pause', run: (c, a, o) => c.pause(a, o) },
   resume: { command: 'resume', args: [], stateError: 'errors.state-resume', run: (c, _a, o) => c.resume(o) },
   cancel: { command: 'cancel', args: [], stateError: 'errors.state-cancel', run: (c, _a, o) => c.cancel(o) },
   home: { command: 'home', args: [], stateError: 'errors.state-busy', run: (c, _a, o) => c.home(o) },
@@ -40,7 +40,7 @@ export const ACTIONS: Readonly<Record<string, Action>> = {
     editorFields: { name: 'lightName', on: 'lightOn' },
     run: (c, a, o) => c.setLight(a.name as string, a.on as boolean, o),
   },
-  'set-temp': { command: 'set-temp', args: ['bedC', 'chamberC', 'toolC', 'toolNumber'], run: (c, a, o) => c.setTemp(a as SetTempOptions, o) },
+  'set-temp': { command: 'set-temp', args: ['bedC', 'chamberC', 'toolC', 'toolNumber'], run: (c, a, o) => c.setTemp(a, o) },
   'move-axis': {
     command: 'move-axis',
     args: ['axis', 'distanceMm'],
@@ -65,7 +65,7 @@ export const ACTIONS: Readonly<Record<string, Action>> = {
     command: 'files/list',
     args: ['root', 'path'],
     editorFields: { path: 'folder' },
-    run: (c, a, o) => c.listFiles(a as { root?: 'gcode' | 'config' | 'logs'; path?: string }, o),
+    run: (c, a, o) => c.listFiles(a, o),
   },
   'delete-file': { command: 'files/delete', args: ['path'], stateError: 'errors.state-delete', run: (c, a, o) => c.deleteFile(a.path as string, o) },
 };

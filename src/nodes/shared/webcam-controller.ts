@@ -1,7 +1,18 @@
 // The behaviour of one webcam node, free of Node-RED wiring: the webcam a message asks for (from
 // the printer's shared, cached list), one JPEG per message or a stream through the frame pump, and
 // the printer's 609 cool-down (PrinterWebcams, owned by the config node) shown as a yellow ring.
-import { CommandError, InvalidArgumentError, OctoEverywhereError, ServiceError, type Clock, type ClockTimer, type OctoEverywhereClient, type Webcam, type WebcamList, type WebcamTransform } from '../../client';
+import {
+  CommandError,
+  InvalidArgumentError,
+  OctoEverywhereError,
+  ServiceError,
+  type Clock,
+  type ClockTimer,
+  type OctoEverywhereClient,
+  type Webcam,
+  type WebcamList,
+  type WebcamTransform,
+} from '../../client';
 import { accountLimits } from '../../client/limits';
 import { isObject } from '../../client/values';
 import { COMMON, type InputContext } from './adapter';
@@ -88,7 +99,8 @@ export class WebcamController {
     } catch (err) {
       // A cool-down while the printer's runs (this node's or another's) shows the cool-down, not a fault.
       const until = this.o.webcams.coolDownUntil;
-      if (err instanceof OctoEverywhereError && err.behaviour === 'cool-down' && until > this.o.clock.now()) throw new FailureWithStatus(err, this.coolDownStatus(until));
+      if (err instanceof OctoEverywhereError && err.behaviour === 'cool-down' && until > this.o.clock.now())
+        throw new FailureWithStatus(err, this.coolDownStatus(until));
       throw err;
     }
   }
@@ -250,6 +262,7 @@ function parseSelector(value: unknown, what: string, t: Translate): Selector {
     const text = value.trim();
     if (text === '') return undefined;
     if (/^\d+$/.test(text)) return parseSelector(Number(text), what, t);
+    // eslint-disable-next-line no-control-regex -- a webcam name with a control character is refused
     if (text.length <= 128 && !/[\u0000-\u001f]/.test(text)) return { name: text };
   } else if (isObject(value)) {
     if (value.index !== undefined) return parseSelector(value.index, what, t);

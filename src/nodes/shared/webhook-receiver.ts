@@ -115,8 +115,8 @@ export class WebhookReceiver {
 
   private refuse(req: Request, res: Response, err: unknown): void {
     const rejection = err instanceof WebhookRejection ? err : undefined;
-    const status = this.closed ? 503 : rejection?.httpStatus ?? 500;
-    const code = this.closed ? 'OE_CLOSED' : rejection?.code ?? asOctoEverywhereError(err).code;
+    const status = this.closed ? 503 : (rejection?.httpStatus ?? 500);
+    const code = this.closed ? 'OE_CLOSED' : (rejection?.code ?? asOctoEverywhereError(err).code);
     // Node's own methods only: the guard may answer before Express has set up the request.
     // An unread body is not read to its end: the connection closes after the answer.
     if (!res.headersSent) {

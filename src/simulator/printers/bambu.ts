@@ -88,7 +88,21 @@ export function bambuPrintReport(ctx: PrinterContext): Report {
 
 /** The parts only a full report carries (the AMS does not change in the simulation). */
 const STATIC_FULL: Report = {
-  ams: { ams: [{ id: '0', humidity: '4', temp: '24.5', tray: [{ id: '0', tray_type: 'PLA', tray_color: 'FF8000FF', remain: 80 }, { id: '1', tray_type: 'PETG', tray_color: '202020FF', remain: 35 }] }], ams_exist_bits: '1', tray_now: '0' },
+  ams: {
+    ams: [
+      {
+        id: '0',
+        humidity: '4',
+        temp: '24.5',
+        tray: [
+          { id: '0', tray_type: 'PLA', tray_color: 'FF8000FF', remain: 80 },
+          { id: '1', tray_type: 'PETG', tray_color: '202020FF', remain: 35 },
+        ],
+      },
+    ],
+    ams_exist_bits: '1',
+    tray_now: '0',
+  },
   vt_tray: { id: '254', tray_type: '', tray_color: '00000000' },
   hms: [],
 };
@@ -108,7 +122,10 @@ export class BambuBroker extends PrinterBroker {
   private readonly pacer: PushPacer;
   private readonly onState = (): void => void this.pushChanges();
 
-  constructor(private readonly ctx: PrinterContext, serialNumber: string) {
+  constructor(
+    private readonly ctx: PrinterContext,
+    serialNumber: string,
+  ) {
     super(serialNumber);
     this.reportTopic = `device/${serialNumber}/report`;
     this.requestTopic = `device/${serialNumber}/request`;
@@ -156,11 +173,11 @@ export class BambuBroker extends PrinterBroker {
     const print = body('print');
     const system = body('system');
     if (pushing?.command === 'pushall') this.pushFull();
-    else if (info?.command === 'get_version') this.report({ info: { command: 'get_version', sequence_id: String(info.sequence_id ?? '0'), module: this.modules() } });
-    else if (print && typeof print.command === 'string') this.printCommand(print.command, String(print.sequence_id ?? '0'));
+    else if (info?.command === 'get_version') this.report({ info: { command: 'get_version', sequence_id: seqId(info.sequence_id), module: this.modules() } });
+    else if (print && typeof print.command === 'string') this.printCommand(print.command, seqId(print.sequence_id));
     else if (system?.command === 'ledctrl' && typeof system.led_node === 'string') {
       const ok = this.ctx.sim.setLight(system.led_node, system.led_mode === 'on');
-      this.report({ system: { command: 'ledctrl', sequence_id: String(system.sequence_id ?? '0'), result: ok ? 'success' : 'fail' } });
+      this.report({ system: { command: 'ledctrl', sequence_id: seqId(system.sequence_id), result: ok ? 'success' : 'fail' } });
     }
   }
 
@@ -203,4 +220,9 @@ export class BambuBroker extends PrinterBroker {
   private report(message: Report): void {
     this.deliver(this.reportTopic, JSON.stringify(message));
   }
+}
+
+/** A request's sequence_id as the printer echoes it: its text, or '0' when absent or not a scalar. */
+function seqId(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '0';
 }

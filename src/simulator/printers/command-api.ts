@@ -104,8 +104,7 @@ function parseArgs(body: Buffer, url: URL): Args {
   return new Map(Object.entries(json).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
-const badArg = (name: string, expected: string): CommandError =>
-  new CommandError(CommandStatus.BadArguments, `Argument ${name} must be ${expected}.`);
+const badArg = (name: string, expected: string): CommandError => new CommandError(CommandStatus.BadArguments, `Argument ${name} must be ${expected}.`);
 
 function optString(args: Args, name: string): string | undefined {
   const value = args.get(name.toLowerCase());

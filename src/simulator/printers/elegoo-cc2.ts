@@ -76,7 +76,10 @@ export class Cc2Broker extends PrinterBroker {
   private readonly pacer: PushPacer;
   private readonly onState = (): void => void this.pushChanges();
 
-  constructor(private readonly ctx: PrinterContext, serialNumber: string) {
+  constructor(
+    private readonly ctx: PrinterContext,
+    serialNumber: string,
+  ) {
     super(serialNumber);
     this.prefix = `elegoo/${serialNumber}/`;
     this.statusTopic = `${this.prefix}api_status`;

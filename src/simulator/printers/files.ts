@@ -43,7 +43,10 @@ export class FileStore {
    * so `benchy.gcode` and `gcode/benchy.gcode` name the same file. Undefined when it is unusable.
    */
   static parse(virtualPath: string): { root: FileRoot; rel: string } | undefined {
-    const parts = virtualPath.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
+    const parts = virtualPath
+      .replace(/\\/g, '/')
+      .split('/')
+      .filter((p) => p !== '' && p !== '.');
     if (parts.some((p) => p === '..')) return undefined;
     const root = FILE_ROOTS.find((r) => r === parts[0]?.toLowerCase());
     const rel = (root ? parts.slice(1) : parts).join('/');

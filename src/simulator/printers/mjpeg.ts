@@ -22,13 +22,7 @@ export interface MjpegOptions {
 export const NO_FRAME_TIMEOUT_MS = 60_000;
 
 /** Serves the stream; returns a function that ends it (also called when the client goes away). */
-export function serveMjpeg(
-  req: IncomingMessage,
-  res: ServerResponse,
-  webcam: SimWebcam,
-  clock: SimClock,
-  options: MjpegOptions,
-): () => void {
+export function serveMjpeg(req: IncomingMessage, res: ServerResponse, webcam: SimWebcam, clock: SimClock, options: MjpegOptions): () => void {
   const timeoutMs = options.noFrameTimeoutMs ?? NO_FRAME_TIMEOUT_MS;
   res.writeHead(200, {
     ...options.headers,

@@ -97,8 +97,7 @@ export function createMoonrakerApi(ctx: PrinterContext): NativeApi {
     'printer.print.pause': () => rpcResult(ctx.sim.pause()),
     'printer.print.resume': () => rpcResult(ctx.sim.resume()),
     'printer.print.cancel': () => rpcResult(ctx.sim.cancel()),
-    'printer.print.start': (params) =>
-      rpcResult(ctx.sim.startPrint(typeof params.filename === 'string' ? params.filename : undefined)),
+    'printer.print.start': (params) => rpcResult(ctx.sim.startPrint(typeof params.filename === 'string' ? params.filename : undefined)),
   };
 
   /** REST path → method, with the query string as params. */
@@ -148,7 +147,7 @@ export function createMoonrakerApi(ctx: PrinterContext): NativeApi {
       socket.on('message', (data) => {
         let request: unknown;
         try {
-          request = JSON.parse(data.toString());
+          request = JSON.parse(wsText(data));
         } catch {
           socket.send(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null }));
           return;
@@ -278,7 +277,7 @@ function fullStatus(ctx: PrinterContext): Status {
   const job = sim.job;
   const { bed, hotend, chamber } = sim.heaters;
   const showJob = job !== undefined && sim.state !== 'idle';
-  const fileSize = job ? ctx.files.get('gcode', job.fileName)?.data.length ?? 0 : 0;
+  const fileSize = job ? (ctx.files.get('gcode', job.fileName)?.data.length ?? 0) : 0;
   const printDuration = job ? job.printedSec : 0;
   return {
     webhooks: { state: ctx.hostConnected ? 'ready' : 'startup', state_message: ctx.hostConnected ? 'Printer is ready' : 'Klipper is starting' },
@@ -308,4 +307,10 @@ function fullStatus(ctx: PrinterContext): Status {
       print_time: sim.durationSec,
     },
   };
+}
+
+/** A WebSocket message's text (ws hands out a Buffer, an ArrayBuffer or fragments). */
+function wsText(data: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Buffer.isBuffer(data)) return data.toString();
+  return Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data).toString();
 }

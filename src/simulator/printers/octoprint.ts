@@ -85,7 +85,15 @@ export function createOctoPrintApi(ctx: PrinterContext): NativeApi {
     'GET /api/connection': (_req, res) =>
       sendJson(res, 200, {
         current: { state: stateText(ctx.sim.state), port: '/dev/ttyACM0', baudrate: 115200, printerProfile: '_default' },
-        options: { ports: ['/dev/ttyACM0'], baudrates: [115200, 250000], printerProfiles: [{ id: '_default', name: ctx.name }], portPreference: null, baudratePreference: null, printerProfilePreference: '_default', autoconnect: true },
+        options: {
+          ports: ['/dev/ttyACM0'],
+          baudrates: [115200, 250000],
+          printerProfiles: [{ id: '_default', name: ctx.name }],
+          portPreference: null,
+          baudratePreference: null,
+          printerProfilePreference: '_default',
+          autoconnect: true,
+        },
       }),
     'POST /api/connection': (_req, res) => sendEmpty(res),
     'GET /api/files': (_req, res) => sendJson(res, 200, filesMessage(ctx)),
@@ -179,7 +187,7 @@ export function createOctoPrintApi(ctx: PrinterContext): NativeApi {
       socket.on('message', (data) => {
         let message: unknown;
         try {
-          message = JSON.parse(data.toString());
+          message = JSON.parse(wsText(data));
         } catch {
           return; // OctoPrint ignores what it cannot parse
         }
@@ -273,7 +281,9 @@ function jobMessage(ctx: PrinterContext): Record<string, unknown> {
   const showJob = job && sim.state !== 'idle';
   return {
     job: {
-      file: showJob ? { ...fileRef(ctx), date: Math.floor(job.startMs / 1000) } : { name: null, path: null, display: null, origin: null, size: null, date: null },
+      file: showJob
+        ? { ...fileRef(ctx), date: Math.floor(job.startMs / 1000) }
+        : { name: null, path: null, display: null, origin: null, size: null, date: null },
       estimatedPrintTime: showJob ? job.durationSec : null,
       filament: showJob ? { tool0: { length: sim.estFilamentMm, volume: 0 } } : null,
       user: showJob ? USER : null,
@@ -342,4 +352,10 @@ function fileEntry(file: StoredFile) {
 
 function filesMessage(ctx: PrinterContext): Record<string, unknown> {
   return { files: ctx.files.list('gcode').map(fileEntry), free: 20_000_000_000, total: 32_000_000_000 };
+}
+
+/** A WebSocket message's text (ws hands out a Buffer, an ArrayBuffer or fragments). */
+function wsText(data: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Buffer.isBuffer(data)) return data.toString();
+  return Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data).toString();
 }

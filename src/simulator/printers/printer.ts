@@ -115,7 +115,8 @@ class Printer extends EventEmitter implements SimulatedPrinter {
     this.kind = opts.kind;
     this.name = opts.name;
     this.printerId = opts.printerId ?? newPrinterId();
-    this.apiKey = opts.kind === 'octoprint' ? opts.apiKey ?? randomBytes(16).toString('hex').toUpperCase() : opts.kind === 'moonraker' ? opts.apiKey : undefined;
+    this.apiKey =
+      opts.kind === 'octoprint' ? (opts.apiKey ?? randomBytes(16).toString('hex').toUpperCase()) : opts.kind === 'moonraker' ? opts.apiKey : undefined;
     this.simulation = new PrintSimulation({
       clock: opts.clock,
       reportsCancelled: platform.reportsCancelled,
@@ -126,7 +127,14 @@ class Printer extends EventEmitter implements SimulatedPrinter {
     this.simulation.setLoop(opts.loop ?? false);
     const frameMs = opts.webcamFrameIntervalMs ?? 1000 * scale;
     this.webcams = (opts.webcams ?? platform.defaultWebcams).map(
-      (w) => new SimWebcam(w, opts.clock, frameMs, () => this.simulation.progress, () => this.simulation.gadget.rating),
+      (w) =>
+        new SimWebcam(
+          w,
+          opts.clock,
+          frameMs,
+          () => this.simulation.progress,
+          () => this.simulation.gadget.rating,
+        ),
     );
     this.files = new FileStore(opts.kind, () => opts.clock.now());
     seedFiles(this.files, opts.kind);
@@ -146,7 +154,11 @@ class Printer extends EventEmitter implements SimulatedPrinter {
     };
     // Bambu and the CC2 have the same companion on the LAN; their live state is on the MQTT broker.
     this.native =
-      opts.kind === 'octoprint' ? createOctoPrintApi(this.ctx) : opts.kind === 'moonraker' ? createMoonrakerApi(this.ctx) : createBambuApi(this.ctx, () => this.online);
+      opts.kind === 'octoprint'
+        ? createOctoPrintApi(this.ctx)
+        : opts.kind === 'moonraker'
+          ? createMoonrakerApi(this.ctx)
+          : createBambuApi(this.ctx, () => this.online);
     this.mqtt =
       opts.kind === 'bambu'
         ? new BambuBroker(this.ctx, opts.serialNumber ?? nextBambuSerial())

@@ -130,10 +130,7 @@ export class Account {
   createAppConnection(ref: SimPrinter | number, opts: AppConnectionOptions = {}): CompletionKeys {
     const printer = this.printer(ref);
     const conn = this.addConnection('app', printer, appHostLabel(), opts.appId);
-    const apiKey =
-      opts.octoPrintApiKeyAppName !== undefined && printer.kind === 'octoprint'
-        ? printer.createApiKey(opts.octoPrintApiKeyAppName)
-        : undefined;
+    const apiKey = opts.octoPrintApiKeyAppName !== undefined && printer.kind === 'octoprint' ? printer.createApiKey(opts.octoPrintApiKeyAppName) : undefined;
     return {
       success: 'true',
       id: conn.id,

@@ -53,7 +53,8 @@ export interface GadgetApiCall {
 }
 
 interface ScriptedFailure {
-  errorType: string | 'drop';
+  /** An ErrorType to answer with, or 'drop' to destroy the connection unanswered. */
+  errorType: string;
   status: number;
   kind?: 'create' | 'process';
 }
@@ -125,7 +126,7 @@ export class SimGadgetApi {
    * The next `count` calls (of `kind`, or any) get `errorType` (with `status`, default the table's)
    * instead of their answer, after the key was checked; 'drop' destroys the connection unanswered.
    */
-  failNext(errorType: string | 'drop', options: { status?: number; count?: number; kind?: 'create' | 'process' } = {}): void {
+  failNext(errorType: string, options: { status?: number; count?: number; kind?: 'create' | 'process' } = {}): void {
     for (let i = 0; i < (options.count ?? 1); i++) {
       this.scripted.push({ errorType, status: options.status ?? STATUS_OF[errorType] ?? 500, kind: options.kind });
     }
@@ -199,7 +200,8 @@ export class SimGadgetApi {
         throw new GadgetApiError(400, 'OE_ARGS_PARSE_FAILED', 'The body is not JSON.');
       }
     }
-    if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new GadgetApiError(400, 'OE_ARGS_PARSE_FAILED', 'The body is not a JSON object.');
+    if (typeof args !== 'object' || args === null || Array.isArray(args))
+      throw new GadgetApiError(400, 'OE_ARGS_PARSE_FAILED', 'The body is not a JSON object.');
     const level = (name: string): number => {
       const v = (args as Record<string, unknown>)[name];
       if (v === undefined || v === null) return 3;

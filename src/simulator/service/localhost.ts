@@ -17,5 +17,5 @@ export function localhostLookup(hostname: string, options: LookupOptions, callba
 
 /** A keep-alive agent that reaches the simulator's relay hosts. Destroy it when done. */
 export function createLocalhostAgent(options: http.AgentOptions = {}): http.Agent {
-  return new http.Agent({ keepAlive: true, ...options, lookup: localhostLookup } as http.AgentOptions);
+  return new http.Agent({ keepAlive: true, ...options, lookup: localhostLookup });
 }

@@ -117,10 +117,7 @@ export class Pages {
     sendHtml(
       res,
       200,
-      page(
-        'Quick view',
-        `<h1>${escapeHtml(snap.printer.name)}</h1><img alt="snapshot" style="width:100%" src="/snapshot/${escapeHtml(id)}">`,
-      ),
+      page('Quick view', `<h1>${escapeHtml(snap.printer.name)}</h1><img alt="snapshot" style="width:100%" src="/snapshot/${escapeHtml(id)}">`),
     );
   }
 

@@ -126,11 +126,16 @@ export class Portal {
     const request = this.gate(req, res, q);
     if (!request) return;
     if (!this.account.supporter) {
-      this.render(res, request, 'Supporter Perks needed', `
+      this.render(
+        res,
+        request,
+        'Supporter Perks needed',
+        `
 <p>App Connections are a Supporter Perk. Become a Supporter to connect this app.</p>
 <form method="post" action="${PORTAL_PATH}supporter" id="supporter-form">${hiddenQ(request)}
 <div class="buttons"><button class="primary" id="become-supporter" type="submit">Become a Supporter</button></div></form>
-${cancelForm(request)}`);
+${cancelForm(request)}`,
+      );
       return;
     }
     if (request.printerId !== undefined && !this.account.printers.some((p) => p.printerId === request.printerId)) {
@@ -141,14 +146,19 @@ ${cancelForm(request)}`);
   }
 
   private loginPage(res: ServerResponse, request: PortalRequest, error = ''): void {
-    this.render(res, request, 'Sign in', `
+    this.render(
+      res,
+      request,
+      'Sign in',
+      `
 ${error ? `<p class="error" id="error">${escapeHtml(error)}</p>` : ''}
 <form method="post" action="${PORTAL_PATH}login" id="login-form">${hiddenQ(request)}
 <label for="email">Email</label><input type="email" id="email" name="email" autocomplete="username" value="${escapeHtml(this.account.email)}" required>
 <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
 <div class="buttons"><button class="primary" id="login" type="submit">Sign in</button></div></form>
 ${cancelForm(request)}
-<p class="note">Simulator: any email and password work.</p>`);
+<p class="note">Simulator: any email and password work.</p>`,
+    );
   }
 
   private login(res: ServerResponse, form: URLSearchParams, q: string): void {
@@ -174,9 +184,10 @@ ${cancelForm(request)}
     const printer = this.account.unlinkedPrinter(printerId);
     const others = new URLSearchParams(request.q);
     for (const name of [...others.keys()]) if (name.toLowerCase() === 'printerid') others.delete(name);
-    const choose = this.account.printers.length > 0
-      ? `<p><a href="${PORTAL_PATH}?${escapeHtml(others.toString())}" id="choose-other">Choose one of my printers instead</a></p>`
-      : '';
+    const choose =
+      this.account.printers.length > 0
+        ? `<p><a href="${PORTAL_PATH}?${escapeHtml(others.toString())}" id="choose-other">Choose one of my printers instead</a></p>`
+        : '';
     const body = printer
       ? `<p>Add <strong id="new-printer-name">${escapeHtml(printer.name)}</strong> to your account to connect it.</p>
 <form method="post" action="${PORTAL_PATH}addprinter">${hiddenQ(request)}
@@ -196,19 +207,34 @@ ${cancelForm(request)}
   private choosePage(res: ServerResponse, request: PortalRequest): void {
     const printers = this.account.printers;
     if (printers.length === 0) {
-      this.render(res, request, 'No printers yet', `<p id="no-printers">Your account has no printers. Install the OctoEverywhere plugin first.</p>${cancelForm(request)}`);
+      this.render(
+        res,
+        request,
+        'No printers yet',
+        `<p id="no-printers">Your account has no printers. Install the OctoEverywhere plugin first.</p>${cancelForm(request)}`,
+      );
       return;
     }
     const preselected = printers.find((p) => p.printerId === request.printerId) ?? printers[0];
     const options = printers
-      .map((p, i) => `<label class="choice" for="printer-${i}"><input type="radio" id="printer-${i}" name="printer" value="${p.printerId}"${p === preselected ? ' checked' : ''}>
-<span>${escapeHtml(p.name)}<small>${escapeHtml(p.kind)}</small></span></label>`)
+      .map(
+        (
+          p,
+          i,
+        ) => `<label class="choice" for="printer-${i}"><input type="radio" id="printer-${i}" name="printer" value="${p.printerId}"${p === preselected ? ' checked' : ''}>
+<span>${escapeHtml(p.name)}<small>${escapeHtml(p.kind)}</small></span></label>`,
+      )
       .join('\n');
-    this.render(res, request, 'Choose a printer', `
+    this.render(
+      res,
+      request,
+      'Choose a printer',
+      `
 <form method="get" action="${PORTAL_PATH}authorize" id="choose-form">${hiddenQ(request)}
 ${options}
 <div class="buttons"><button class="primary" id="continue" type="submit">Continue</button></div></form>
-${cancelForm(request)}`);
+${cancelForm(request)}`,
+    );
   }
 
   private authorizePage(req: IncomingMessage, res: ServerResponse, q: string, printerId: string): void {
@@ -219,16 +245,19 @@ ${cancelForm(request)}`);
       this.choosePage(res, request);
       return;
     }
-    const apiKeyNote = request.octoPrintApiKeyAppName !== undefined && printer.kind === 'octoprint'
-      ? '<li>Create an OctoPrint API key for it</li>'
-      : '';
-    this.render(res, request, 'Allow access?', `
+    const apiKeyNote = request.octoPrintApiKeyAppName !== undefined && printer.kind === 'octoprint' ? '<li>Create an OctoPrint API key for it</li>' : '';
+    this.render(
+      res,
+      request,
+      'Allow access?',
+      `
 <p><strong id="app-id">${escapeHtml(request.appId)}</strong> wants remote access to <strong id="printer-name">${escapeHtml(printer.name)}</strong>:</p>
 <ul><li>Control and monitor the printer</li><li>View its webcam</li>${apiKeyNote}</ul>
 <form method="post" action="${PORTAL_PATH}authorize" id="authorize-form">${hiddenQ(request)}
 <input type="hidden" name="printer" value="${printer.printerId}">
 <div class="buttons"><button class="secondary" id="cancel" name="action" value="cancel" type="submit">Cancel</button>
-<button class="primary" id="allow" name="action" value="allow" type="submit">Allow</button></div></form>`);
+<button class="primary" id="allow" name="action" value="allow" type="submit">Allow</button></div></form>`,
+    );
   }
 
   private authorize(req: IncomingMessage, res: ServerResponse, q: string, printerId: string, action: string): void {
@@ -261,9 +290,16 @@ ${cancelForm(request)}`);
 
   private complete(res: ServerResponse, query: URLSearchParams): void {
     const ok = query.get('success') === 'true';
-    sendHtml(res, 200, page(ok ? 'Connected' : 'Not connected', ok
-      ? '<h1 id="done">Your printer is connected.</h1><p>You can close this window and return to the app.</p>'
-      : '<h1 id="done">No connection was made.</h1><p>You can close this window and return to the app.</p>'));
+    sendHtml(
+      res,
+      200,
+      page(
+        ok ? 'Connected' : 'Not connected',
+        ok
+          ? '<h1 id="done">Your printer is connected.</h1><p>You can close this window and return to the app.</p>'
+          : '<h1 id="done">No connection was made.</h1><p>You can close this window and return to the app.</p>',
+      ),
+    );
   }
 
   private noSupporterPerks(res: ServerResponse, query: URLSearchParams): void {
@@ -285,9 +321,10 @@ ${cancelForm(request)}`);
   }
 
   private render(res: ServerResponse, request: PortalRequest, title: string, body: string): void {
-    const logo = request.appLogoUrl && /^https?:\/\//i.test(request.appLogoUrl)
-      ? `<img class="logo" id="app-logo" alt="" width="100" height="100" src="${escapeHtml(request.appLogoUrl)}">`
-      : '';
+    const logo =
+      request.appLogoUrl && /^https?:\/\//i.test(request.appLogoUrl)
+        ? `<img class="logo" id="app-logo" alt="" width="100" height="100" src="${escapeHtml(request.appLogoUrl)}">`
+        : '';
     sendHtml(res, 200, page(title, `${logo}<h1>${escapeHtml(title)}</h1>${body}`));
   }
 }

@@ -34,9 +34,9 @@ function requestHeadersFor(req: IncomingMessage, target: PrinterTarget): Outgoin
       case 'transfer-encoding':
       case 'x-forwarded-for':
       case 'x-real-ip':
-      // The OctoEverywhere credentials are the relay's, never the printer's.
+      // falls through: the OctoEverywhere credentials are the relay's, never the printer's.
       case 'authorization':
-      // Hop-by-hop: the relay's own connection to the printer decides these.
+      // falls through: hop-by-hop, the relay's own connection to the printer decides these.
       case 'connection':
       case 'keep-alive':
       case 'proxy-connection':
@@ -87,7 +87,11 @@ export class HttpRelay {
     const url = req.url ?? '/';
     const refusal = admission(this.ctx.account, conn, req.headers.authorization, url);
     if (refusal === 602) {
-      this.ctx.delays.after(PLUGIN_TIMEOUT_MS, () => sendStatus(res, 602), () => res.destroy());
+      this.ctx.delays.after(
+        PLUGIN_TIMEOUT_MS,
+        () => sendStatus(res, 602),
+        () => res.destroy(),
+      );
       return;
     }
     if (refusal !== 0) {
@@ -126,14 +130,7 @@ export class HttpRelay {
     this.agent.destroy();
   }
 
-  private forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    conn: Connection,
-    url: string,
-    countUpload: boolean,
-    mayRetry: boolean,
-  ): void {
+  private forward(req: IncomingMessage, res: ServerResponse, conn: Connection, url: string, countUpload: boolean, mayRetry: boolean): void {
     const target = this.ctx.targets.of(conn.printer);
     const upstream = http.request({
       agent: this.agent,

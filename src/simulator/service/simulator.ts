@@ -261,7 +261,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const printerOf = (ref: SimPrinter | number): SimPrinter => {
     const printer = typeof ref === 'number' ? printers[ref] : ref;
-    if (!printer) throw new RangeError(`no printer at index ${String(ref)}`);
+    if (!printer) throw new RangeError(`no printer at index ${typeof ref === 'number' ? ref : ref.name}`);
     return printer;
   };
 

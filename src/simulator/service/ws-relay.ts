@@ -33,7 +33,12 @@ function forwardedHeaders(req: IncomingMessage): OutgoingHttpHeaders {
 
 function subprotocols(req: IncomingMessage): string[] {
   const header = req.headers['sec-websocket-protocol'];
-  return header ? header.split(',').map((p) => p.trim()).filter((p) => p.length > 0) : [];
+  return header
+    ? header
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p.length > 0)
+    : [];
 }
 
 export class WsRelay {
@@ -65,7 +70,11 @@ export class WsRelay {
     }
     const refusal = admission(this.account, conn, req.headers.authorization, url);
     if (refusal === 602) {
-      this.delays.after(PLUGIN_TIMEOUT_MS, () => rejectUpgrade(socket, 602), () => socket.destroy());
+      this.delays.after(
+        PLUGIN_TIMEOUT_MS,
+        () => rejectUpgrade(socket, 602),
+        () => socket.destroy(),
+      );
       return;
     }
     if (refusal !== 0) {

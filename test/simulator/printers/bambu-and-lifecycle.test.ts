@@ -19,7 +19,9 @@ describe('simulated Bambu companion', () => {
 
   it('points its webcam list at the command API', async () => {
     r = await rig('bambu');
-    const list = (await send(r.printer.url, 'GET', '/octoeverywhere-command-api/webcam/list')).json() as { Result: { Webcams: Array<{ SnapshotUrl: string }> } };
+    const list = (await send(r.printer.url, 'GET', '/octoeverywhere-command-api/webcam/list')).json() as {
+      Result: { Webcams: Array<{ SnapshotUrl: string }> };
+    };
     assert.equal(list.Result.Webcams[0].SnapshotUrl, '/octoeverywhere-command-api/webcam/snapshot?index=0');
   });
 
@@ -46,7 +48,8 @@ describe('simulated printer close()', () => {
       if (socketPath) {
         const socket = new WebSocket(`${r.printer.url.replace('http', 'ws')}${socketPath}`);
         await new Promise((resolve) => socket.once('open', resolve));
-        if (kind === 'moonraker') socket.send(JSON.stringify({ jsonrpc: '2.0', method: 'printer.objects.subscribe', params: { objects: { print_stats: null } }, id: 1 }));
+        if (kind === 'moonraker')
+          socket.send(JSON.stringify({ jsonrpc: '2.0', method: 'printer.objects.subscribe', params: { objects: { print_stats: null } }, id: 1 }));
         socketClosed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
       }
       const url = r.printer.url;

@@ -88,7 +88,15 @@ describe('simulated OctoEverywhere command API', () => {
       assert.ok('SubState' in s.JobStatus && 'Lights' in s.JobStatus);
       const print = s.JobStatus.CurrentPrint as Record<string, unknown> & { Temps: Record<string, unknown> };
       assert.deepEqual(Object.keys(print).sort(), [
-        'CurrentLayer', 'DurationSec', 'EstTotalFilUsedMm', 'EstTotalFilWeightMg', 'FileName', 'Progress', 'Temps', 'TimeLeftSec', 'TotalLayers',
+        'CurrentLayer',
+        'DurationSec',
+        'EstTotalFilUsedMm',
+        'EstTotalFilWeightMg',
+        'FileName',
+        'Progress',
+        'Temps',
+        'TimeLeftSec',
+        'TotalLayers',
       ]);
       assert.deepEqual(Object.keys(print.Temps).sort(), ['BedActual', 'BedTarget', 'ChamberActual', 'ChamberTarget', 'HotendActual', 'HotendTarget']);
       assert.ok((print.Progress as number) > 25 && (print.Progress as number) < 35, `progress ${print.Progress}`);
@@ -217,7 +225,10 @@ describe('simulated OctoEverywhere command API', () => {
       const names = (listed.Result as { Files: Array<{ Name: string }> }).Files.map((f) => f.Name);
       assert.deepEqual(names.sort(), ['benchy.gcode', 'calibration-cube.gcode']);
       const config = await command(r.printer.url, 'files/list?root=config', undefined, 'GET');
-      assert.deepEqual((config.Result as { Files: Array<{ VirtualPath: string }> }).Files.map((f) => f.VirtualPath), ['config/printer.cfg']);
+      assert.deepEqual(
+        (config.Result as { Files: Array<{ VirtualPath: string }> }).Files.map((f) => f.VirtualPath),
+        ['config/printer.cfg'],
+      );
 
       const payload = Buffer.from('G28\nG1 X10\n{"not":"json args"}');
       const up = await send(r.printer.url, 'PUT', `${API}files/upload?path=gcode/parts/bracket.gcode`, { body: payload });
@@ -262,14 +273,35 @@ describe('simulated OctoEverywhere command API', () => {
       assert.deepEqual(reply.Result, {
         DefaultIndex: 0,
         Webcams: [
-          { Name: 'Front', FlipH: false, FlipV: false, Rotation: 0, Enabled: true, SnapshotUrl: '/webcam/?action=snapshot', StreamUrl: '/webcam/?action=stream' },
-          { Name: 'Top', FlipH: true, FlipV: false, Rotation: 180, Enabled: true, SnapshotUrl: '/webcam2/?action=snapshot', StreamUrl: '/webcam2/?action=stream' },
+          {
+            Name: 'Front',
+            FlipH: false,
+            FlipV: false,
+            Rotation: 0,
+            Enabled: true,
+            SnapshotUrl: '/webcam/?action=snapshot',
+            StreamUrl: '/webcam/?action=stream',
+          },
+          {
+            Name: 'Top',
+            FlipH: true,
+            FlipV: false,
+            Rotation: 180,
+            Enabled: true,
+            SnapshotUrl: '/webcam2/?action=snapshot',
+            StreamUrl: '/webcam2/?action=stream',
+          },
         ],
       });
     });
 
     it('serves a real JPEG snapshot with Content-Length and the transform header; bad indexes fall back to 0', async () => {
-      r = await rig('octoprint', { webcams: [{ name: 'Front', width: 320, height: 240 }, { name: 'Top', flipH: true, rotation: 90, width: 160, height: 120 }] });
+      r = await rig('octoprint', {
+        webcams: [
+          { name: 'Front', width: 320, height: 240 },
+          { name: 'Top', flipH: true, rotation: 90, width: 160, height: 120 },
+        ],
+      });
       const snap = await send(r.printer.url, 'GET', `${API}webcam/snapshot?index=1`);
       assert.equal(snap.status, 200);
       assert.equal(snap.headers['content-type'], 'image/jpeg');

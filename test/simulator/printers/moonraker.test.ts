@@ -65,7 +65,9 @@ describe('simulated Moonraker', () => {
     const socket = new WebSocket(`${r.printer.url.replace('http', 'ws')}/websocket`);
     await new Promise((resolve) => socket.once('open', resolve));
     const subscribed = nextMessage<RpcReply>(socket, (m) => m.id === 1);
-    socket.send(JSON.stringify({ jsonrpc: '2.0', method: 'printer.objects.subscribe', params: { objects: { print_stats: ['state'], virtual_sdcard: null } }, id: 1 }));
+    socket.send(
+      JSON.stringify({ jsonrpc: '2.0', method: 'printer.objects.subscribe', params: { objects: { print_stats: ['state'], virtual_sdcard: null } }, id: 1 }),
+    );
     const reply = await subscribed;
     assert.deepEqual(reply.result?.status.print_stats, { state: 'standby' });
     assert.equal(reply.result?.status.virtual_sdcard.is_active, false);
@@ -90,7 +92,9 @@ describe('simulated Moonraker', () => {
     socket.send(JSON.stringify({ jsonrpc: '2.0', method: 'no.such.method', id: 2 }));
     assert.equal((await unknown).error?.code, -32601);
     const info = nextMessage<RpcReply>(socket, (m) => m.id === 3);
-    socket.send(JSON.stringify({ jsonrpc: '2.0', method: 'server.database.get_item', params: { namespace: 'octoeverywhere', key: 'public.printerId' }, id: 3 }));
+    socket.send(
+      JSON.stringify({ jsonrpc: '2.0', method: 'server.database.get_item', params: { namespace: 'octoeverywhere', key: 'public.printerId' }, id: 3 }),
+    );
     assert.deepEqual((await info).result, { namespace: 'octoeverywhere', key: 'public.printerId', value: r.printer.printerId });
     const parseError = nextMessage<RpcReply>(socket, (m) => m.id === null);
     socket.send('{nope');

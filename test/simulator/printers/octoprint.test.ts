@@ -52,7 +52,8 @@ describe('simulated OctoPrint', () => {
   });
 
   it('controls the job through POST /api/job, 409 in a wrong state', async () => {
-    const post = (body: unknown) => send(r.printer.url, 'POST', '/api/job', { headers: { ...key, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (body: unknown) =>
+      send(r.printer.url, 'POST', '/api/job', { headers: { ...key, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal((await post({ command: 'cancel' })).status, 409);
     assert.equal((await post({ command: 'start' })).status, 204);
     await r.clock.advance(120_000);
@@ -98,7 +99,10 @@ describe('simulated OctoPrint', () => {
     const current = nextMessage<{ current: { state: { text: string } } }>(socket, (m) => 'current' in m);
     await r.clock.advance(1000);
     assert.equal((await current).current.state.text, 'Printing');
-    const cancelled = nextMessage<{ event: { type: string; payload: { reason: string } } }>(socket, (m) => 'event' in m && (m.event as { type: string }).type === 'PrintFailed');
+    const cancelled = nextMessage<{ event: { type: string; payload: { reason: string } } }>(
+      socket,
+      (m) => 'event' in m && (m.event as { type: string }).type === 'PrintFailed',
+    );
     r.printer.cancel();
     assert.equal((await cancelled).event.payload.reason, 'cancelled');
     socket.close();

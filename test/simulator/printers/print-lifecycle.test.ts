@@ -47,7 +47,10 @@ describe('simulated print lifecycle (manual clock)', () => {
     const progress = events.filter((e) => e.EventType === 6);
     assert.equal(progress.length, 9 + 2);
     const hourly = progress.filter((e) => e.DurationSec !== undefined && e.DurationSec % 3600 === 0);
-    assert.deepEqual(hourly.map((e) => e.DurationSec), [3600, 7200]);
+    assert.deepEqual(
+      hourly.map((e) => e.DurationSec),
+      [3600, 7200],
+    );
   });
 
   it('heats realistically: warming up takes simulated time, temps approach their targets', async () => {
@@ -79,7 +82,10 @@ describe('simulated print lifecycle (manual clock)', () => {
     assert.deepEqual(timeline, ['paused', 4, 'resuming', 5, 'printing']);
   });
 
-  for (const [kind, endState] of [['moonraker', 'cancelled'], ['octoprint', 'idle']] as const) {
+  for (const [kind, endState] of [
+    ['moonraker', 'cancelled'],
+    ['octoprint', 'idle'],
+  ] as const) {
     it(`cancels: ${kind} goes to ${endState} and sends Print Failed (Error "cancelled")`, async () => {
       r = await rig(kind);
       const { timeline, events } = record(r);
@@ -154,8 +160,8 @@ describe('simulated print lifecycle (manual clock)', () => {
       r.printer.resume();
       assert.equal(r.printer.gadget().State, 3);
       const status = await command(r.printer.url, 'status');
-      const gadget = (status.Result as { OctoEverywhereStatus: { Gadget: { ScoreHistory: number[]; TimeSinceLastPauseSec: number } } })
-        .OctoEverywhereStatus.Gadget;
+      const gadget = (status.Result as { OctoEverywhereStatus: { Gadget: { ScoreHistory: number[]; TimeSinceLastPauseSec: number } } }).OctoEverywhereStatus
+        .Gadget;
       assert.deepEqual(gadget.ScoreHistory, [8, 1, 8]);
       assert.equal(gadget.TimeSinceLastPauseSec, 0);
     });

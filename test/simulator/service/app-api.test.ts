@@ -9,8 +9,7 @@ describe('simulator service: App APIs', () => {
   let printer: StandInPrinter;
   let conn: CompletionKeys;
 
-  const info = (token = conn.appApiToken): Promise<Reply> =>
-    request(`${sim.serviceUrl}/api/appconnection/info`, { headers: token ? { apptoken: token } : {} });
+  const info = (token = conn.appApiToken): Promise<Reply> => request(`${sim.serviceUrl}/api/appconnection/info`, { headers: token ? { apptoken: token } : {} });
   const post = (path: string, body: object, headers: Record<string, string> = { apptoken: conn.appApiToken }): Promise<Reply> =>
     request(`${sim.serviceUrl}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
 
@@ -118,11 +117,18 @@ describe('simulator service: App APIs', () => {
 
   it('refuses the wrong method and invalid JSON', async () => {
     assert.equal((await request(`${sim.serviceUrl}/api/appconnection/info`, { method: 'POST', headers: { apptoken: conn.appApiToken } })).status, 405);
-    const bad = await request(`${sim.serviceUrl}/api/gadget/GetStatusFromAppConnection`, { method: 'POST', body: '{', headers: { apptoken: conn.appApiToken } });
+    const bad = await request(`${sim.serviceUrl}/api/gadget/GetStatusFromAppConnection`, {
+      method: 'POST',
+      body: '{',
+      headers: { apptoken: conn.appApiToken },
+    });
     assert.equal(bad.status, 400);
   });
 
   it('a Shared Connection has no appApiToken', () => {
-    assert.equal(Object.keys(sim.sharedConnection(0)).some((k) => k.toLowerCase() === 'appapitoken'), false);
+    assert.equal(
+      Object.keys(sim.sharedConnection(0)).some((k) => k.toLowerCase() === 'appapitoken'),
+      false,
+    );
   });
 });

@@ -37,7 +37,10 @@ describe('simulator: Gadget Failure Detection API', () => {
   it('refuses bad create arguments, an unparsable body and an unknown key with their ErrorTypes', async () => {
     const create = `${sim.gadgetApi.url}/api/gadget/v1/createcontext`;
     const json = { 'content-type': 'application/json', 'x-api-key': key };
-    assert.deepEqual([(await post(create, json, '{"WarningConfidenceLevel": 6}')).json.ErrorType, (await post(create, json, '{nope')).json.ErrorType], ['OE_BAD_ARGS', 'OE_ARGS_PARSE_FAILED']);
+    assert.deepEqual(
+      [(await post(create, json, '{"WarningConfidenceLevel": 6}')).json.ErrorType, (await post(create, json, '{nope')).json.ErrorType],
+      ['OE_BAD_ARGS', 'OE_ARGS_PARSE_FAILED'],
+    );
     const wrong = await post(create, { ...json, 'x-api-key': 'wrong' }, '{}');
     assert.deepEqual([wrong.status, wrong.json.ErrorType], [401, 'OE_INVALID_API_KEY']);
     const ok = await post(create, json, JSON.stringify({ WarningConfidenceLevel: null, PauseConfidenceLevel: null }));
@@ -48,7 +51,10 @@ describe('simulator: Gadget Failure Detection API', () => {
     const ctx = (await post(`${sim.gadgetApi.url}/api/gadget/v1/createcontext`, { 'x-api-key': key }, '{}')).json as { FallbackProcessRequestUrl?: string };
     const url = String(ctx.FallbackProcessRequestUrl);
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 2, 0xff, 0xd9]);
-    const two = multipart([{ name: 'a', filename: 'x', data: jpeg }, { name: 'b', filename: 'y', data: jpeg }]);
+    const two = multipart([
+      { name: 'a', filename: 'x', data: jpeg },
+      { name: 'b', filename: 'y', data: jpeg },
+    ]);
     assert.equal((await post(url, { 'content-type': two.type, 'x-api-key': key }, two.body)).json.ErrorType, 'OE_BAD_ARGS');
     const one = multipart([{ name: 'attachment', filename: 'snapshot', data: jpeg }]);
     const other = sim.gadgetApi.addKey();

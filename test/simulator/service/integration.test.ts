@@ -20,7 +20,14 @@ describe('simulator service: with the real simulated printers', () => {
   });
 
   it('seeds Voron 2.4 (moonraker), Prusa MK3S (octoprint) and P1S (bambu) with 60-char Printer IDs', () => {
-    assert.deepEqual(sim.printers.map((p) => [p.name, p.kind]), [['Voron 2.4', 'moonraker'], ['Prusa MK3S', 'octoprint'], ['P1S', 'bambu']]);
+    assert.deepEqual(
+      sim.printers.map((p) => [p.name, p.kind]),
+      [
+        ['Voron 2.4', 'moonraker'],
+        ['Prusa MK3S', 'octoprint'],
+        ['P1S', 'bambu'],
+      ],
+    );
     for (const p of sim.printers) assert.match(p.printerId, /^[A-Z0-9]{60}$/);
   });
 
@@ -48,7 +55,9 @@ describe('simulator service: with the real simulated printers', () => {
     } as WebSocket.ClientOptions);
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'server.connection.identify', params: {}, id: 7 }));
-    const reply = await new Promise<Record<string, unknown>>((resolve) => ws.once('message', (d) => resolve(JSON.parse(d.toString()) as Record<string, unknown>)));
+    const reply = await new Promise<Record<string, unknown>>((resolve) =>
+      ws.once('message', (d) => resolve(JSON.parse(d.toString()) as Record<string, unknown>)),
+    );
     assert.equal(reply.id, 7);
     ws.close();
   });

@@ -26,10 +26,13 @@ describe('simulator service: close()', () => {
     await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
     const stream = new Promise<void>((resolve) => {
       http
-        .get({ host: '127.0.0.1', port: sim.port, path: '/webcam/?action=stream', agent: false, headers: { host: new URL(conn.url).host, authorization: auth } }, (res) => {
-          res.once('data', () => resolve());
-          res.on('error', () => undefined);
-        })
+        .get(
+          { host: '127.0.0.1', port: sim.port, path: '/webcam/?action=stream', agent: false, headers: { host: new URL(conn.url).host, authorization: auth } },
+          (res) => {
+            res.once('data', () => resolve());
+            res.on('error', () => undefined);
+          },
+        )
         .on('error', () => undefined);
     });
     await stream;
@@ -43,8 +46,7 @@ describe('simulator service: close()', () => {
     await assert.rejects(request(`${sim.printers[0].url}/echo`), /ECONNREFUSED/);
     // The test's own client sockets see the server's FIN a moment later, and Node's HTTP Date-header
     // cache holds an unref'd timer for up to a second: give both that long.
-    const settled = (): boolean =>
-      ['TCPServerWrap', 'TCPSocketWrap', 'Timeout'].every((kind) => (activeResources().get(kind) ?? 0) <= (before.get(kind) ?? 0));
+    const settled = (): boolean => ['TCPServerWrap', 'TCPSocketWrap', 'Timeout'].every((kind) => (activeResources().get(kind) ?? 0) <= (before.get(kind) ?? 0));
     for (let i = 0; i < 75 && !settled(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     const after = activeResources();
     for (const kind of ['TCPServerWrap', 'TCPSocketWrap', 'Timeout']) {

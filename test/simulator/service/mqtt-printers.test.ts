@@ -20,7 +20,13 @@ describe('simulator printers behind the MQTT proxy', () => {
 
   beforeEach(async () => {
     clock = createClock({ mode: 'manual' });
-    sim = await startSimulator({ clock, printers: [{ kind: 'bambu', name: 'P1S' }, { kind: 'elegoo-cc2', name: 'Centauri Carbon 2' }] });
+    sim = await startSimulator({
+      clock,
+      printers: [
+        { kind: 'bambu', name: 'P1S' },
+        { kind: 'elegoo-cc2', name: 'Centauri Carbon 2' },
+      ],
+    });
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.end(true);
@@ -103,10 +109,28 @@ describe('simulator printers behind the MQTT proxy', () => {
     it('answers pushall with every field, and get_version with the modules and serial', async () => {
       const full = await fullReport();
       for (const field of [
-        'gcode_state', 'mc_percent', 'mc_remaining_time', 'layer_num', 'total_layer_num', 'bed_temper', 'bed_target_temper',
-        'nozzle_temper', 'nozzle_target_temper', 'chamber_temper', 'subtask_name', 'gcode_file', 'print_error', 'stg_cur',
-        'lights_report', 'ams', 'vt_tray', 'project_id', 'task_id', 'hms',
-      ]) assert.ok(field in full, field);
+        'gcode_state',
+        'mc_percent',
+        'mc_remaining_time',
+        'layer_num',
+        'total_layer_num',
+        'bed_temper',
+        'bed_target_temper',
+        'nozzle_temper',
+        'nozzle_target_temper',
+        'chamber_temper',
+        'subtask_name',
+        'gcode_file',
+        'print_error',
+        'stg_cur',
+        'lights_report',
+        'ams',
+        'vt_tray',
+        'project_id',
+        'task_id',
+        'hms',
+      ])
+        assert.ok(field in full, field);
       assert.equal(full.gcode_state, 'IDLE');
       assert.deepEqual(full.lights_report, [{ node: 'chamber_light', mode: 'off' }]);
       const version = nextJson(c, report, (m) => 'info' in m);
@@ -214,7 +238,11 @@ describe('simulator printers behind the MQTT proxy', () => {
       await register('nr1');
       assert.ok(pushes.every((p) => p.method === CC2_STATUS_METHOD));
       const ids = pushes.map((p) => Number(p.status_id));
-      assert.deepEqual(ids, ids.map((_, i) => ids[0] + i), 'status_id counts up without gaps');
+      assert.deepEqual(
+        ids,
+        ids.map((_, i) => ids[0] + i),
+        'status_id counts up without gaps',
+      );
       const subStatus = runs(pushes.map((p) => obj(obj(p.result).machine_status ?? {}).sub_status).filter((s) => s !== undefined));
       assert.deepEqual(subStatus, [1405, 1045, 2075, 2077]);
       const progressPush = pushes.find((p) => 'print_status' in obj(p.result) && !('led' in obj(p.result)));

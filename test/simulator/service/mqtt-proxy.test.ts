@@ -3,14 +3,7 @@ import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import type { IConnackPacket, ISubackPacket } from 'mqtt-packet';
 import mqttPacket from 'mqtt-packet';
-import {
-  type CompletionKeys,
-  ConnackCode,
-  createClock,
-  type ManagedClock,
-  type Simulator,
-  startSimulator,
-} from '../../../src/simulator/index';
+import { type CompletionKeys, ConnackCode, createClock, type ManagedClock, type Simulator, startSimulator } from '../../../src/simulator/index';
 import type { SimulatedPrinter } from '../../../src/simulator/printers';
 import { BambuBroker, BAMBU_RECONNECT_MS } from '../../../src/simulator/printers';
 import { request } from './helpers';
@@ -38,7 +31,13 @@ describe('simulator service: MQTT proxy', () => {
 
   beforeEach(async () => {
     clock = createClock({ mode: 'manual' });
-    sim = await startSimulator({ clock, printers: [{ kind: 'bambu', name: 'P1S' }, { kind: 'moonraker', name: 'Voron' }] });
+    sim = await startSimulator({
+      clock,
+      printers: [
+        { kind: 'bambu', name: 'P1S' },
+        { kind: 'moonraker', name: 'Voron' },
+      ],
+    });
     bambu = sim.printers[0] as SimulatedPrinter;
     conn = sim.createAppConnection(0);
     url = proxyUrl(conn);
@@ -220,12 +219,16 @@ describe('simulator service: MQTT proxy', () => {
       const r = await raw();
       await r.connect('sub');
       const sn = bambu.serialNumber ?? '';
-      r.send({ cmd: 'subscribe', messageId: 7, subscriptions: [
-        { topic: `device/${sn}/report`, qos: 0 },
-        { topic: 'a/#/b', qos: 1 },
-        { topic: 'c/+x', qos: 0 },
-        { topic: `device/${sn}/request`, qos: 2 },
-      ] });
+      r.send({
+        cmd: 'subscribe',
+        messageId: 7,
+        subscriptions: [
+          { topic: `device/${sn}/report`, qos: 0 },
+          { topic: 'a/#/b', qos: 1 },
+          { topic: 'c/+x', qos: 0 },
+          { topic: `device/${sn}/request`, qos: 2 },
+        ],
+      });
       const ack = (await r.next('suback')) as ISubackPacket;
       assert.equal(ack.messageId, 7);
       assert.deepEqual(ack.granted, [0, 0x80, 0x80, 1]);

@@ -7,7 +7,8 @@ const unescape = (s: string): string => s.replace(/&#(\d+);/g, (_m, code: string
 
 /** The value of the named form field on a page (for radios: the checked one). */
 function field(html: string, name: string): string {
-  const match = new RegExp(`<input type="radio"[^>]*name="${name}" value="([^"]*)" checked>`).exec(html) ?? new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
+  const match =
+    new RegExp(`<input type="radio"[^>]*name="${name}" value="([^"]*)" checked>`).exec(html) ?? new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
   assert.ok(match, `no ${name} field on the page`);
   return unescape(match[1]);
 }
@@ -87,7 +88,18 @@ describe('simulator service: portal', () => {
     const keys = new URL(location).searchParams;
     assert.deepEqual(
       [...keys.keys()],
-      ['success', 'id', 'url', 'appApiToken', 'printername', 'userPrinterAccessUrl', 'printerLastKnownLocalIp', 'authbasichttpuser', 'authbasichttppassword', 'authBearerToken'],
+      [
+        'success',
+        'id',
+        'url',
+        'appApiToken',
+        'printername',
+        'userPrinterAccessUrl',
+        'printerLastKnownLocalIp',
+        'authbasichttpuser',
+        'authbasichttppassword',
+        'authBearerToken',
+      ],
     );
     assert.equal(keys.get('printername'), 'Voron 2.4');
     assert.ok(location.includes('printername=Voron%202.4'), 'spaces as %20, like production');

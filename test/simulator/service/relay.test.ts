@@ -216,7 +216,10 @@ describe('simulator service: relay', () => {
     assert.match(shared.url, /^http:\/\/shared-[a-z0-9]+\.localhost:\d+$/);
     assert.deepEqual(sim.sharedConnection(printer), shared, 'one per printer');
     assert.equal((await request(`${shared.url}/echo`, { headers: { authorization: bearer(shared.authBearerToken) } })).status, 200);
-    assert.equal((await request(`${shared.url}/echo`, { headers: { authorization: basic(shared.authBasicHttpUser, shared.authBasicHttpPassword) } })).status, 200);
+    assert.equal(
+      (await request(`${shared.url}/echo`, { headers: { authorization: basic(shared.authBasicHttpUser, shared.authBasicHttpPassword) } })).status,
+      200,
+    );
     assert.equal((await request(`${shared.url}/echo`)).status, 606);
   });
 

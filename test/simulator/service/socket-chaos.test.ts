@@ -34,7 +34,13 @@ describe('simulator service: socket chaos', () => {
 
   beforeEach(async () => {
     clock = createClock({ mode: 'manual' });
-    sim = await startSimulator({ clock, printers: [{ kind: 'bambu', name: 'P1S' }, { kind: 'moonraker', name: 'Voron' }] });
+    sim = await startSimulator({
+      clock,
+      printers: [
+        { kind: 'bambu', name: 'P1S' },
+        { kind: 'moonraker', name: 'Voron' },
+      ],
+    });
     [bambu, voron] = sim.printers as SimulatedPrinter[];
     bambuConn = sim.createAppConnection(0);
     voronConn = sim.createAppConnection(1);
@@ -48,7 +54,10 @@ describe('simulator service: socket chaos', () => {
   const moonrakerUrl = (): string => `${voronConn.url.replace(/^http/, 'ws')}/websocket`;
 
   const relayed = async (): Promise<Relayed> => {
-    const ws = new WebSocket(moonrakerUrl(), { headers: { authorization: bearer(voronConn.authBearerToken) }, lookup: localhostLookup } as WebSocket.ClientOptions);
+    const ws = new WebSocket(moonrakerUrl(), {
+      headers: { authorization: bearer(voronConn.authBearerToken) },
+      lookup: localhostLookup,
+    } as WebSocket.ClientOptions);
     sockets.push(ws);
     const r: Relayed = { ws, messages: [], pongs: 0, closing: new Promise((resolve) => ws.once('close', (code) => resolve(code))) };
     ws.on('message', (data: Buffer) => r.messages.push(data.toString()));

@@ -136,5 +136,4 @@ export class StandInPrinter extends EventEmitter implements SimPrinter {
   }
 }
 
-export const standInFactory: PrinterFactory = ({ kind, name }: { kind: PrinterKind; name: string; clock: SimClock }) =>
-  new StandInPrinter(kind, name).listen();
+export const standInFactory: PrinterFactory = ({ kind, name }: { kind: PrinterKind; name: string; clock: SimClock }) => new StandInPrinter(kind, name).listen();

@@ -42,7 +42,11 @@ describe('simulator service: webhooks', () => {
   let receiver: Receiver;
 
   const setWebhook = (body: object): Promise<Reply> =>
-    request(`${sim.serviceUrl}/api/appconnection/SetNotificationWebhook`, { method: 'POST', body: JSON.stringify(body), headers: { apptoken: conn.appApiToken } });
+    request(`${sim.serviceUrl}/api/appconnection/SetNotificationWebhook`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { apptoken: conn.appApiToken },
+    });
   const testWebhook = (): Promise<Reply> => request(`${sim.serviceUrl}/api/appconnection/TestWebhook`, { headers: { apptoken: conn.appApiToken } });
 
   beforeEach(async () => {
@@ -83,11 +87,17 @@ describe('simulator service: webhooks', () => {
     printer.startPrint();
     printer.pause();
     await sim.flushWebhooks();
-    assert.deepEqual(receiver.received.map((r) => r.body.EventType), [4]);
+    assert.deepEqual(
+      receiver.received.map((r) => r.body.EventType),
+      [4],
+    );
     await setWebhook({ WebhookUrl: `${receiver.url}/f`, InclusiveEventTypesFilter: [] });
     printer.resume();
     await sim.flushWebhooks();
-    assert.deepEqual(receiver.received.map((r) => r.body.EventType), [4, 5]);
+    assert.deepEqual(
+      receiver.received.map((r) => r.body.EventType),
+      [4, 5],
+    );
     const deleted = await request(`${sim.serviceUrl}/api/appconnection/DeleteNotificationWebhook`, { method: 'POST', headers: { apptoken: conn.appApiToken } });
     assert.equal(deleted.status, 200);
     printer.cancel();
@@ -137,7 +147,10 @@ describe('simulator service: webhooks', () => {
     }
     await sim.flushWebhooks();
     assert.equal(receiver.received.length, 6, 'the 7th and later events are not attempted');
-    assert.deepEqual(sim.webhookDeliveries.map((d) => d.status), [500, 500, 500, 500, 500, 500]);
+    assert.deepEqual(
+      sim.webhookDeliveries.map((d) => d.status),
+      [500, 500, 500, 500, 500, 500],
+    );
   });
 
   it('a success resets the failure count', async () => {

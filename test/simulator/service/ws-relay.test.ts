@@ -46,14 +46,18 @@ describe('simulator service: WebSocket relay', () => {
   });
 
   it('forwards only X-Api-Key*, Cookie and the subprotocol list to the printer', async () => {
-    const ws = connect(`${conn.url}/sockjs/websocket`, {
-      authorization: bearer(conn.authBearerToken),
-      'x-api-key': 'k1',
-      'x-api-key-extra': 'k2',
-      cookie: 'session=abc',
-      'x-custom': 'nope',
-      origin: conn.url,
-    }, ['v1.octoprint', 'v2']);
+    const ws = connect(
+      `${conn.url}/sockjs/websocket`,
+      {
+        authorization: bearer(conn.authBearerToken),
+        'x-api-key': 'k1',
+        'x-api-key-extra': 'k2',
+        cookie: 'session=abc',
+        'x-custom': 'nope',
+        origin: conn.url,
+      },
+      ['v1.octoprint', 'v2'],
+    );
     const first = await nextMessage(ws);
     assert.deepEqual(JSON.parse(first.data.toString()), { protocol: 'v1.octoprint' });
     assert.equal(ws.protocol, 'v1.octoprint', 'the client gets the protocol the printer chose');
@@ -61,7 +65,10 @@ describe('simulator service: WebSocket relay', () => {
     assert.equal(seen['x-api-key'], 'k1');
     assert.equal(seen['x-api-key-extra'], 'k2');
     assert.equal(seen.cookie, 'session=abc');
-    assert.deepEqual(seen['sec-websocket-protocol']?.split(',').map((p) => p.trim()), ['v1.octoprint', 'v2']);
+    assert.deepEqual(
+      seen['sec-websocket-protocol']?.split(',').map((p) => p.trim()),
+      ['v1.octoprint', 'v2'],
+    );
     for (const dropped of ['x-custom', 'authorization', 'origin', 'x-forwarded-for']) assert.equal(seen[dropped], undefined, dropped);
     ws.close();
   });
