@@ -2,6 +2,7 @@
 // headers, timeout, body (or a file from the one allowed directory), and the answer decoded as the
 // node's "return" option asks. Every refusal has its own code (OE_INVALID_METHOD, OE_INVALID_PATH …).
 import { type HttpMethod, InvalidArgumentError, type TransferRequest } from '../../client';
+import { type EncodedBody, encodeBody } from '../../client/body-codec';
 import { numberOf, type Translate } from './settings';
 import type { NodeMessageInFlow } from './types';
 
@@ -56,9 +57,8 @@ export function requestOf(msg: RequestMessage, fixed: Fixed, signal: AbortSignal
     req.file = msg.filename;
     req.fileRoot = fixed.fileRoot;
   } else if (hasBody) {
-    const { body, json } = bodyOf(msg.payload, t);
-    req.body = body;
-    if (json && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+    // The client's one body codec gives it its Content-Type (JSON: application/json) unless msg.headers set one.
+    req.body = bodyOf(msg.payload, t);
   }
   return req;
 }
@@ -82,23 +82,23 @@ export function secondsToMs(value: unknown): number | undefined {
   return n !== undefined && n > 0 ? Math.min(n * 1000, MAX_TIMEOUT_MS) : undefined;
 }
 
-/** msg.payload as a body: nothing, a string, a Buffer, or JSON text for anything else JSON can hold. */
-function bodyOf(payload: unknown, t: Translate): { body?: string | Buffer; json?: boolean } {
-  if (payload === undefined || payload === null) return {};
-  if (typeof payload === 'string' || Buffer.isBuffer(payload)) return { body: payload };
-  if (payload instanceof Uint8Array) return { body: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) };
+/**
+ * msg.payload as a body: nothing, a string, a Buffer, or anything else JSON can hold, encoded once
+ * here by the client's codec (so its size is known for the upload limit check) with this node's words
+ * for what JSON cannot hold.
+ */
+function bodyOf(payload: unknown, t: Translate): string | Buffer | EncodedBody | undefined {
+  if (payload === undefined || payload === null) return undefined;
+  if (typeof payload === 'string' || Buffer.isBuffer(payload)) return payload;
+  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   if (typeof payload === 'number' || typeof payload === 'boolean' || typeof payload === 'object') {
-    let json: string | undefined;
+    // JSON would turn NaN and Infinity into null: refuse rather than send another value.
+    if (typeof payload === 'number' && !Number.isFinite(payload)) throw new InvalidArgumentError(t('errors.payload-json'), 'OE_INVALID_PAYLOAD');
     try {
-      json = JSON.stringify(payload);
+      return encodeBody(payload);
     } catch {
-      json = undefined;
-    }
-    if (json === undefined || (typeof payload === 'number' && !Number.isFinite(payload))) {
       throw new InvalidArgumentError(t('errors.payload-json'), 'OE_INVALID_PAYLOAD');
     }
-    // Serialised once here, so its size is known for the upload limit check.
-    return { body: json, json: true };
   }
   throw new InvalidArgumentError(t('errors.payload-type', { type: typeof payload }), 'OE_INVALID_PAYLOAD');
 }
