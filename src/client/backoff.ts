@@ -14,6 +14,8 @@ export interface BackoffPolicy {
    * need). With 0.5, a 60 s wait becomes one between 30 and 60 s; 1 is "full jitter".
    */
   jitter?: number;
+  /** The shortest jittered wait (default 0), so a retry never hammers a far side that refuses at once. */
+  minMs?: number;
 }
 
 /**
@@ -24,5 +26,8 @@ export function backoffDelay(policy: BackoffPolicy, failures: number, random: ()
   const steps = Math.max(0, Math.floor(failures) - 1);
   const exact = Math.min(policy.maxMs, policy.baseMs * (policy.factor ?? 2) ** steps);
   const jitter = Math.min(1, Math.max(0, policy.jitter ?? 0));
-  return jitter === 0 ? exact : Math.round(exact * (1 - jitter * random()));
+  if (jitter === 0) return exact;
+  const shortest = Math.min(exact, Math.max(0, policy.minMs ?? 0));
+  const r = Math.min(1, Math.max(0, random()));
+  return Math.round(exact - jitter * (1 - r) * (exact - shortest));
 }

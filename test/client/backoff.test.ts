@@ -18,15 +18,15 @@ describe('client: backoffDelay', () => {
     );
   });
 
-  it('makes the jitter share of each wait random, never longer than the exact wait', () => {
+  it('makes the jitter share of each wait random (0 → the shortest, 1 → the exact wait), never longer than the exact wait', () => {
     const policy = { baseMs: 60_000, maxMs: 3_600_000, jitter: 0.5 };
     assert.equal(
       backoffDelay(policy, 1, () => 0),
-      60_000,
+      30_000,
     );
     assert.equal(
       backoffDelay(policy, 1, () => 0.999_999),
-      30_000,
+      60_000,
     );
     assert.equal(
       backoffDelay(policy, 2, () => 0.5),
@@ -34,7 +34,7 @@ describe('client: backoffDelay', () => {
     );
     assert.equal(
       backoffDelay({ ...policy, jitter: 1 }, 1, () => 0.75),
-      15_000,
+      45_000,
       'full jitter',
     );
     assert.equal(
@@ -44,7 +44,23 @@ describe('client: backoffDelay', () => {
     );
     for (let i = 0; i < 200; i++) {
       const wait = backoffDelay(policy, 3);
-      assert.ok(wait > 120_000 && wait <= 240_000, `${wait} within (120 s, 240 s]`);
+      assert.ok(wait >= 120_000 && wait <= 240_000, `${wait} within [120 s, 240 s]`);
     }
+  });
+
+  it('draws a jittered wait no shorter than minMs (the live sockets: full jitter from 1 s)', () => {
+    const live = { baseMs: 20_000, maxMs: 30_000, jitter: 1, minMs: 1_000 };
+    assert.equal(
+      backoffDelay(live, 1, () => 0),
+      1_000,
+    );
+    assert.equal(
+      backoffDelay(live, 1, () => 0.5),
+      10_500,
+    );
+    assert.equal(
+      backoffDelay(live, 5, () => 0.999_999),
+      30_000,
+    );
   });
 });

@@ -1,6 +1,7 @@
 // When a live socket tries again: jittered exponential back-off on the injectable clock. After a relay
 // restart a thousand printers lose their sockets in the same instant; full jitter over a window of
 // tens of seconds spreads their reconnects so no second carries more than a few percent of them.
+import { backoffDelay } from '../backoff';
 
 export interface BackoffOptions {
   /** Window of the first retry (ms); each further failure doubles it. Default 20 s. */
@@ -15,13 +16,13 @@ export const DEFAULT_BACKOFF: Required<BackoffOptions> = { baseMs: 20_000, capMs
 
 /**
  * The delay before reconnect attempt `attempt` (0 = the first after a drop): uniform ("full jitter")
- * between minMs and min(capMs, baseMs · 2^attempt). `random` is injectable so tests can seed it.
+ * between minMs and min(capMs, baseMs · 2^attempt) — the package's one back-off policy with full jitter.
+ * `random` is injectable so tests can seed it.
  */
 export function reconnectDelayMs(attempt: number, random: () => number = Math.random, options: BackoffOptions = {}): number {
   const { baseMs, capMs, minMs } = { ...DEFAULT_BACKOFF, ...definedOnly(options) };
-  const window = Math.max(minMs, Math.min(capMs, baseMs * 2 ** Math.max(0, Math.min(30, attempt))));
-  const r = Math.min(1, Math.max(0, random()));
-  return Math.round(minMs + r * (window - minMs));
+  const failures = Math.max(0, Math.min(30, attempt)) + 1;
+  return backoffDelay({ baseMs: Math.max(baseMs, minMs), maxMs: Math.max(capMs, minMs), jitter: 1, minMs }, failures, random);
 }
 
 /** A small seeded generator (mulberry32) for reproducible schedules in tests and benchmarks. */
