@@ -3,8 +3,20 @@
 // node closes. The platform is detected once from the command API status; a platform without a push
 // channel the node can use (Bambu/CC2: no serial number can be entered yet) says `unsupported`, and the
 // nodes poll. Subscribers get the latest state and snapshot at once (a late subscriber is current).
-import { type Clock, LiveConnection, type LivePlatform, type LiveState, type OctoEverywhereClient, parseJobStatus, type PrinterSnapshot } from '../../client';
-import { asOctoEverywhereError } from './failure';
+import {
+  type Clock,
+  type ClockTimer,
+  LiveConnection,
+  type LivePlatform,
+  type LiveState,
+  type OctoEverywhereClient,
+  parseJobStatus,
+  type PrinterSnapshot,
+} from '../../client';
+import { asOctoEverywhereError, stops } from './failure';
+
+/** An unreachable printer at detection is asked again this much later. */
+export const DETECT_RETRY_MS = 30_000;
 
 export interface LiveSubscriber {
   state(state: LiveState): void;
@@ -41,6 +53,7 @@ export class LiveFeed {
   #generation = 0;
   #state: LiveState = { status: 'connecting', attempt: 1 };
   #closed = false;
+  #retry?: ClockTimer;
   readonly #abort = new AbortController();
 
   constructor(
@@ -91,6 +104,8 @@ export class LiveFeed {
     this.#live = undefined;
     this.#detecting = false;
     this.#generation++;
+    this.options.clock.clearTimer(this.#retry);
+    this.#retry = undefined;
     this.#state = { status: 'connecting', attempt: 1 };
     live?.removeAllListeners();
     live?.stop();
@@ -116,9 +131,21 @@ export class LiveFeed {
       live.start();
     } catch (err) {
       if (this.#closed || this.#generation !== generation) return;
-      // The poller reports the same trouble; the next subscriber tries again.
+      // The poller reports the same trouble to the user; an offline printer is asked again later,
+      // a permanent error waits for the next subscriber (a redeploy).
+      const error = asOctoEverywhereError(err);
       this.#detecting = false;
-      this.setState({ status: 'stopped', error: asOctoEverywhereError(err) });
+      if (stops(error)) {
+        this.setState({ status: 'stopped', error });
+        return;
+      }
+      const attempt = this.#state.status === 'connecting' ? this.#state.attempt + 1 : 1;
+      this.setState({ status: 'connecting', attempt, retryInMs: DETECT_RETRY_MS, error });
+      this.#retry = this.options.clock.setTimeout(() => {
+        this.#retry = undefined;
+        this.#detecting = true;
+        void this.detect(generation);
+      }, DETECT_RETRY_MS);
     }
   }
 
