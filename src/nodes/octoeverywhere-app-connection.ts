@@ -23,7 +23,7 @@ export = function register(RED: NodeAPI): void {
       credentials: node.credentials ?? {},
       clock: clockFor(RED),
       timeoutMs: positiveSetting(RED, 'octoeverywhereRequestTimeout'),
-      words: { invalidConfig: RED._('errors.invalid-config'), closed: RED._('errors.closed') },
+      words: { invalidConfig: RED._('errors.invalid-config'), closed: RED._('errors.closed'), noPush: RED._('errors.no-push') },
     });
     const configError = printer.configError;
     if (configError) node.warn(RED._('errors.not-usable', { code: configError.code, message: configError.message }));
@@ -31,6 +31,7 @@ export = function register(RED: NodeAPI): void {
     node.client = () => printer.client();
     node.hasAppApi = () => printer.hasAppApi;
     node.poller = () => printer.poller();
+    node.live = () => printer.live();
     node.webcams = () => printer.webcams();
     node.register = (user) => printer.register(user);
     node.deregister = (user, work) => printer.deregister(user, work);

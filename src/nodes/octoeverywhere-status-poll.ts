@@ -2,7 +2,15 @@
 // receive webhooks). Output 1 is the normalised status snapshot, output 2 the print events derived
 // from it, in the webhook node's vocabulary. The polling itself is shared per connection: its config
 // node owns the one poller (shared/poller.ts) this node subscribes to.
-import { deriveEvents, type DeriveMemory, DEFAULT_BED_COOLDOWN_C, type OctoEverywhereError, type PrinterSnapshot, sameSnapshot } from '../client';
+import {
+  deriveEvents,
+  type DeriveMemory,
+  DEFAULT_BED_COOLDOWN_C,
+  type LiveState,
+  type OctoEverywhereError,
+  type PrinterSnapshot,
+  sameSnapshot,
+} from '../client';
 import { COMMON, onInput, useConnection } from './shared/adapter';
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from './shared/poller';
 import { positive } from './shared/settings';
@@ -22,9 +30,9 @@ interface StatusPollDef extends NodeDef {
   output?: 'change' | 'always';
   bedCooldownC?: number | string;
   /**
-   * How the node follows the printer. Issue 16 adds `live` (push) and `auto` (live when it can, the
-   * default for new nodes); until then every mode polls, and flows saved before `mode` existed are
-   * migrated to `poll` (resources/migrations.js, status poll version 2).
+   * How the node follows the printer: `poll`; `live` (the printer's push socket, polling while it is
+   * down); `auto` (live where the platform has a push channel, else poll; the default for new nodes).
+   * Flows saved before `mode` existed are migrated to `poll` (resources/migrations.js, version 2).
    */
   mode?: 'poll' | 'live' | 'auto';
 }
@@ -54,7 +62,9 @@ export = function register(RED: NodeAPI): void {
 
     const show = (shown: NodeStatus): void => node.status(shown);
 
-    const onSnapshot = (snapshot: PrinterSnapshot): void => {
+    // One derivation memory for both sources: a switch between live and poll announces nothing
+    // twice, and a redeployed node starts from a baseline (the state found then is not an event).
+    const emit = (snapshot: PrinterSnapshot, source: 'poll' | 'live' = 'poll'): void => {
       const derived = deriveEvents(memory, snapshot, { bedCooldownC });
       memory = derived.memory;
       let statusMsg: NodeMessage | null = null;
@@ -62,13 +72,75 @@ export = function register(RED: NodeAPI): void {
         statusMsg = { topic: 'status', payload: snapshot };
         lastSent = snapshot;
       }
-      const events = derived.events.map((event): NodeMessage => ({ topic: event.event, payload: event }));
+      const events = derived.events.map((event): NodeMessage => ({ topic: event.event, payload: source === 'live' ? { ...event, source } : event }));
       if (statusMsg || events.length > 0) node.send([statusMsg, events]);
       if (snapshot.online) {
         if (outage) node.log(RED._(`${OWN}log.recovered`));
         outage = undefined;
         show(statusOf(RED, snapshot, appApi));
       }
+    };
+
+    const live = def.mode === 'live' || def.mode === 'auto';
+    let connected = false;
+    /** The socket delivers: its snapshots are the status, the poller adds only Gadget and Info. */
+    let liveUp = false;
+    let lastLive: PrinterSnapshot | undefined;
+    let lastPoll: PrinterSnapshot | undefined;
+    let liveError: string | undefined;
+    let unsupportedSaid = false;
+
+    /** A live snapshot with what only the poller knows (Gadget, limits, the service's print id and name). */
+    const merged = (pushed: PrinterSnapshot): PrinterSnapshot => {
+      const polled = lastPoll?.online ? lastPoll : undefined;
+      const samePrint = polled?.printing && pushed.printing && polled.fileName === pushed.fileName;
+      return {
+        ...pushed,
+        printId: pushed.printId ?? (samePrint ? (polled?.printId ?? null) : null),
+        printerName: polled?.printerName ?? pushed.printerName,
+        // OctoPrint's socket has no layer numbers: the polls' serve for the layer events.
+        currentLayer: pushed.currentLayer ?? (samePrint ? (polled?.currentLayer ?? null) : null),
+        totalLayers: pushed.totalLayers ?? (samePrint ? (polled?.totalLayers ?? null) : null),
+        gadget: samePrint ? (polled?.gadget ?? null) : null,
+        limits: polled?.limits ?? lastPoll?.limits ?? null,
+      };
+    };
+
+    const onSnapshot = (snapshot: PrinterSnapshot): void => {
+      lastPoll = snapshot;
+      if (!liveUp) emit(snapshot);
+      else if (lastLive) emit(merged(lastLive), 'live');
+    };
+
+    const onLiveSnapshot = (snapshot: PrinterSnapshot): void => {
+      if (!connected) return;
+      // Live only once this socket has delivered a status: a socket that connects but stays silent
+      // (stalled) leaves the polls in charge until the heartbeat replaces it.
+      liveUp = true;
+      lastLive = snapshot;
+      emit(merged(snapshot), 'live');
+    };
+
+    const onLiveState = (state: LiveState): void => {
+      connected = state.status === 'connected';
+      liveUp = false;
+      if (state.status === 'connected') {
+        liveError = undefined;
+        return;
+      }
+      lastLive = undefined;
+      if (state.status === 'unsupported') {
+        // Said once per deployment of this node: it polls from now on, which is not an error.
+        if (!unsupportedSaid) node.log(RED._(`${OWN}log.live-unsupported`, { code: state.code, reason: state.reason }));
+        unsupportedSaid = true;
+        return;
+      }
+      const error = state.error;
+      if (!error || liveError === error.code) return;
+      liveError = error.code;
+      // Polling carries on meanwhile; the yellow ring says the socket is being re-made.
+      node.warn(RED._(`${OWN}log.live-fallback`, { code: error.code, message: error.message }));
+      show(state.status === 'stopped' ? status.error(error.code) : status.waiting(RED._(`${OWN}status.live-reconnecting`, { code: error.code })));
     };
 
     const onFailed = (error: OctoEverywhereError, outcome: { stopped: boolean; retryInMs?: number }): void => {
@@ -90,6 +162,13 @@ export = function register(RED: NodeAPI): void {
       outage = error.code;
     };
 
+    // In live modes the poller keeps running beside the socket: it is the fallback with no gap when
+    // the socket drops, and the Gadget and Info polling under their own rules, which no socket carries.
+    if (live) {
+      show(status.waiting(RED._(`${OWN}status.live-connecting`)));
+      const stopLive = connection.live().subscribe({ state: onLiveState, snapshot: onLiveSnapshot });
+      node.on('close', stopLive);
+    }
     const unsubscribe = poller.subscribe({ intervalMs, snapshot: onSnapshot, failed: onFailed });
     node.on('close', unsubscribe);
 

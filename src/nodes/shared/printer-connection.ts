@@ -5,6 +5,7 @@
 // deregister, and close() waits for it before the client goes (Node-RED starts the close of every
 // node of a deploy in one synchronous loop, then awaits them all).
 import { type Clock, OctoEverywhereClient, OctoEverywhereError, type AppConnectionOptions } from '../../client';
+import { LiveFeed } from './live-feed';
 import { StatusPoller } from './poller';
 import type { AppConnectionCredentials, AppConnectionDef } from './types';
 import { PrinterWebcams } from './webcam-state';
@@ -33,7 +34,7 @@ export interface PrinterConnectionOptions {
   /** settings.js `octoeverywhereRequestTimeout`, when set. */
   timeoutMs?: number;
   /** The config node's words for the errors it raises itself. */
-  words: { invalidConfig: string; closed: string };
+  words: { invalidConfig: string; closed: string; noPush: string };
 }
 
 /** A user node as the connection knows it: by id, so nothing of Node-RED's is kept. */
@@ -50,7 +51,8 @@ export class PrinterConnection {
   #poller?: StatusPoller;
   #webcams?: PrinterWebcams;
   #webhookOwner?: string;
-  // The live printer socket (issue 16) will be owned here too, opened on first use like the poller.
+  /** The one live printer socket (issue 16), opened by the first live/auto status node. */
+  #live?: LiveFeed;
   #closed = false;
 
   constructor(private readonly options: PrinterConnectionOptions) {
@@ -92,6 +94,17 @@ export class PrinterConnection {
       closedMessage: this.options.words.closed,
     });
     return this.#poller;
+  }
+
+  /** The printer's one live socket feed, made on first use (the socket opens with its first subscriber). */
+  live(): LiveFeed {
+    if (this.#closed) throw this.closedError();
+    this.#live ??= new LiveFeed(() => this.client(), {
+      clock: this.options.clock,
+      printerName: this.options.def.printerName || null,
+      noPush: this.options.words.noPush,
+    });
+    return this.#live;
   }
 
   /** The webcam list and 609 cool-down every webcam node of the printer shares. */
@@ -136,6 +149,8 @@ export class PrinterConnection {
     this.#closed = true;
     this.#poller?.close();
     this.#poller = undefined;
+    this.#live?.close();
+    this.#live = undefined;
     this.#webcams?.close();
     this.#webcams = undefined;
     // Node-RED starts every node's close of a deploy in one synchronous loop, users before their

@@ -3,6 +3,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { OctoEverywhereClient } from '../../client';
 import type { GadgetApiAccount } from './gadget-api-account';
+import type { LiveFeed } from './live-feed';
 import type { StatusPoller } from './poller';
 import type { ConnectionUser } from './printer-connection';
 import type { PrinterWebcams } from './webcam-state';
@@ -46,6 +47,8 @@ export interface AppConnectionNode extends Node<AppConnectionCredentials> {
   hasAppApi(): boolean;
   /** The printer's one status poller (made on first use, closed with the config node). */
   poller(): StatusPoller;
+  /** The printer's one live socket feed (issue 16; closed with the config node). */
+  live(): LiveFeed;
   /** The webcam list cache and 609 cool-down of the printer. */
   webcams(): PrinterWebcams;
   register(user: ConnectionUser): void;

@@ -1,0 +1,254 @@
+// octoeverywhere-status-poll in `live` and `auto` mode (issue 16.3) against the simulator on its manual
+// clock: the printer's push socket drives the outputs, the poller runs beside it (Gadget, fallback),
+// one socket per printer, and no event is announced twice across a fallback, a reconnect or a redeploy.
+import assert from 'node:assert/strict';
+import type { TestFlows } from 'node-red-node-test-helper';
+import type { PrinterEvent } from '../../src/client';
+import { startSimulator, createClock } from '../../src/simulator';
+import type { SimulatedPrinter } from '../../src/simulator/printers';
+import type { StatusPoller } from '../../src/nodes/shared/poller';
+import type { LiveFeed } from '../../src/nodes/shared/live-feed';
+import type { AppConnectionNode } from '../../src/nodes/shared/types';
+import { type ClockedSimulator, credentialsOf, startClockedSimulator } from '../helpers/simulator';
+import { configModule, helper, OWN, pollModule, record, settle } from './status-poll.fixture';
+import { until } from '../client/live-helpers';
+
+type Mode = 'poll' | 'live' | 'auto';
+
+function flow(rig: ClockedSimulator, nodes: Array<{ id: string; mode: Mode }>): TestFlows {
+  const out: Array<Record<string, unknown>> = [{ id: 'c1', type: 'octoeverywhere-app-connection', printerName: 'Voron 2.4', serviceUrl: rig.sim.serviceUrl }];
+  for (const n of nodes) {
+    out.push(
+      {
+        id: n.id,
+        type: 'octoeverywhere-status-poll',
+        connection: 'c1',
+        interval: 10,
+        output: 'change',
+        bedCooldownC: 40,
+        mode: n.mode,
+        version: 2,
+        wires: [[`${n.id}-status`], [`${n.id}-events`]],
+      },
+      { id: `${n.id}-status`, type: 'helper' },
+      { id: `${n.id}-events`, type: 'helper' },
+    );
+  }
+  return out as TestFlows;
+}
+
+const config = (): AppConnectionNode => helper.getNode('c1') as unknown as AppConnectionNode;
+const poller = (): StatusPoller => config().poller();
+const feed = (): LiveFeed => config().live();
+const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
+
+/** Lets the poll in flight and the socket's frames arrive (real loopback I/O; only time is simulated). */
+async function drain(): Promise<void> {
+  await settle(poller());
+  await pause();
+  await settle(poller());
+}
+
+async function run(rig: ClockedSimulator, ms: number, done?: () => boolean): Promise<void> {
+  for (let t = 0; t < ms; t += 1000) {
+    await rig.clock.advance(1000);
+    await drain();
+    if (done?.()) return;
+  }
+}
+
+const names = (events: PrinterEvent[]): string[] => events.map((e) => e.event);
+
+/** The poll mode's sequence for the same print (test/nodes/status-poll.test.ts). */
+const WHOLE_PRINT = [
+  'print-started',
+  'first-layer-complete',
+  'third-layer-complete',
+  'print-progress',
+  'print-progress',
+  'gadget-warning',
+  'print-paused',
+  'print-resumed',
+  ...Array<string>(7).fill('print-progress'),
+  'print-complete',
+  'bed-cooldown-complete',
+];
+
+describe('node: octoeverywhere-status-poll, live and auto modes', () => {
+  let rig: ClockedSimulator;
+  beforeEach(async () => {
+    rig = await startClockedSimulator();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await rig.close();
+  });
+
+  const load = async (nodes: Array<{ id: string; mode: Mode }>): Promise<void> => {
+    const keys = rig.sim.createAppConnection(0);
+    await helper.load([configModule, pollModule], flow(rig, nodes), { c1: credentialsOf(keys) });
+    await drain();
+  };
+
+  it('auto on Moonraker goes live and gives the whole print the poll sequence, once each, pushed before the next poll', async () => {
+    await load([{ id: 'p1', mode: 'auto' }]);
+    const rec = record('p1');
+    await until(() => feed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
+    await run(rig, 3000);
+    assert.ok(rec.nodeStatus.length === 0 || rec.nodeStatus.every((s) => s.fill !== 'red'));
+    const { printer } = rig;
+    const sim = printer.simulation;
+    printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
+    // One simulated second: far less than the 10 s poll interval, so the socket told it.
+    await rig.clock.advance(1000);
+    await until(() => rec.events.length > 0, 'the pushed print-started');
+    assert.equal(rec.events[0]?.event, 'print-started');
+    assert.equal(rec.events[0]?.source, 'live');
+    await run(rig, 600_000, () => sim.state === 'printing' && sim.progress >= 22);
+    printer.scriptGadget('warn');
+    await run(rig, 20_000);
+    printer.pause();
+    await run(rig, 60_000);
+    printer.resume();
+    await run(rig, 3_600_000, () => sim.state === 'complete');
+    await run(rig, 3_600_000, () => sim.heaters.bed.actual < 39);
+    await run(rig, 20_000);
+    assert.deepEqual(names(rec.events), WHOLE_PRINT);
+    const progress = rec.events.filter((e) => e.event === 'print-progress').map((e) => Math.floor((e.progress as number) / 10));
+    assert.deepEqual(progress, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('two live nodes on one printer share one socket; it closes when the flow stops', async () => {
+    await load([
+      { id: 'p1', mode: 'live' },
+      { id: 'p2', mode: 'auto' },
+    ]);
+    const a = record('p1');
+    const b = record('p2');
+    await until(() => feed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
+    await run(rig, 3000);
+    assert.equal(rig.sim.socketChaos.openSockets, 1, 'one socket for two nodes');
+    assert.equal(feed().subscribers, 2);
+    rig.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
+    await rig.clock.advance(1000);
+    await until(() => a.events.length > 0 && b.events.length > 0, 'both nodes told');
+    assert.deepEqual(names(a.events), ['print-started']);
+    assert.deepEqual(names(b.events), ['print-started']);
+    await helper.unload();
+    await until(() => rig.sim.socketChaos.openSockets === 0, 'the socket to close');
+  });
+
+  it('live falls back to polling while the socket is stalled and goes live again, announcing nothing twice', async () => {
+    await load([{ id: 'p1', mode: 'live' }]);
+    const rec = record('p1');
+    await until(() => feed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
+    const { printer } = rig;
+    printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
+    await run(rig, 5000, () => rec.events.length > 0);
+    assert.deepEqual(names(rec.events), ['print-started']);
+    rig.sim.chaos.stallSockets = true;
+    await run(rig, 60_000, () => rec.warnings.length > 0);
+    // The test runtime answers RED._ with the key: the catalog text itself names the code.
+    assert.deepEqual(rec.warnings, [`${OWN}log.live-fallback`]);
+    assert.ok(
+      rec.nodeStatus.some((s) => s.fill === 'yellow' && s.shape === 'ring'),
+      'the yellow ring while the socket is re-made',
+    );
+    // The pause is seen by the poller while the socket is down.
+    await run(rig, 120_000, () => printer.simulation.progress >= 12);
+    printer.pause();
+    await run(rig, 30_000, () => rec.events.some((e) => e.event === 'print-paused'));
+    const paused = rec.events.find((e) => e.event === 'print-paused');
+    assert.equal(paused?.source, 'poll');
+    rig.sim.chaos.stallSockets = false;
+    // Past two heartbeats: a socket made while the relay was still stalled has been replaced by now.
+    await run(rig, 60_000);
+    await run(rig, 120_000, () => feed().state.status === 'connected');
+    const before = rec.events.length;
+    printer.resume();
+    await run(rig, 120_000, () => rec.events.some((e) => e.event === 'print-resumed'));
+    await run(rig, 3_600_000, () => printer.simulation.state === 'complete');
+    await run(rig, 20_000);
+    assert.ok(
+      rec.events.slice(before).some((e) => e.source === 'live'),
+      'live again after the stall',
+    );
+    const seq = names(rec.events).filter((e) => e !== 'print-progress');
+    assert.deepEqual(seq, ['print-started', 'first-layer-complete', 'third-layer-complete', 'print-paused', 'print-resumed', 'print-complete']);
+    const progress = rec.events.filter((e) => e.event === 'print-progress').map((e) => Math.floor((e.progress as number) / 10));
+    assert.deepEqual(progress, [...new Set(progress)], 'each 10 % step once');
+  });
+
+  it('a printer offline at deploy polls, and goes live once it is back', async () => {
+    rig.printer.online = false;
+    await load([{ id: 'p1', mode: 'auto' }]);
+    const rec = record('p1');
+    await run(rig, 5000);
+    assert.equal(feed().state.status, 'connecting');
+    assert.equal(rig.sim.socketChaos.openSockets, 0);
+    rig.printer.online = true;
+    await run(rig, 60_000, () => feed().state.status === 'connected' && rig.sim.socketChaos.openSockets === 1);
+    assert.equal(feed().state.status, 'connected');
+    rig.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
+    await rig.clock.advance(1000);
+    await until(() => rec.events.length > 0, 'the pushed print-started');
+    assert.equal(rec.events[0]?.source, 'live');
+  });
+
+  it('a redeploy mid-print re-fires nothing', async () => {
+    await load([{ id: 'p1', mode: 'auto' }]);
+    let rec = record('p1');
+    await until(() => feed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
+    rig.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
+    await run(rig, 120_000, () => rig.printer.simulation.progress >= 25);
+    assert.ok(names(rec.events).includes('print-started'));
+    // A full redeploy: the config node and the status node are made again.
+    const keys = rig.sim.createAppConnection(0);
+    await helper.setFlows(flow(rig, [{ id: 'p1', mode: 'auto' }]), { c1: credentialsOf(keys) } as never);
+    await drain();
+    rec = record('p1');
+    await until(() => feed().running, 'the live socket again');
+    await run(rig, 15_000);
+    assert.deepEqual(
+      names(rec.events).filter((e) => e !== 'print-progress'),
+      [],
+      'nothing already seen is announced again',
+    );
+  });
+
+  it('auto on OctoPrint without an OctoPrint API key polls and says so once', async () => {
+    const clock = createClock({ mode: 'manual' });
+    const sim = await startSimulator({ clock, printers: [{ kind: 'octoprint', name: 'Prusa' }] });
+    helper.settings({ octoeverywhereClock: clock } as Parameters<typeof helper.settings>[0]);
+    const octo: ClockedSimulator = { clock, sim, printer: sim.printers[0] as SimulatedPrinter, close: async () => undefined };
+    try {
+      const keys = sim.createAppConnection(0);
+      await helper.load([configModule, pollModule], flow(octo, [{ id: 'p1', mode: 'auto' }]), { c1: credentialsOf(keys) });
+      const rec = record('p1');
+      const node = helper.getNode('p1') as unknown as { log: (m: unknown) => void };
+      const logs: string[] = [];
+      const log = node.log;
+      node.log = (m) => {
+        logs.push(String(m));
+        log.call(node, m);
+      };
+      await until(() => feed().subscribers === 1 && !feed().running && logs.length > 0, 'the live verdict');
+      assert.equal(feed().state.status, 'unsupported');
+      octo.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 10 });
+      for (let t = 0; t < 30_000; t += 1000) {
+        await clock.advance(1000);
+        await drain();
+      }
+      assert.equal(sim.socketChaos.openSockets, 0, 'no socket');
+      assert.equal(logs.filter((l) => l === `${OWN}log.live-unsupported`).length, 1, logs.join('\n'));
+      assert.equal(rec.errors.length, 0);
+      assert.deepEqual(names(rec.events).slice(0, 1), ['print-started']);
+      assert.equal(rec.events[0]?.source, 'poll');
+    } finally {
+      await helper.unload();
+      helper.settings({});
+      await sim.close();
+      clock.dispose();
+    }
+  });
+});
