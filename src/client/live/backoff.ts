@@ -25,18 +25,6 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
   return backoffDelay({ baseMs: Math.max(baseMs, minMs), maxMs: Math.max(capMs, minMs), jitter: 1, minMs }, failures, random);
 }
 
-/** A small seeded generator (mulberry32) for reproducible schedules in tests and benchmarks. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function definedOnly(options: BackoffOptions): BackoffOptions {
   const out: BackoffOptions = {};
   for (const [k, v] of Object.entries(options) as Array<[keyof BackoffOptions, number | undefined]>) {
