@@ -95,6 +95,27 @@ describe('client live: supervision', () => {
     assert.ok(rec.snapshots.length > before, 'statuses flow again on the new socket');
   });
 
+  for (const kind of ['moonraker', 'octoprint'] as const) {
+    it(`${kind}: a socket opened while the relay is stalled asks again once the stall ends, on the same socket`, async () => {
+      rig = await startRig(kind);
+      const r = rig;
+      r.sim.chaos.stallSockets = true;
+      const live = r.live({ heartbeatMs: 10_000 });
+      const rec = record(live);
+      live.start();
+      // Open, but the opening requests (identify/subscribe, or subscribe/auth) were lost in the stall.
+      await run(r, 5, () => live.state.status === 'connected');
+      assert.equal(live.state.status, 'connected');
+      await run(r, 3);
+      assert.equal(rec.snapshots.length, 0);
+      r.sim.chaos.stallSockets = false;
+      // The next heartbeat finds the pong and no status yet: it sends them again.
+      await run(r, 15, () => rec.snapshots.length > 0);
+      assert.ok(rec.snapshots.length > 0, 'statuses flow once the stall ends');
+      assert.equal(rec.states.filter((s) => s.status === 'connecting').length, 1, 'the same socket: no reconnect was needed');
+    });
+  }
+
   it('bambu: a stalled MQTT proxy session (no PINGRESP) is noticed and replaced', async () => {
     rig = await startRig('bambu');
     const r = rig;

@@ -55,8 +55,11 @@ export class MoonrakerSession extends WebSocketSession {
   }
 
   protected keepalive(): void {
-    // A JSON-RPC round trip proves the whole path to Moonraker, whatever the edge does with pings.
-    this.call('server.info', {});
+    // Not subscribed and no retry due: the opening calls (or their answers) were lost on the way, as
+    // on a socket opened while the path was stalled. Ask again; otherwise a plain round trip proves the
+    // whole path to Moonraker, whatever the edge does with pings.
+    if (!this.state && !this.retry) this.awaitKlippy();
+    else this.call('server.info', {});
   }
 
   protected override onEnded(): void {

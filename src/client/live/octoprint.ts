@@ -25,6 +25,8 @@ export class OctoPrintSession extends WebSocketSession {
   private version: string | null = null;
   /** The file whose PrintDone was seen (until the next PrintStarted). */
   private doneFile: string | null = null;
+  /** A `current` or `history` has arrived on this socket. */
+  private statusSeen = false;
 
   constructor(ctx: SessionContext) {
     super(ctx, '/sockjs/websocket');
@@ -35,14 +37,21 @@ export class OctoPrintSession extends WebSocketSession {
   }
 
   protected onOpen(): void {
-    // Subscribe before auth (OctoPrint ≥ 1.8); older versions ignore it and send everything.
-    this.send({ subscribe: { state: { logs: false, messages: false }, events: true, plugins: false } });
-    this.authenticate();
+    this.subscribeAndAuthenticate();
   }
 
   protected keepalive(): void {
-    // What OctoPod sends: OctoPrint ignores an empty object, and it crosses every hop as a text frame.
-    this.send({});
+    // No status yet: the subscription or the auth was lost on the way (a socket opened while the path
+    // was stalled), so send them again. Otherwise what OctoPod sends: OctoPrint ignores an empty
+    // object, and it crosses every hop as a text frame.
+    if (!this.statusSeen) this.subscribeAndAuthenticate();
+    else this.send({});
+  }
+
+  private subscribeAndAuthenticate(): void {
+    // Subscribe before auth (OctoPrint ≥ 1.8); older versions ignore it and send everything.
+    this.send({ subscribe: { state: { logs: false, messages: false }, events: true, plugins: false } });
+    this.authenticate();
   }
 
   protected onMessage(message: unknown): void {
@@ -67,6 +76,7 @@ export class OctoPrintSession extends WebSocketSession {
     }
     const current = isObject(message.current) ? message.current : isObject(message.history) ? message.history : undefined;
     if (!current) return;
+    this.statusSeen = true;
     const { job, print } = octoPrintStatus(current, { doneFile: this.doneFile, version: this.version, nowMs: this.ctx.clock.now() });
     this.sink?.status(job, print);
   }
