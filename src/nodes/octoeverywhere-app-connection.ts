@@ -23,7 +23,13 @@ export = function register(RED: NodeAPI): void {
       credentials: node.credentials ?? {},
       clock: clockFor(RED),
       timeoutMs: positiveSetting(RED, 'octoeverywhereRequestTimeout'),
-      words: { invalidConfig: RED._('errors.invalid-config'), closed: RED._('errors.closed'), noPush: RED._('errors.no-push') },
+      words: {
+        invalidConfig: RED._('errors.invalid-config'),
+        closed: RED._('errors.closed'),
+        noPush: RED._('errors.no-push'),
+        needsSerial: RED._('errors.needs-serial'),
+        unknownMqtt: (version) => RED._('errors.mqtt-platform-unknown', { version: version || '—' }),
+      },
     });
     const configError = printer.configError;
     if (configError) node.warn(RED._('errors.not-usable', { code: configError.code, message: configError.message }));

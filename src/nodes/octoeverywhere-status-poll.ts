@@ -138,9 +138,15 @@ export = function register(RED: NodeAPI): void {
       const error = state.error;
       if (!error || liveError === error.code) return;
       liveError = error.code;
+      if (state.status === 'stopped') {
+        // No more attempts (a wrong serial number, a revoked connection): the node polls from now on.
+        node.warn(RED._(`${OWN}log.live-stopped`, { code: error.code, message: error.message }));
+        show(status.error(error.code));
+        return;
+      }
       // Polling carries on meanwhile; the yellow ring says the socket is being re-made.
       node.warn(RED._(`${OWN}log.live-fallback`, { code: error.code, message: error.message }));
-      show(state.status === 'stopped' ? status.error(error.code) : status.waiting(RED._(`${OWN}status.live-reconnecting`, { code: error.code })));
+      show(status.waiting(RED._(`${OWN}status.live-reconnecting`, { code: error.code })));
     };
 
     const onFailed = (error: OctoEverywhereError, outcome: { stopped: boolean; retryInMs?: number }): void => {

@@ -271,6 +271,38 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       }
     });
 
+    it('Bambu Lab and Elegoo CC2: says whether status nodes can go live (serial number entered, missing or malformed), subscribing to nothing', async () => {
+      const keys = sim.createAppConnection(2, { appId: 'nodered' });
+      watchConnectionSecrets(keys);
+      await helper.load(configModule, []);
+      const creds = { url: keys.url, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken };
+      const opened = sim.socketChaos.openedSockets;
+      const missing = await test({ credentials: creds });
+      assert.deepEqual(lines(missing.body), ['relay:ok:ok', 'app-api:ok:ok', 'printer:ok:online', 'live:warn:needs-serial:OE_LIVE_NEEDS_SERIAL']);
+      assert.equal(check(missing.body, 'live')?.args?.platform, 'Bambu Lab');
+      const ready = await test({ credentials: creds, serialNumber: ' 01P00A000000042 ' });
+      assert.equal(ready.body.level, 'ok');
+      assert.deepEqual(check(ready.body, 'live'), { id: 'live', level: 'ok', result: 'ready', args: { platform: 'Bambu Lab' } });
+      const malformed = await test({ credentials: creds, serialNumber: 'device/#' });
+      assert.deepEqual(lines(malformed.body).slice(-1), ['live:warn:serial-invalid:OE_SERIAL_NUMBER_INVALID']);
+      assert.equal(sim.socketChaos.openedSockets, opened, "no MQTT session: a wrong serial would knock the printer's other clients off");
+
+      const cc2Sim = await startSimulator({ printers: [{ kind: 'elegoo-cc2', name: 'CC2' }] });
+      try {
+        const cc2 = cc2Sim.createAppConnection(0, { appId: 'nodered' });
+        watchConnectionSecrets(cc2);
+        const res = await test({
+          serviceUrl: cc2Sim.serviceUrl,
+          credentials: { url: cc2.url, authBearerToken: cc2.authBearerToken, appApiToken: cc2.appApiToken },
+          serialNumber: 'E2CC00000000001',
+        });
+        assert.deepEqual(check(res.body, 'live'), { id: 'live', level: 'ok', result: 'ready', args: { platform: 'Elegoo CC2' } });
+      } finally {
+        await cc2Sim.close();
+      }
+      // Moonraker has no serial number to ask for: no live line (the first test's lines).
+    });
+
     it('issue 13.1: a mistyped Connection URL, or one where nothing listens, fails the relay even though the App API token works', async () => {
       const keys = sim.createAppConnection(0, { appId: 'nodered' });
       watchConnectionSecrets(keys);

@@ -3,6 +3,7 @@
 // PING often enough that the printer does not forget the client (it does after 65 s).
 import { randomBytes } from 'node:crypto';
 import { isObject } from '../values';
+import { OctoEverywhereError } from '../errors';
 import { parseJobStatus } from '../status';
 import { deepMerge, MqttSession } from './mqtt-session';
 import type { PrintKey, SessionContext } from './session';
@@ -11,6 +12,11 @@ const STATUS_METHOD = 6000;
 const FULL_STATUS_METHOD = 1002;
 /** The command API's Features of a CC2 (as the simulator reports them; unverified for production). */
 const CC2_FEATURES = 33;
+/**
+ * Heartbeats without one message on the printer's topics before the serial number is taken for wrong:
+ * a CC2 answers a registration at once, and nothing at all comes on another printer's topics.
+ */
+export const CC2_SILENT_HEARTBEATS = 3;
 
 /** machine_status.sub_status → job state (the plugin's table). */
 const SUB_STATES: Readonly<Record<number, string>> = {
@@ -29,6 +35,9 @@ export class ElegooCc2Session extends MqttSession {
   private state: Record<string, unknown> | undefined;
   private lastStatusId: number | undefined;
   private nextRequest = 1;
+  /** Something came on this printer's topics; until then, heartbeats that heard nothing are counted. */
+  private heard = false;
+  private silentBeats = 0;
 
   constructor(ctx: SessionContext, serialNumber: string) {
     super(ctx, serialNumber);
@@ -45,6 +54,18 @@ export class ElegooCc2Session extends MqttSession {
 
   /** Every heartbeat (at most 30 s apart, see MAX_HEARTBEAT_MS): the printer forgets a client silent for 65 s. */
   protected override keepalive(): void {
+    if (!this.heard && ++this.silentBeats >= CC2_SILENT_HEARTBEATS) {
+      // Not a network fault (MQTT's keepalive is answered): nobody listens on these topics. Stop
+      // rather than reconnect for ever; a redeploy tries again.
+      this.fail(
+        new OctoEverywhereError(
+          'OE_MQTT_SUBSCRIBE_REFUSED',
+          `The printer never answered on ${this.prefix}…: the serial number (${this.serialNumber}) is probably wrong. Check it in the config node.`,
+          { kind: 'permanent' },
+        ),
+      );
+      return;
+    }
     // No full status yet: the registration (or its answer) was lost, so register again.
     if (!this.state) this.register();
     else this.request({ type: 'PING' });
@@ -63,8 +84,9 @@ export class ElegooCc2Session extends MqttSession {
   }
 
   protected onMessage(topic: string, message: unknown): void {
-    if (!isObject(message)) return;
     const p = this.prefix;
+    if (topic.startsWith(p)) this.heard = true;
+    if (!isObject(message)) return;
     if (topic === `${p}${this.requestId}/register_response`) {
       this.askFullStatus();
       return;

@@ -8,3 +8,4 @@ export { octoPrintStatus } from './octoprint';
 export { bambuStatus } from './bambu';
 export { cc2Status } from './elegoo-cc2';
 export * from './live-connection';
+export { livePlatformOf, needsSerialNumber, parseSerialNumber, type PlatformVerdict } from './platform';

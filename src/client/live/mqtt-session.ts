@@ -150,10 +150,7 @@ export abstract class MqttSession implements LiveSession {
     this.client?.subscribe(topics, { qos: 0 }, (err, granted) => {
       if (this.ended) return;
       if (err || (granted ?? []).some((g) => g.qos === 128)) {
-        this.ended = true;
-        this.onEnded();
-        this.client?.end(true);
-        this.sink?.closed(
+        this.fail(
           new OctoEverywhereError(
             'OE_MQTT_SUBSCRIBE_REFUSED',
             `The printer refused the subscription to ${topics.join(', ')}; check the printer's serial number.`,
@@ -164,6 +161,15 @@ export abstract class MqttSession implements LiveSession {
       }
       then();
     });
+  }
+
+  /** Ends the session on our side with `error` (the supervisor decides what follows). */
+  protected fail(error: OctoEverywhereError): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnded();
+    this.client?.end(true);
+    this.sink?.closed(error);
   }
 
   /** Why a session that ended on its own ended, when the platform can tell better than "closed". */

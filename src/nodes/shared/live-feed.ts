@@ -1,16 +1,19 @@
 // The one live printer socket of an App Connection (issue 16), owned by its PrinterConnection: made
 // when the first live/auto status node subscribes, stopped when the last one goes and when the config
-// node closes. The platform is detected once from the command API status; a platform without a push
-// channel the node can use (Bambu/CC2: no serial number can be entered yet) says `unsupported`, and the
-// nodes poll. Subscribers get the latest state and snapshot at once (a late subscriber is current).
+// node closes. The platform is detected once from the command API status (livePlatformOf); Bambu Lab
+// and Elegoo CC2 go live through the MQTT proxy with the serial number from the config node, and say
+// `unsupported` without one (no API returns it), so the nodes poll. Subscribers get the latest state
+// and snapshot at once (a late subscriber is current).
 import {
   type Clock,
   type ClockTimer,
   LiveConnection,
-  type LivePlatform,
   type LiveState,
+  livePlatformOf,
+  needsSerialNumber,
   type OctoEverywhereClient,
   parseJobStatus,
+  parseSerialNumber,
   type PrinterSnapshot,
 } from '../../client';
 import { asOctoEverywhereError, stops } from './failure';
@@ -26,25 +29,18 @@ export interface LiveSubscriber {
 export interface LiveFeedOptions {
   clock: Clock;
   printerName: string | null;
-  /** The catalog's words for a platform without a usable push channel. */
-  noPush: string;
+  /** The config node's serial number as saved (Bambu Lab and Elegoo CC2); checked here. */
+  serialNumber?: string;
+  /** The catalog's words for why a printer is polled. */
+  words: {
+    /** No push channel the nodes can use. */
+    noPush: string;
+    /** Bambu Lab or CC2 without a serial number. */
+    needsSerial: string;
+    /** Bambu Lab or CC2 by its features, but its platform version does not say which. */
+    unknownMqtt: (platformVersion: string) => string;
+  };
 }
-
-/** Moonraker's status features (the axis/home/extrude/temperature bits only Klipper reports). */
-const MOONRAKER_ONLY = 2 | 4 | 8 | 16;
-const LIGHT = 1;
-
-/**
- * The platform from the command API status. Moonraker alone reports the motion features; OctoPrint
- * reports neither motion nor lights. Bambu and CC2 (lights, no motion) cannot be told apart and need a
- * serial number the config node has no field for yet: no push for them.
- */
-export function platformOf(features: number): LivePlatform | undefined {
-  if ((features & MOONRAKER_ONLY) === MOONRAKER_ONLY) return 'moonraker';
-  if ((features & (MOONRAKER_ONLY | LIGHT)) === 0) return 'octoprint';
-  return undefined;
-}
-
 export class LiveFeed {
   readonly #subscribers = new Set<LiveSubscriber>();
   #live?: LiveConnection;
@@ -113,16 +109,43 @@ export class LiveFeed {
 
   /** Never rejects. */
   private async detect(generation: number): Promise<void> {
-    let platform: LivePlatform | undefined;
     try {
       const client = this.client();
-      platform = platformOf(parseJobStatus(await client.commands.status({ signal: this.#abort.signal })).features);
+      const status = parseJobStatus(await client.commands.status({ signal: this.#abort.signal }));
       if (this.#closed || this.#generation !== generation) return;
-      if (!platform) {
-        this.setState({ status: 'unsupported', code: 'OE_LIVE_NO_PUSH', reason: this.options.noPush });
+      const { words } = this.options;
+      const verdict = livePlatformOf(status);
+      const platform = verdict.platform;
+      if (!platform && verdict.why === 'no-push') {
+        this.setState({ status: 'unsupported', code: 'OE_LIVE_NO_PUSH', reason: words.noPush });
         return;
       }
-      const live = new LiveConnection({ connection: client.connection, platform, clock: this.options.clock, printerName: this.options.printerName });
+      let serialNumber: string | undefined;
+      if (!platform || needsSerialNumber(platform)) {
+        try {
+          serialNumber = parseSerialNumber(this.options.serialNumber);
+        } catch (err) {
+          // The user's to fix: one error, no retry (a redeploy with the new value tries again).
+          this.setState({ status: 'stopped', error: asOctoEverywhereError(err) });
+          return;
+        }
+        if (serialNumber === undefined) {
+          this.setState({ status: 'unsupported', code: 'OE_LIVE_NEEDS_SERIAL', reason: words.needsSerial });
+          return;
+        }
+      }
+      if (!platform) {
+        // Never guessed: a Bambu subscription on the wrong kind of printer is at best silent.
+        this.setState({ status: 'unsupported', code: 'OE_LIVE_PLATFORM_UNKNOWN', reason: words.unknownMqtt(status.platformVersion ?? '') });
+        return;
+      }
+      const live = new LiveConnection({
+        connection: client.connection,
+        platform,
+        clock: this.options.clock,
+        printerName: this.options.printerName,
+        serialNumber,
+      });
       live.on('state', (s) => this.setState(s));
       live.on('snapshot', (s) => {
         for (const sub of [...this.#subscribers]) sub.snapshot(s);

@@ -13,10 +13,14 @@ import {
   DEFAULT_SERVICE_URL,
   FEATURES,
   findPrinterId,
+  type JobStatus,
+  livePlatformOf,
+  needsSerialNumber,
   OctoEverywhereClient,
   OctoEverywhereError,
   parseCompletion,
   parseJobStatus,
+  parseSerialNumber,
   type AppConnectionOptions,
   type CompletionResult,
   type ConnectionInfo,
@@ -44,7 +48,7 @@ const TYPE = 'octoeverywhere-app-connection';
 const LAN_TIMEOUT_MS = 5_000;
 
 export type CheckLevel = 'ok' | 'warn' | 'error';
-export type CheckId = 'settings' | 'secrets' | 'relay' | 'app-api' | 'lan' | 'printer';
+export type CheckId = 'settings' | 'secrets' | 'relay' | 'app-api' | 'lan' | 'printer' | 'live';
 
 /**
  * One line of a connection test. The dialog shows it from its catalog as `test.<id>.<result>` with
@@ -68,6 +72,8 @@ export interface TestAnswer {
 /** The values a connection test uses: the dialog's, with saved secrets only where the addresses are the saved ones. */
 export interface TestValues extends Omit<AppConnectionOptions, 'url'> {
   url?: string;
+  /** The dialog's serial number (Bambu Lab / Elegoo CC2): only its presence and shape are tested. */
+  serialNumber?: string;
 }
 
 export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions = {}): PortalStates {
@@ -233,7 +239,7 @@ export function registerPortalRoutes(RED: NodeAPI, options: PortalStatesOptions 
         appId: str(body.appId),
         localUrl: address.localUrl,
       } as const;
-      res.json(await testConnection(clientOptions(dialog, { ...credentials, url: address.url })));
+      res.json(await testConnection({ ...clientOptions(dialog, { ...credentials, url: address.url }), serialNumber: str(body.serialNumber) }));
     }),
   );
 
@@ -322,7 +328,8 @@ function featureNames(bits: number): string[] {
 export async function testConnection(values: TestValues): Promise<TestAnswer> {
   let client: OctoEverywhereClient;
   try {
-    client = new OctoEverywhereClient({ ...values, url: values.url ?? '', timeoutMs: values.timeoutMs ?? TEST_TIMEOUT_MS });
+    const { serialNumber: _serial, ...options } = values;
+    client = new OctoEverywhereClient({ ...options, url: values.url ?? '', timeoutMs: values.timeoutMs ?? TEST_TIMEOUT_MS });
   } catch (err) {
     const e = asOctoEverywhereError(err);
     return answer([{ id: 'settings', level: 'error', result: 'invalid', code: e.code, args: { code: e.code, message: e.message } }]);
@@ -359,10 +366,35 @@ export async function testConnection(values: TestValues): Promise<TestAnswer> {
       if (relay.ok) args.features = featureNames(relay.status.features);
       checks.push({ id: 'printer', level: online ? 'ok' : 'warn', result: online ? 'online' : 'offline', args });
     }
+    const live = relay.ok ? liveCheck(relay.status, values.serialNumber) : undefined;
+    if (live) checks.push(live);
     return answer(checks);
   } finally {
     await client.close();
   }
+}
+
+const MQTT_PLATFORM_NAMES = { bambu: 'Bambu Lab', 'elegoo-cc2': 'Elegoo CC2' } as const;
+
+/**
+ * Bambu Lab and Elegoo CC2 only: whether status nodes can go live (the serial number is there and of
+ * the right shape). Nothing is subscribed: on a Bambu printer a wrong serial drops every client.
+ */
+function liveCheck(status: JobStatus, serial: string | undefined): TestCheck | undefined {
+  const verdict = livePlatformOf(status);
+  if (verdict.platform ? !needsSerialNumber(verdict.platform) : verdict.why === 'no-push') return undefined;
+  const platform = verdict.platform === 'bambu' || verdict.platform === 'elegoo-cc2' ? MQTT_PLATFORM_NAMES[verdict.platform] : 'Bambu Lab / Elegoo CC2';
+  let parsed: string | undefined;
+  try {
+    parsed = parseSerialNumber(serial);
+  } catch (err) {
+    const e = asOctoEverywhereError(err);
+    return { id: 'live', level: 'warn', result: 'serial-invalid', code: e.code, args: { code: e.code, message: e.message } };
+  }
+  if (parsed === undefined) return { id: 'live', level: 'warn', result: 'needs-serial', code: 'OE_LIVE_NEEDS_SERIAL', args: { platform } };
+  if (!verdict.platform)
+    return { id: 'live', level: 'warn', result: 'unknown-platform', code: 'OE_LIVE_PLATFORM_UNKNOWN', args: { version: status.platformVersion ?? '—' } };
+  return { id: 'live', level: 'ok', result: 'ready', args: { platform } };
 }
 
 /** Whether the LAN URL answers (any HTTP status will do), and the plugin's version when it says. */

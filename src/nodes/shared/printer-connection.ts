@@ -5,7 +5,7 @@
 // deregister, and close() waits for it before the client goes (Node-RED starts the close of every
 // node of a deploy in one synchronous loop, then awaits them all).
 import { type Clock, OctoEverywhereClient, OctoEverywhereError, type AppConnectionOptions } from '../../client';
-import { LiveFeed } from './live-feed';
+import { LiveFeed, type LiveFeedOptions } from './live-feed';
 import { StatusPoller } from './poller';
 import type { AppConnectionCredentials, AppConnectionDef } from './types';
 import { PrinterWebcams } from './webcam-state';
@@ -34,7 +34,7 @@ export interface PrinterConnectionOptions {
   /** settings.js `octoeverywhereRequestTimeout`, when set. */
   timeoutMs?: number;
   /** The config node's words for the errors it raises itself. */
-  words: { invalidConfig: string; closed: string; noPush: string };
+  words: { invalidConfig: string; closed: string } & LiveFeedOptions['words'];
 }
 
 /** A user node as the connection knows it: by id, so nothing of Node-RED's is kept. */
@@ -102,7 +102,8 @@ export class PrinterConnection {
     this.#live ??= new LiveFeed(() => this.client(), {
       clock: this.options.clock,
       printerName: this.options.def.printerName || null,
-      noPush: this.options.words.noPush,
+      serialNumber: this.options.def.serialNumber,
+      words: { noPush: this.options.words.noPush, needsSerial: this.options.words.needsSerial, unknownMqtt: this.options.words.unknownMqtt },
     });
     return this.#live;
   }

@@ -32,6 +32,11 @@ export interface AppConnectionDef extends NodeDef {
   authType?: 'bearer' | 'basic';
   serviceUrl?: string;
   appId?: string;
+  /**
+   * Bambu Lab / Elegoo CC2: the printer's serial number, for its MQTT topics (live status). No API
+   * returns it; not a secret, so a plain property (checked by parseSerialNumber).
+   */
+  serialNumber?: string;
 }
 
 /**

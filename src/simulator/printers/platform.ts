@@ -14,7 +14,13 @@ export const Feature = {
 
 export interface Platform {
   features: number;
+  /** The printer's own software version (Bambu `sw_ver`, CC2 `ota_version`). */
   platformVersion: string;
+  /**
+   * The command API status's `PlatformVersion`, as the plugin builds it: Bambu `<sw_ver>-<model>`
+   * (facts sheet §C), CC2 `<machine_model>-<ota_version>-<hardware_version>` (plugin `elegoocc2models.py`).
+   */
+  statusVersion: string;
   /** OctoPrint has no 'cancelled' job state. */
   reportsCancelled: boolean;
   /** OctoPrint reports no SubState and no Lights. */
@@ -28,6 +34,7 @@ export const PLATFORMS: Record<PrinterKind, Platform> = {
   octoprint: {
     features: Feature.PrintStart,
     platformVersion: '1.11.2',
+    statusVersion: '1.11.2',
     reportsCancelled: false,
     reportsSubStateAndLights: false,
     hasChamber: false,
@@ -37,6 +44,7 @@ export const PLATFORMS: Record<PrinterKind, Platform> = {
   moonraker: {
     features: Feature.Light | Feature.AxisMove | Feature.Home | Feature.Extrude | Feature.Temperature | Feature.PrintStart,
     platformVersion: '0.12.0',
+    statusVersion: '0.12.0',
     reportsCancelled: true,
     reportsSubStateAndLights: true,
     hasChamber: true,
@@ -46,6 +54,7 @@ export const PLATFORMS: Record<PrinterKind, Platform> = {
   bambu: {
     features: Feature.Light | Feature.PrintStart,
     platformVersion: '01.08.00.00',
+    statusVersion: '01.08.00.00-P1S',
     reportsCancelled: true,
     reportsSubStateAndLights: true,
     hasChamber: true,
@@ -55,6 +64,7 @@ export const PLATFORMS: Record<PrinterKind, Platform> = {
   'elegoo-cc2': {
     features: Feature.Light | Feature.PrintStart,
     platformVersion: '01.03.02.51',
+    statusVersion: 'Centauri Carbon 2-01.03.02.51-V1.0',
     reportsCancelled: true,
     reportsSubStateAndLights: true,
     hasChamber: true,

@@ -81,7 +81,7 @@ export function buildStatus(ctx: PrinterContext, includeMaterialSystem: boolean)
           Gadget: sim.gadget.pluginStatus(clock.now()),
         }
       : null,
-    PlatformVersion: platform.platformVersion,
+    PlatformVersion: platform.statusVersion,
     Features: platform.features,
     ListWebcams: { DefaultIndex: 0, Webcams: ctx.webcams.map((w) => w.settings) },
   };

@@ -59,6 +59,8 @@ export class Chaos {
   };
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sockets = new Set<RelayedSocket>();
+  /** Relayed sockets opened since the start (a reconnect storm shows here). */
+  opened = 0;
   private readonly linksDown = new Set<SimPrinter>();
   /** Simulated time until which a relay restart refuses upgrades. */
   private restartUntil = Number.NEGATIVE_INFINITY;
@@ -102,6 +104,7 @@ export class Chaos {
   /** Registers a relayed socket until it closes; returns the deregistration. */
   track(socket: RelayedSocket): () => void {
     this.sockets.add(socket);
+    this.opened++;
     return () => this.sockets.delete(socket);
   }
 

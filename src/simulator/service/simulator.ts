@@ -61,6 +61,8 @@ export interface SocketChaos {
   setPrinterLink(printer: SimPrinter | number, up: boolean): void;
   /** Relayed sockets open now. */
   readonly openSockets: number;
+  /** Relayed sockets (WebSocket and MQTT proxy) opened since the simulator started. */
+  readonly openedSockets: number;
   /** Frames and pings swallowed by `chaos.stallSockets` so far. */
   readonly stalledFrames: number;
 }
@@ -318,6 +320,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       setPrinterLink: (printer, up) => chaos.setPrinterLink(printerOf(printer), up),
       get openSockets() {
         return chaos.socketCount;
+      },
+      get openedSockets() {
+        return chaos.opened;
       },
       get stalledFrames() {
         return chaos.stalledFrames;

@@ -256,7 +256,7 @@ describe('simulator printers behind the MQTT proxy', () => {
       const reply = await request(`${conn.url}/octoeverywhere-command-api/status`, { headers: { authorization: bearer(conn.authBearerToken) } });
       const result = obj(reply.json().Result);
       assert.equal(obj(result.JobStatus).State, 'idle');
-      assert.equal(result.PlatformVersion, '01.03.02.51');
+      assert.equal(result.PlatformVersion, 'Centauri Carbon 2-01.03.02.51-V1.0', "the plugin's <machine_model>-<ota_version>-<hardware_version>");
     });
   });
 });
