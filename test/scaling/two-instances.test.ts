@@ -333,4 +333,24 @@ describe('scaling: two Node-RED instances, one broker, a printer handed over in 
     );
     console.log(`      (${seen.length} MQTT messages, ${Math.round((Date.now() - started) / 1000)} s)`);
   });
+
+  it('the wrong order, deployed on the new instance before removed from the old one: both announce what happens in the overlap', async () => {
+    const printer = 3;
+    const from = seen.length;
+    await deploy('A', [0, printer]);
+    await until('A watches the printer too', () => seen.some((s) => s.seq >= from && s.printer === printer && s.kind === 'status' && s.instance === 'A'));
+    assert.ok((sim.printers[printer] as SimulatedPrinter).startPrint('again.gcode', { durationSec: 300, totalLayers: 30 }));
+    await clock.advance(STEP_MS);
+    await until('print-started from both', () => events(printer).filter((s) => s.seq >= from && s.key === 'print-started').length === 2);
+    assert.deepEqual(
+      sorted(
+        events(printer)
+          .filter((s) => s.seq >= from && s.key === 'print-started')
+          .map((s) => s.instance),
+      ),
+      ['A', 'B'],
+      'one event, published twice: hence remove first, then deploy (docs/scaling.md)',
+    );
+    await deploy('B', [1, 2]);
+  });
 });
