@@ -11,9 +11,10 @@ import type { TestFlows } from 'node-red-node-test-helper';
 import { helper } from '../helpers/nodes';
 import { advanceInSteps, type ClockedSimulator, credentialsOf, startClockedSimulator } from '../helpers/simulator';
 import { configModule, pollModule, settle } from './status-poll.fixture';
-import { MEMORY_MAX_AGE_MS, memoryKey } from '../../src/nodes/shared/status-memory';
+import { MEMORY_MAX_AGE_MS, type MemoryRecord, memoryKey, StatusMemory } from '../../src/nodes/shared/status-memory';
+import { createClock } from '../../src/simulator';
 import type { AppConnectionCredentials, AppConnectionNode } from '../../src/nodes/shared/types';
-import type { PrinterEvent } from '../../src/client';
+import type { DeriveMemory, PrinterEvent } from '../../src/client';
 
 const CONNECTION_ID = 'conn-7f3a';
 
@@ -195,5 +196,35 @@ describe('status poll: derivation memory in the context store', function () {
       'in the named store',
     );
     assert.ok(!files(local).some((f) => f.endsWith('.json')), 'not in the other persistent store');
+  });
+});
+
+describe('status memory: how often it is written', () => {
+  it('writes when what the next derivation reads changes, else at most once a minute', async () => {
+    const clock = createClock({ mode: 'manual' });
+    const writes: MemoryRecord[] = [];
+    const memory = new StatusMemory({ load: async () => undefined, save: async (r) => void writes.push(r) }, clock, () => undefined);
+    const base = { decile: 0, firstLayer: false, thirdLayer: false, cooldownPending: false, gadgetWarned: false, gadgetPauseAnnounced: false };
+    const snapshot = (over: Record<string, unknown> = {}): DeriveMemory['last'] =>
+      ({ online: true, printing: true, state: 'printing', printId: 'p1', progress: 12, temperatures: { bed: { actual: 60, target: 60 } }, ...over }) as never;
+    memory.save({ ...base, last: snapshot() });
+    await memory.flushed();
+    assert.equal(writes.length, 1);
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(10_000);
+      memory.save({ ...base, last: snapshot({ progress: 12 + i, temperatures: { bed: { actual: 59 + i, target: 60 } } }) });
+    }
+    await memory.flushed();
+    assert.equal(writes.length, 1, 'temperatures and progress within the decile: nothing new to write');
+    await clock.advance(10_000);
+    memory.save({ ...base, last: snapshot({ progress: 18 }) });
+    await memory.flushed();
+    assert.equal(writes.length, 2, 'a minute later it is written again (its age says it is current)');
+    memory.save({ ...base, last: snapshot({ state: 'paused' }) });
+    memory.save({ ...base, decile: 2, last: snapshot({ state: 'paused', progress: 20 }) });
+    await memory.flushed();
+    assert.equal(writes.length, 4, 'each change of state or decile is written');
+    assert.equal(writes.at(-1)?.memory.decile, 2, 'the newest last');
+    clock.dispose();
   });
 });

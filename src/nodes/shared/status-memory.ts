@@ -3,12 +3,15 @@
 // redeploy, or another Node-RED instance's after a hand-over (docs/scaling.md) — continues from the
 // last state seen, so what happened in between is announced once and nothing is announced twice.
 import type { Clock, DeriveMemory } from '../../client';
+import { COMPLETE_PROGRESS } from '../../client/derive';
 import { isObject } from '../../client/values';
 import { persistentRecord, type RecordStore } from './context-store';
 import type { Node, NodeAPI } from './types';
 
 /** An older record is not continued from: a state that old says little about what is news now. */
 export const MEMORY_MAX_AGE_MS = 15 * 60_000;
+/** An unchanged memory is saved again this often, so its age says the printer is still watched. */
+export const MEMORY_REFRESH_MS = 60_000;
 
 export interface MemoryRecord {
   /** Clock time of the save. */
@@ -45,10 +48,26 @@ export function memoryStore(RED: NodeAPI, node: Node, printerKey: string): Recor
   return persistentRecord(RED, node, memoryKey(printerKey), isMemoryRecord, 'global');
 }
 
+/** What the next derivation reads of a memory: one that differs only in temperatures or times need not be written. */
+function signature(m: DeriveMemory): string {
+  const last = m.last;
+  return JSON.stringify([
+    m.decile,
+    ...FLAGS.map((flag) => m[flag]),
+    last.online,
+    last.printing,
+    last.state,
+    last.printId,
+    (last.progress ?? 0) >= COMPLETE_PROGRESS,
+  ]);
+}
+
 export class StatusMemory {
   /** The latest memory not yet handed to the store. */
   #latest?: MemoryRecord;
   #saving?: Promise<void>;
+  #savedSignature?: string;
+  #savedAt = -Infinity;
 
   constructor(
     private readonly store: RecordStore<MemoryRecord> | undefined,
@@ -68,10 +87,19 @@ export class StatusMemory {
     return record && record.at <= now && now - record.at < MEMORY_MAX_AGE_MS ? record.memory : undefined;
   }
 
-  /** Saves in the background; saves run one at a time and only the newest waiting one is written. */
+  /**
+   * Saves in the background when the memory changed in what the next derivation reads, and at least
+   * every MEMORY_REFRESH_MS (a poll every 10 s would otherwise write 6 times a minute to a store that
+   * may be a network away); saves run one at a time and only the newest waiting one is written.
+   */
   save(memory: DeriveMemory): void {
     if (!this.store) return;
-    this.#latest = { at: this.clock.now(), memory };
+    const now = this.clock.now();
+    const sig = signature(memory);
+    if (sig === this.#savedSignature && now - this.#savedAt < MEMORY_REFRESH_MS) return;
+    this.#savedSignature = sig;
+    this.#savedAt = now;
+    this.#latest = { at: now, memory };
     this.#saving ??= this.#drain(this.store);
   }
 
