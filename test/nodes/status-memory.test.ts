@@ -13,7 +13,8 @@ import { advanceInSteps, type ClockedSimulator, credentialsOf, startClockedSimul
 import { configModule, pollModule, settle } from './status-poll.fixture';
 import { MEMORY_MAX_AGE_MS, type MemoryRecord, memoryKey, StatusMemory } from '../../src/nodes/shared/status-memory';
 import { createClock } from '../../src/simulator';
-import type { AppConnectionCredentials, AppConnectionNode } from '../../src/nodes/shared/types';
+import { persistentStore } from '../../src/nodes/shared/context-store';
+import type { AppConnectionCredentials, AppConnectionNode, NodeAPI } from '../../src/nodes/shared/types';
 import type { DeriveMemory, PrinterEvent } from '../../src/client';
 
 const CONNECTION_ID = 'conn-7f3a';
@@ -226,5 +227,25 @@ describe('status memory: how often it is written', () => {
     assert.equal(writes.length, 4, 'each change of state or decile is written');
     assert.equal(writes.at(-1)?.memory.decile, 2, 'the newest last');
     clock.dispose();
+  });
+});
+
+describe('the context store our records go to', () => {
+  const storeOf = (settings: Record<string, unknown>): string | undefined => persistentStore({ settings } as unknown as NodeAPI);
+
+  it('is the named one, else a persistent default, else the first persistent one, else none', () => {
+    const file = { module: 'localfilesystem' };
+    assert.equal(storeOf({}), undefined, 'no contextStorage: the memory store, nothing kept');
+    assert.equal(storeOf({ contextStorage: { default: { module: 'memory' } } }), undefined);
+    assert.equal(storeOf({ contextStorage: { default: file } }), 'default');
+    assert.equal(storeOf({ contextStorage: { default: 'disk', disk: file } }), 'default', 'default may name another store');
+    assert.equal(storeOf({ contextStorage: { default: { module: 'memory' }, disk: file, other: file } }), 'disk');
+    const plugin = { module: () => ({}) };
+    assert.equal(storeOf({ contextStorage: { default: { module: 'memory' }, disk: file, shared: plugin }, octoeverywhereContextStore: 'shared' }), 'shared');
+    assert.equal(
+      storeOf({ contextStorage: { default: { module: 'memory' }, disk: file }, octoeverywhereContextStore: 'shared' }),
+      undefined,
+      'a name that is not configured: none (not silently another store)',
+    );
   });
 });
