@@ -8,7 +8,7 @@ import type { JobState, PrinterSnapshot } from './status';
 
 export const DEFAULT_BED_COOLDOWN_C = 40;
 /** OctoPrint has no `complete`/`cancelled` once idle: an active print that drops to idle this close to 100 % finished. */
-const COMPLETE_PROGRESS = 99.5;
+export const COMPLETE_PROGRESS = 99.5;
 
 export interface DeriveOptions {
   /** bed-cooldown-complete fires when the bed drops below this after a print completes. Default 40 °C. */

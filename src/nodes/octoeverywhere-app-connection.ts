@@ -16,7 +16,7 @@ export = function register(RED: NodeAPI): void {
     const def = migrate(TYPE, saved);
     const node = this;
     node.name = def.name;
-    Object.assign(node, { printerName: def.printerName || '', appId: def.appId || 'devtest' });
+    Object.assign(node, { printerName: def.printerName || '', appId: def.appId || 'devtest', printerKey: def.connectionId?.trim() || node.id });
 
     const printer = new PrinterConnection({
       def,

@@ -12,9 +12,11 @@ import {
   sameSnapshot,
 } from '../client';
 import { COMMON, onInput, useConnection } from './shared/adapter';
+import { clockFor } from './shared/clock';
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from './shared/poller';
 import { positive } from './shared/settings';
 import { statusOf } from './shared/print-status';
+import { memoryStore, StatusMemory } from './shared/status-memory';
 import { status } from './shared/status';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
 import { migrate } from './shared/migrations';
@@ -63,10 +65,43 @@ export = function register(RED: NodeAPI): void {
     const show = (shown: NodeStatus): void => node.status(shown);
 
     // One derivation memory for both sources: a switch between live and poll announces nothing
-    // twice, and a redeployed node starts from a baseline (the state found then is not an event).
+    // twice. Without a persistent context store a redeployed node starts from a baseline (the state
+    // found then is not an event); with one it continues from the printer's saved memory, whoever
+    // saved it (shared/status-memory.ts), and snapshots wait until that memory is loaded.
+    let saveFailed = false;
+    const saved = new StatusMemory(memoryStore(RED, node, connection.printerKey), clockFor(RED), (err: unknown) => {
+      if (!saveFailed) node.warn(RED._(`${OWN}log.memory-not-saved`, { message: err instanceof Error ? err.message : String(err) }));
+      saveFailed = true;
+    });
+    let held: Array<[PrinterSnapshot, 'poll' | 'live']> | undefined;
+    if (saved.persistent) {
+      held = [];
+      let closed = false;
+      saved
+        .load()
+        .then((loaded) => {
+          if (closed) return;
+          memory ??= loaded;
+          const waitingSnapshots = held ?? [];
+          held = undefined;
+          for (const [snapshot, source] of waitingSnapshots) emit(snapshot, source);
+        })
+        .catch((err: unknown) => node.error(err));
+      // The next owner of the printer reads what this node saved last: close waits for it.
+      node.on('close', (_removed: boolean, done: () => void) => {
+        closed = true;
+        void saved.flushed().finally(done);
+      });
+    }
+
     const emit = (snapshot: PrinterSnapshot, source: 'poll' | 'live' = 'poll'): void => {
+      if (held) {
+        held.push([snapshot, source]);
+        return;
+      }
       const derived = deriveEvents(memory, snapshot, { bedCooldownC });
       memory = derived.memory;
+      saved.save(memory);
       let statusMsg: NodeMessage | null = null;
       if (waiting === 0 && (!onChangeOnly || !lastSent || !sameSnapshot(lastSent, snapshot))) {
         statusMsg = { topic: 'status', payload: snapshot };

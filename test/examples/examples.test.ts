@@ -4,10 +4,8 @@
 import assert from 'node:assert/strict';
 import type { NodeMessage } from 'node-red';
 import {
-  BROKER_REQUIRED,
   CORE_FILES,
   DEMO_FLOW,
-  type Broker,
   type CaptureServer,
   type Credentials,
   type FlowNode,
@@ -17,16 +15,15 @@ import {
   helper,
   isJpeg,
   modulesFor,
-  mosquittoPath,
   ourTypes,
   prepare,
   readFlow,
   settle,
   startCapture,
-  startMosquitto,
   startNodeServer,
   step,
 } from './support';
+import { BROKER_REQUIRED, type Broker, mosquittoPath, startMosquitto } from '../helpers/mosquitto';
 import { type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
 import type { GadgetApiNode } from '../../src/nodes/shared/types';
 

@@ -1,14 +1,12 @@
 // Shared set-up of the example-flow tests: reading the shipped flows, pointing them at local stand-ins
-// (the simulator for OctoEverywhere, a capture server for the push service, a real mosquitto for the
-// MQTT broker), the core nodes and Dashboard 2 stubs they need, and a manual clock for the pollers.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+// (the simulator for OctoEverywhere, a capture server for the push service; the MQTT broker is
+// test/helpers/mosquitto.ts), the core nodes and Dashboard 2 stubs they need, and a manual clock for the pollers.
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { NodeInitializer } from 'node-red';
 import { coreNode, helper, nodeModule } from '../helpers/nodes';
-import { freePort, tempDir } from '../helpers/node-red-process';
 import { watchSecret } from '../helpers/secrets';
 import { advanceInSteps, type ClockedSimulator, credentialsOf } from '../helpers/simulator';
 import type { Simulator } from '../../src/simulator';
@@ -233,65 +231,6 @@ export async function startNodeServer(): Promise<NodeServer> {
         server.close(() => resolve());
       }),
   };
-}
-
-// ---- mosquitto -------------------------------------------------------------------------------------
-
-/** CI (and OE_REQUIRE_BROKER=1) must run the MQTT tests; elsewhere they skip without mosquitto. */
-export const BROKER_REQUIRED = process.env.OE_REQUIRE_BROKER === '1' || process.env.CI === 'true';
-
-export function mosquittoPath(): string | undefined {
-  for (const candidate of ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/opt/homebrew/sbin/mosquitto']) {
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  try {
-    return execFileSync('sh', ['-c', 'command -v mosquitto'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export interface Broker {
-  port: number;
-  stop(): Promise<void>;
-}
-
-/** A real mosquitto on 127.0.0.1 and a free port, with a throw-away config and no persistence. */
-export async function startMosquitto(binary: string): Promise<Broker> {
-  const port = await freePort();
-  const dir = tempDir('oe-mosquitto-');
-  const conf = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-  let output = '';
-  const child: ChildProcess = spawn(binary, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 10_000;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`mosquitto did not start:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { port, stop };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 // ---- stepping the manual clock (test/helpers/simulator.ts) with the flow's pollers ------------------

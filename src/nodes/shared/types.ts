@@ -45,6 +45,8 @@ export interface AppConnectionDef extends NodeDef {
  */
 export interface AppConnectionNode extends Node<AppConnectionCredentials> {
   readonly printerName: string;
+  /** Who the printer is across instances and redeploys: the App Connection's ID, else this node's id (status memory key). */
+  readonly printerKey: string;
   readonly appId: string;
   /** The shared client, or the configuration error that prevents one (thrown). */
   client(): OctoEverywhereClient;
