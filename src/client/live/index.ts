@@ -8,3 +8,5 @@ export { octoPrintStatus } from './octoprint';
 export { bambuStatus } from './bambu';
 export { cc2Status } from './elegoo-cc2';
 export * from './live-connection';
+export { checkSocketPath, type RawClose, type RawFrame, RawPrinterSocket, type RawPrinterSocketOptions } from './raw-socket';
+export { type SupervisedState } from './supervisor';
