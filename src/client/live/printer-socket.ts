@@ -140,7 +140,7 @@ export abstract class WebSocketSession implements LiveSession {
       if (isBinary || this.ended) return;
       let message: unknown;
       try {
-        message = JSON.parse(rawText(data));
+        message = JSON.parse(rawBuffer(data).toString('utf8'));
       } catch {
         return; // not ours to understand; the printer's own frames are not errors of the connection
       }
@@ -175,10 +175,7 @@ export abstract class WebSocketSession implements LiveSession {
     this.onEnded();
     const ws = this.ws;
     this.ws = undefined;
-    if (!ws) return;
-    // A clean close frame; a peer that never answers it is cut off by ws's own close timer.
-    if (ws.readyState === WebSocket.OPEN && how === 'clean') ws.close(1000, 'closing');
-    else ws.terminate();
+    if (ws) endSocket(ws, how);
   }
 
   protected send(message: unknown): void {
@@ -196,8 +193,15 @@ export abstract class WebSocketSession implements LiveSession {
   protected onEnded(): void {}
 }
 
-function rawText(data: WebSocket.RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
+/** Ends a socket: a clean close frame (a peer that never answers it is cut off by ws's own close timer), or at once when the path is dead. */
+export function endSocket(ws: WebSocket, how: 'clean' | 'dead'): void {
+  if (ws.readyState === WebSocket.OPEN && how === 'clean') ws.close(1000, 'closing');
+  else ws.terminate();
+}
+
+/** A frame's bytes, however `ws` delivered them. */
+export function rawBuffer(data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
 }

@@ -10,7 +10,7 @@ import { InvalidArgumentError, NetworkError, OctoEverywhereError } from '../erro
 import type { Route } from '../route-chooser';
 import { checkPrinterPath, checkSubprotocols } from '../validate';
 import type { BackoffOptions } from './backoff';
-import { type LocalRouteState, openPrinterSocket } from './printer-socket';
+import { endSocket, type LocalRouteState, openPrinterSocket, rawBuffer } from './printer-socket';
 import { type AttemptHandle, boundedHeartbeatMs, SocketSupervisor, type SupervisedAttempt, type SupervisedState } from './supervisor';
 
 export interface RawPrinterSocketOptions {
@@ -159,7 +159,7 @@ class RawAttempt implements SupervisedAttempt {
     ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
       alive();
       if (this.closed || !this.handle.current) return;
-      const buffer = asBuffer(data);
+      const buffer = rawBuffer(data);
       this.owner.emit('frame', isBinary ? { binary: true, data: buffer } : { binary: false, data: buffer.toString('utf8') });
     });
     ws.on('pong', alive);
@@ -192,15 +192,6 @@ class RawAttempt implements SupervisedAttempt {
     this.closed = true;
     const ws = this.socket;
     this.socket = undefined;
-    if (!ws) return;
-    // A clean close frame; a peer that never answers it is cut off by ws's own close timer.
-    if (ws.readyState === WebSocket.OPEN && how === 'clean') ws.close(1000, 'closing');
-    else ws.terminate();
+    if (ws) endSocket(ws, how);
   }
-}
-
-function asBuffer(data: WebSocket.RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }
