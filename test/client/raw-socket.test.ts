@@ -76,6 +76,16 @@ describe('client live: raw printer socket', () => {
     assert.equal((jsonFrames(rec)[1]?.error as Record<string, unknown>).code, -32700);
   });
 
+  it("OctoPrint's /sockjs/websocket through the relay: its connected message, sent with the upgrade's answer, is not lost", async () => {
+    rig = await startRig('octoprint');
+    const s = raw(rig, { path: '/sockjs/websocket' });
+    const rec = recordRaw(s);
+    s.start();
+    await until(() => rec.frames.length > 0, 'the first frame');
+    const first = jsonFrames(rec)[0];
+    assert.ok(first && typeof first.connected === 'object', JSON.stringify(first));
+  });
+
   it('on the LAN URL: binary frames stay binary both ways, subprotocols go as the relay splits them, no OctoEverywhere credential', async () => {
     rig = await startRig('moonraker');
     const server = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (offered) => [...offered][0] ?? false });
@@ -93,6 +103,7 @@ describe('client live: raw printer socket', () => {
       const lan = new AppConnection({
         url: rig.connection.baseUrl,
         authBearerToken: 'bearer-not-for-the-lan',
+        octoPrintApiKey: 'printer-own-key',
         localUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       });
       const s = raw(rig, { connection: lan, via: 'auto', protocols: ['jsonrpc', 'v2'] });
@@ -101,7 +112,8 @@ describe('client live: raw printer socket', () => {
       await until(() => s.state.status === 'connected', 'the LAN socket');
       assert.deepEqual(s.state, { status: 'connected', via: 'local' });
       assert.equal(headers[0]?.['sec-websocket-protocol'], 'jsonrpc,v2');
-      assert.equal(headers[0]?.authorization, undefined);
+      assert.equal(headers[0]?.authorization, undefined, 'no OctoEverywhere credential on the LAN');
+      assert.equal(headers[0]?.['x-api-key'], 'printer-own-key', "the printer's own key");
       s.send(Buffer.from([0, 1, 2, 255]));
       s.send('text');
       await until(() => rec.frames.length === 2, 'the echoes');

@@ -63,7 +63,7 @@ export class RawPrinterSocket extends EventEmitter<RawPrinterSocketEvents> {
     this.protocols = checkSubprotocols(options.protocols ?? []);
     this.clock = options.clock ?? realClock;
     this.heartbeatMs = boundedHeartbeatMs(options.heartbeatMs);
-    this.supervisor = new SocketSupervisor((handle) => new RawAttempt(() => this.openSocket(), this, handle), {
+    this.supervisor = new SocketSupervisor((handle) => new RawAttempt((onOpen) => this.openSocket(onOpen), this, handle), {
       clock: this.clock,
       heartbeatMs: this.heartbeatMs,
       backoff: options.backoff,
@@ -102,7 +102,7 @@ export class RawPrinterSocket extends EventEmitter<RawPrinterSocketEvents> {
     ws.send(data, { binary: Buffer.isBuffer(data) });
   }
 
-  private openSocket(): Promise<{ ws: WebSocket; via: Route }> {
+  private openSocket(onOpen: (ws: WebSocket) => void): Promise<{ ws: WebSocket; via: Route }> {
     return openPrinterSocket(
       {
         connection: this.options.connection,
@@ -114,7 +114,7 @@ export class RawPrinterSocket extends EventEmitter<RawPrinterSocketEvents> {
         local: this.local,
       },
       this.path,
-      { protocols: this.protocols },
+      { protocols: this.protocols, onOpen },
     );
   }
 }
@@ -141,18 +141,23 @@ class RawAttempt implements SupervisedAttempt {
   private closed = false;
 
   constructor(
-    private readonly openSocket: () => Promise<{ ws: WebSocket; via: Route }>,
+    private readonly openSocket: (onOpen: (ws: WebSocket) => void) => Promise<{ ws: WebSocket; via: Route }>,
     private readonly owner: EventEmitter<RawPrinterSocketEvents>,
     private readonly handle: AttemptHandle,
   ) {}
 
   async open(): Promise<{ via: Route }> {
-    const { ws, via } = await this.openSocket();
+    const { ws, via } = await this.openSocket((opened) => this.listen(opened));
     if (this.closed) {
       ws.terminate();
       throw new OctoEverywhereError('OE_CLOSED', 'The printer socket was stopped.', { kind: 'permanent' });
     }
     this.socket = ws;
+    return { via };
+  }
+
+  /** In the socket's `open` event, so even a frame that came with the upgrade's answer is heard. */
+  private listen(ws: WebSocket): void {
     const alive = (): void => {
       this.heard = true;
     };
@@ -173,7 +178,6 @@ class RawAttempt implements SupervisedAttempt {
       this.owner.emit('close', { code, reason: text });
       this.handle.ended(new NetworkError('OE_SOCKET_CLOSED', `The printer socket closed (code ${code}); reconnecting.`, { kind: 'temporary' }));
     });
-    return { via };
   }
 
   heartbeat(): boolean {
