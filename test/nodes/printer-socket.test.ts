@@ -338,6 +338,17 @@ describe('node: octoeverywhere-printer-socket', () => {
     });
   }
 
+  it('a config node that cannot be used (no credentials): its code on a red ring and on every message, no socket', async () => {
+    const r = await load({}, { credentials: {} });
+    const code = r.statuses.at(-1)?.text ?? '';
+    assert.match(code, /^OE_/);
+    assert.equal(r.statuses.at(-1)?.fill, 'red');
+    r.send({ payload: 'x' });
+    await until(() => r.errors.length > 0, 'the error');
+    assert.equal(r.errors[0]?.error?.code, code);
+    assert.equal(rig.sim.socketChaos.openSockets, 0);
+  });
+
   it('without a config node: OE_NO_CONNECTION', async () => {
     const r = await load({ connection: '' });
     r.send({ payload: 'x' });
