@@ -10,9 +10,11 @@ import { secretsIn } from '../helpers/secrets';
 import { type ClockedSimulator, credentialsOf, startClockedSimulator } from '../helpers/simulator';
 import type { AppConnectionCredentials } from '../../src/nodes/shared/types';
 import { tick, until } from '../client/live-helpers';
+import { prng, SEED } from '../fuzz/gen';
 
 const TYPE = 'octoeverywhere-printer-socket';
 const CATCH = coreNode('common/25-catch.js') as unknown;
+const COMPLETE = coreNode('common/24-complete.js') as unknown;
 
 interface Msg {
   topic?: string;
@@ -29,6 +31,8 @@ interface Rig {
   frames: Msg[];
   events: Msg[];
   errors: Msg[];
+  /** Messages the node ended without an error (Complete node). */
+  completes: Msg[];
   statuses: Status[];
   send(msg: Msg): void;
 }
@@ -72,11 +76,13 @@ describe('node: octoeverywhere-printer-socket', () => {
       { id: 'events', type: 'helper', ...at },
       { id: 'catch', type: 'catch', scope: ['s1'], uncaught: false, wires: [['errs']], ...at },
       { id: 'errs', type: 'helper', ...at },
+      { id: 'complete', type: 'complete', scope: ['s1'], uncaught: false, wires: [['dones']], ...at },
+      { id: 'dones', type: 'helper', ...at },
     ];
-    await helper.load([nodeModule('octoeverywhere-app-connection'), nodeModule(TYPE), CATCH] as Parameters<typeof helper.load>[0], flow, {
+    await helper.load([nodeModule('octoeverywhere-app-connection'), nodeModule(TYPE), CATCH, COMPLETE] as Parameters<typeof helper.load>[0], flow, {
       c1: options.credentials ?? credentialsOf(rig.sim.createAppConnection(0)),
     });
-    const r: Rig = { frames: [], events: [], errors: [], statuses: [], send: () => undefined };
+    const r: Rig = { frames: [], events: [], errors: [], completes: [], statuses: [], send: () => undefined };
     const s1 = helper.getNode('s1');
     type Call = { thisValue: unknown; args: [Status] };
     r.statuses.push(
@@ -91,6 +97,7 @@ describe('node: octoeverywhere-printer-socket', () => {
     helper.getNode('frames').on('input', (m: Msg) => r.frames.push(m));
     helper.getNode('events').on('input', (m: Msg) => r.events.push(m));
     helper.getNode('errs').on('input', (m: Msg) => r.errors.push(m));
+    helper.getNode('dones').on('input', (m: Msg) => r.completes.push(m));
     let seq = 0;
     r.send = (msg) => s1.receive({ ...msg, _msgid: `m${(seq += 1)}` } as Parameters<typeof s1.receive>[0]);
     return r;
@@ -122,6 +129,7 @@ describe('node: octoeverywhere-printer-socket', () => {
     await until(() => r.frames.length > 1, 'the parse error');
     assert.equal((payload(r.frames[1]).error as Record<string, unknown>).code, -32700);
     assert.equal(r.errors.length, 0);
+    await until(() => r.completes.length === 2, 'both messages ended');
   });
 
   it('frames each payload kind as the help says and gives received frames back parsed, as strings or as Buffers (LAN route)', async () => {
@@ -183,6 +191,24 @@ describe('node: octoeverywhere-printer-socket', () => {
     await run(4);
     assert.deepEqual(r.statuses.at(-1), { fill: 'green', shape: 'dot', text: 'status.connected' });
     assert.equal(r.frames.length, 0);
+  });
+
+  it('hostile payloads: each message ends exactly once (sent, or one coded error), nothing crashes, the socket stays up', async () => {
+    const r = await load();
+    await connected(r);
+    const rng = prng(SEED);
+    const n = 200;
+    for (let i = 0; i < n; i++) {
+      const payload = rng.bool(0.2) ? Buffer.from(rng.string(30)) : rng.value(3);
+      r.send(rng.bool(0.1) ? {} : { payload });
+    }
+    await until(() => r.completes.length + r.errors.length >= n, 'every message ended');
+    await run(2);
+    assert.equal(r.completes.length + r.errors.length, n, 'each message ends exactly once');
+    for (const e of r.errors) assert.equal(e.error?.code, 'OE_INVALID_PAYLOAD', JSON.stringify(e.error));
+    assert.ok(r.errors.length < n, 'most payloads are frames');
+    assert.ok(r.frames.length > 0, 'Moonraker answered');
+    assert.equal(topics(r).filter((t) => t !== 'connected').length, 0, 'no drop');
   });
 
   it('on a drop and a relay restart: disconnected (close code, retry in ms), errors while refused, connected again', async () => {
