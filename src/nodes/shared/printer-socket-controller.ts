@@ -116,11 +116,6 @@ export class PrinterSocketController {
     this.socket.on('state', (state) => this.state(state));
   }
 
-  /** Timers held now (the socket's heartbeat or retry, a status flash): lets tests check nothing is left. */
-  get pendingTimers(): number {
-    return this.socket.pendingTimers;
-  }
-
   start(): void {
     this.socket.start();
   }
@@ -162,14 +157,17 @@ export class PrinterSocketController {
         this.board.setBase(status.waiting(t('status.retrying', { seconds: Math.ceil((state.retryInMs ?? 0) / 1000), code: state.error.code })));
         this.failure(wasConnected, state.error, state.retryInMs ?? null);
         return;
-      case 'stopped':
+      case 'stopped': {
         if (!state.error) {
           this.board.setBase(status.idle());
           return;
         }
         this.board.setBase(status.error(state.error.code));
-        this.options.raise(state.error, this.failure(wasConnected, state.error, null));
+        // Catch nodes get their own copy: the one on output 2 may be changed downstream.
+        const msg = this.failure(wasConnected, state.error, null);
+        this.options.raise(state.error, { topic: msg.topic, payload: { ...(msg.payload as Record<string, unknown>) } });
         return;
+      }
     }
   }
 
