@@ -104,6 +104,7 @@
     'octoeverywhere-notification-webhook': [],
     'octoeverywhere-gadget-api': [],
     'octoeverywhere-failure-detection': [],
+    'octoeverywhere-printer-socket': [],
   };
 
   function configVersion(config) {

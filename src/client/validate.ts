@@ -119,3 +119,24 @@ export function checkString(value: unknown, name: string, maxLength = 1024): str
   if (CONTROL.test(value)) throw new InvalidArgumentError(`${name} contains a control character.`);
   return value;
 }
+
+/**
+ * WebSocket subprotocols as offered on a handshake: tokens (RFC 6455 §4.1), each once. Refused here
+ * rather than by `ws` at connect time, where it would be a network failure retried for ever.
+ */
+export function checkSubprotocols(protocols: unknown): string[] {
+  if (protocols === undefined) return [];
+  if (!Array.isArray(protocols)) throw new InvalidArgumentError('The subprotocols must be a list of names.', 'OE_INVALID_SUBPROTOCOL');
+  const seen = new Set<string>();
+  for (const p of protocols) {
+    if (typeof p !== 'string' || !TOKEN.test(p)) {
+      throw new InvalidArgumentError(
+        "A subprotocol name may hold only letters, digits and !#$%&'*+-.^_`|~ (no spaces, commas or quotes).",
+        'OE_INVALID_SUBPROTOCOL',
+      );
+    }
+    if (seen.has(p)) throw new InvalidArgumentError(`The subprotocol "${p}" is listed twice.`, 'OE_INVALID_SUBPROTOCOL');
+    seen.add(p);
+  }
+  return protocols as string[];
+}

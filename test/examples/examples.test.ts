@@ -399,6 +399,27 @@ describe('example flows', function () {
     });
   });
 
+  describe('printer-socket-moonraker', () => {
+    it("subscribes on every connect, splits Moonraker's pushes from its answers, and sends a request", async () => {
+      const { flow } = await load('printer-socket-moonraker.json');
+      const answers = received('ps-answers');
+      const updates = received('ps-updates');
+      const idOf = (m: NodeMessage): unknown => (m.payload as { id?: unknown }).id;
+      await eventually('the subscribe answer', () => answers.some((m) => idOf(m) === 2));
+      const subscribed = answers.find((m) => idOf(m) === 2)?.payload as { result?: { status?: { print_stats?: object } } };
+      assert.ok(subscribed.result?.status?.print_stats, 'the print status it subscribed to');
+      helper.getNode('ps-info').receive({});
+      await eventually('the printer.info answer', () => answers.some((m) => idOf(m) === 1));
+      rig.printer.startPrint('cube.gcode', { durationSec: 600 });
+      await step(rig, flow, 5000, () => updates.length > 0);
+      assert.ok(updates.length > 0, 'pushed status updates');
+      // A reconnect subscribes again.
+      rig.sim.socketChaos.drop();
+      await step(rig, flow, 30_000, () => answers.filter((m) => idOf(m) === 2).length === 2);
+      assert.equal(answers.filter((m) => idOf(m) === 2).length, 2);
+    });
+  });
+
   describe('gadget-any-camera and gadget-webcam-node (Gadget Failure Detection API)', () => {
     /**
      * Presses the flow's snapshot inject every `everyMs` of simulated time until `until()` (at most

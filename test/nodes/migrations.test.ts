@@ -12,6 +12,7 @@ import { coreNode, helper, nodeModule } from '../helpers/nodes';
 import { appConnectionCredentials, type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
 import { configVersion, currentVersion, migrate, MIGRATIONS } from '../../src/nodes/shared/migrations';
 import type { AppConnectionNode, GadgetApiNode } from '../../src/nodes/shared/types';
+import { until } from '../client/live-helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** The shared file itself, to watch which configs the runtime reads through it. */
@@ -177,6 +178,14 @@ describe('migrations: every node type', () => {
       const send = await loadOld('octoeverywhere-live-link', { expiration: '24', expirationType: 'num' });
       const msg = await send({ payload: 1 });
       assert.match(String((msg.payload as { Url?: string }).Url), /^https?:\/\//);
+    });
+
+    it('printer socket: opens its socket and answers a JSON-RPC frame', async () => {
+      const send = await loadOld('octoeverywhere-printer-socket', { path: '/websocket', subprotocols: '', heartbeat: 15, events: 'all' });
+      const n1 = helper.getNode('n1') as unknown as { status: { lastCall?: { args: [{ fill?: string }] } } };
+      await until(() => n1.status.lastCall?.args[0].fill === 'green', 'the socket');
+      const msg = await send({ payload: { jsonrpc: '2.0', method: 'printer.info', id: 5 } });
+      assert.equal((msg.payload as { id?: unknown }).id, 5);
     });
 
     it('status poll: a version 1 node keeps polling (mode poll); auto and live nodes take the live socket', async () => {

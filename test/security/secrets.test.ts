@@ -158,6 +158,66 @@ describe('security: no secret leaks anywhere', function () {
     await helper.unload();
   });
 
+  it('the printer socket: 0 hits in its frames, events, errors, statuses and logs, through drops and a revoked connection', async () => {
+    const keys = sim.createAppConnection(0, { appId: 'nodered', octoPrintApiKeyAppName: 'Node-RED' });
+    const flow = [
+      { id: 'st', type: 'tab', label: 'socket' },
+      { id: 'sc', type: 'octoeverywhere-app-connection', serviceUrl: sim.serviceUrl },
+      {
+        id: 'psn',
+        z: 'st',
+        type: 'octoeverywhere-printer-socket',
+        connection: 'sc',
+        path: '/websocket',
+        heartbeat: 5,
+        events: 'all',
+        wires: [['sout'], ['sout']],
+      },
+      { id: 'scatch', z: 'st', type: 'catch', scope: ['psn'], uncaught: false, wires: [['sout']] },
+      { id: 'sout', z: 'st', type: 'helper' },
+    ];
+    const mods = [nodeModule('octoeverywhere-app-connection'), nodeModule('octoeverywhere-printer-socket'), coreNode('common/25-catch.js')];
+    // The node's back-off and heartbeat on a manual clock, so each reconnect comes without waiting.
+    const clock = createClock({ mode: 'manual' });
+    helper.settings({ octoeverywhereClock: clock } as Parameters<typeof helper.settings>[0]);
+    const seen: Array<{ topic?: string; payload?: unknown; error?: { code?: string } }> = [];
+    const wait = async (what: string, check: () => boolean): Promise<void> => {
+      for (let i = 0; i < 100 && !check(); i++) {
+        await clock.advance(1000);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(check(), what);
+    };
+    const connects = (): number => seen.filter((m) => m.topic === 'connected').length;
+    try {
+      await helper.load(mods as Parameters<typeof helper.load>[0], flow, { sc: credentialsOf(keys) });
+      helper.getNode('sout').on('input', (m: (typeof seen)[number]) => seen.push(m));
+      await wait('connected', () => connects() === 1);
+      const node = helper.getNode('psn');
+      node.receive({ payload: { jsonrpc: '2.0', method: 'server.info', id: 1 } } as never);
+      node.receive({} as never);
+      await wait('the answer and the bad payload', () => seen.some((m) => (m.payload as { id?: unknown } | undefined)?.id === 1) && seen.some((m) => m.error));
+      sim.socketChaos.drop();
+      await wait('reconnected', () => connects() === 2);
+      sim.revoke(keys.id);
+      sim.socketChaos.drop();
+      await wait('the stop', () => seen.some((m) => m.error?.code === 'OE_604'));
+      const hits = {
+        messagesHits: secretsIn(JSON.stringify(seen)).length,
+        statusesHits: secretsIn(JSON.stringify(statusesOf('psn'))).length,
+        logHits: secretsIn(JSON.stringify(helper.log().args)).length,
+        flowHits: secretsIn(JSON.stringify(flow)).length,
+      };
+      figure('secrets/printer-socket', { messages: seen.length, ...hits });
+      assert.ok(seen.some((m) => m.topic === 'disconnected') && seen.some((m) => m.topic === 'error'), 'drops and errors were reported');
+      assert.deepEqual(hits, { messagesHits: 0, statusesHits: 0, logHits: 0, flowHits: 0 });
+    } finally {
+      helper.settings({});
+      await helper.unload();
+      clock.dispose();
+    }
+  });
+
   describe('real Node-RED with adminAuth', () => {
     let nodeRed: NodeRedProcess;
     let adminToken: string;
@@ -179,6 +239,17 @@ describe('security: no secret leaks anywhere', function () {
         ),
         { id: 'gk', type: 'octoeverywhere-gadget-api', serviceUrl: sim.gadgetApi.url, credentials: { apiKey: SECRETS.gadgetApiKey } },
         { id: 'fdn', z: 'tab', type: 'octoeverywhere-failure-detection', gadgetApi: 'gk', wires: [[], []] },
+        {
+          id: 'psn',
+          z: 'tab',
+          type: 'octoeverywhere-printer-socket',
+          connection: 'c1',
+          path: '/websocket',
+          heartbeat: 15,
+          events: 'all',
+          version: 1,
+          wires: [[], []],
+        },
       ];
       const res = await fetch(`${nodeRed.url}/flows`, {
         method: 'POST',

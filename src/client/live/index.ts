@@ -9,3 +9,5 @@ export { bambuStatus } from './bambu';
 export { cc2Status } from './elegoo-cc2';
 export * from './live-connection';
 export { livePlatformOf, needsSerialNumber, parseSerialNumber, type PlatformVerdict } from './platform';
+export { checkSocketPath, type RawClose, type RawFrame, RawPrinterSocket, type RawPrinterSocketOptions } from './raw-socket';
+export { type SupervisedState } from './supervisor';

@@ -3,24 +3,22 @@
 // and other permanent refusals), and turns the session's statuses into the snapshots and print events
 // the poller produces — the same derivation (derive.ts), so both give the same sequence by construction.
 import { EventEmitter } from 'node:events';
-import { type Clock, type ClockTimer, realClock } from '../clock';
+import { type Clock, realClock } from '../clock';
 import type { AppConnection, Route } from '../connection';
 import { deriveEvents, type DeriveMemory, type DeriveOptions } from '../derive';
-import { NetworkError, OctoEverywhereError } from '../errors';
+import { NetworkError, type OctoEverywhereError } from '../errors';
 import type { PrinterEvent } from '../events';
 import { type JobStatus, type PrinterSnapshot, sameSnapshot } from '../status';
-import { type BackoffOptions, reconnectDelayMs } from './backoff';
+import type { BackoffOptions } from './backoff';
 import { BambuSession } from './bambu';
 import { ElegooCc2Session } from './elegoo-cc2';
 import { MoonrakerSession } from './moonraker';
 import { octoPrintUnsupported, OctoPrintSession } from './octoprint';
 import type { LocalRouteState } from './printer-socket';
 import { type HostNotice, type LivePlatform, type LiveSession, type PrintKey, samePrint, type SessionContext } from './session';
+import { type AttemptHandle, boundedHeartbeatMs, SocketSupervisor, type SupervisedAttempt } from './supervisor';
 
-export const DEFAULT_HEARTBEAT_MS = 15_000;
-/** The Elegoo CC2 forgets a client silent for 65 s, and the MQTT keepalive follows the heartbeat. */
-export const MAX_HEARTBEAT_MS = 30_000;
-const MIN_HEARTBEAT_MS = 1_000;
+export { DEFAULT_HEARTBEAT_MS, MAX_HEARTBEAT_MS } from './supervisor';
 
 export type LiveState =
   | { status: 'connecting'; attempt: number; retryInMs?: number; error?: OctoEverywhereError }
@@ -68,11 +66,7 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
   private readonly heartbeatMs: number;
   private readonly local: LocalRouteState = { downUntilMs: 0 };
   private readonly memo: Record<string, number> = {};
-  private session: LiveSession | undefined;
-  private heartbeatTimer: ClockTimer | undefined;
-  private retryTimer: ClockTimer | undefined;
-  private failures = 0;
-  private running = false;
+  private readonly supervisor: SocketSupervisor<SupervisedAttempt>;
   private current: LiveState = { status: 'stopped' };
   private memory: DeriveMemory | undefined;
   private latestSnapshot: PrinterSnapshot | undefined;
@@ -83,8 +77,14 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
     super();
     this.platform = options.platform;
     this.clock = options.clock ?? realClock;
-    const hb = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-    this.heartbeatMs = Math.min(MAX_HEARTBEAT_MS, Math.max(MIN_HEARTBEAT_MS, Number.isFinite(hb) ? hb : DEFAULT_HEARTBEAT_MS));
+    this.heartbeatMs = boundedHeartbeatMs(options.heartbeatMs);
+    this.supervisor = new SocketSupervisor((handle) => this.attempt(handle), {
+      clock: this.clock,
+      heartbeatMs: this.heartbeatMs,
+      backoff: options.backoff,
+      random: options.random,
+    });
+    this.supervisor.on('state', (state) => this.setState(state));
   }
 
   get state(): LiveState {
@@ -97,29 +97,23 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
 
   /** Timers held now (heartbeat, retry): lets tests check nothing is left behind. */
   get pendingTimers(): number {
-    return (this.heartbeatTimer ? 1 : 0) + (this.retryTimer ? 1 : 0);
+    return this.supervisor.pendingTimers;
   }
 
   /** Starts (again, after a stop: a redeploy gives a stopped connection one fresh try). */
   start(): void {
-    if (this.running) return;
+    if (this.supervisor.isRunning) return;
     const unsupported = this.unsupported();
     if (unsupported) {
       this.setState({ status: 'unsupported', ...unsupported });
       return;
     }
-    this.running = true;
-    this.failures = 0;
-    this.connect();
+    this.supervisor.start();
   }
 
   /** Closes the socket cleanly and releases every timer; no further events. */
   stop(): void {
-    this.running = false;
-    this.clearTimers();
-    const session = this.session;
-    this.session = undefined;
-    session?.close();
+    this.supervisor.stop(true);
     if (this.current.status !== 'stopped' && this.current.status !== 'unsupported') this.setState({ status: 'stopped' });
   }
 
@@ -162,94 +156,35 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
     }
   }
 
-  private connect(): void {
-    if (!this.running) return;
-    this.setState({ status: 'connecting', attempt: this.failures + 1 });
-    let session: LiveSession;
-    try {
-      session = this.createSession();
-    } catch (err) {
-      this.failed(asError(err));
-      return;
-    }
-    this.session = session;
-    let ended = false;
-    const end = (error: OctoEverywhereError): void => {
-      if (ended || this.session !== session) return;
-      ended = true;
-      this.session = undefined;
-      this.failed(error);
-    };
-    session
-      .open({
-        status: (job, print) => {
-          if (this.session === session) this.status(job, print);
-        },
-        alive: () => undefined,
-        host: (notice) => {
-          if (this.session === session) this.emit('host', notice);
-        },
-        closed: (error) => end(error ?? new NetworkError('OE_SOCKET_CLOSED', 'The printer socket closed; reconnecting.', { kind: 'temporary' })),
-        unsupported: (reason, code) => {
-          if (this.session !== session) return;
-          this.running = false;
-          this.clearTimers();
-          this.session = undefined;
-          session.close();
-          this.setState({ status: 'unsupported', code, reason });
-        },
-      })
-      .then(
-        ({ via }) => {
-          if (this.session !== session || ended) return;
-          this.setState({ status: 'connected', via });
-          this.armHeartbeat(session);
-        },
-        (err: unknown) => end(asError(err)),
-      );
-  }
-
-  private armHeartbeat(session: LiveSession): void {
-    this.clock.clearTimer(this.heartbeatTimer);
-    this.heartbeatTimer = this.clock.setTimeout(() => {
-      this.heartbeatTimer = undefined;
-      if (this.session !== session) return;
-      if (session.heartbeat()) {
-        this.armHeartbeat(session);
-        return;
-      }
-      // Nothing arrived for a whole period after a ping: the path is dead even if TCP says otherwise.
-      this.session = undefined;
-      session.close('dead');
-      this.failed(
-        new NetworkError('OE_SOCKET_STALLED', `The printer socket went silent (no answer for ${Math.round((2 * this.heartbeatMs) / 1000)} s); reconnecting.`, {
-          kind: 'temporary',
+  /** One attempt for the supervisor: the platform's session, its reports counted while it is current. */
+  private attempt(handle: AttemptHandle): SupervisedAttempt {
+    const session = this.createSession();
+    return {
+      open: () =>
+        session.open({
+          status: (job, print) => {
+            if (!handle.current) return;
+            // A session that delivers whole statuses is healthy: the next drop starts the back-off afresh.
+            handle.healthy();
+            this.status(job, print);
+          },
+          alive: () => undefined,
+          host: (notice) => {
+            if (handle.current) this.emit('host', notice);
+          },
+          closed: (error) => handle.ended(error ?? new NetworkError('OE_SOCKET_CLOSED', 'The printer socket closed; reconnecting.', { kind: 'temporary' })),
+          unsupported: (reason, code) => {
+            if (!handle.current) return;
+            this.supervisor.stop(true);
+            this.setState({ status: 'unsupported', code, reason });
+          },
         }),
-      );
-    }, this.heartbeatMs);
-  }
-
-  private failed(error: OctoEverywhereError): void {
-    this.clearTimers();
-    if (!this.running) return;
-    if (error.behaviour === 'reconnect' || error.kind === 'permanent') {
-      // One error, and no more attempts: the user must act (reconnect through the portal, fix a key).
-      this.running = false;
-      this.setState({ status: 'stopped', error });
-      return;
-    }
-    const retryInMs = reconnectDelayMs(this.failures, this.options.random, this.options.backoff);
-    this.failures++;
-    this.setState({ status: 'connecting', attempt: this.failures + 1, retryInMs, error });
-    this.retryTimer = this.clock.setTimeout(() => {
-      this.retryTimer = undefined;
-      this.connect();
-    }, retryInMs);
+      heartbeat: () => session.heartbeat(),
+      close: (how) => session.close(how),
+    };
   }
 
   private status(job: JobStatus, print: PrintKey | null): void {
-    // A session that delivers whole statuses is healthy: the next drop starts the back-off afresh.
-    this.failures = 0;
     const snapshot: PrinterSnapshot = {
       ...job,
       online: true,
@@ -281,16 +216,4 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
     this.current = state;
     this.emit('state', state);
   }
-
-  private clearTimers(): void {
-    this.clock.clearTimer(this.heartbeatTimer);
-    this.clock.clearTimer(this.retryTimer);
-    this.heartbeatTimer = undefined;
-    this.retryTimer = undefined;
-  }
-}
-
-function asError(err: unknown): OctoEverywhereError {
-  if (err instanceof OctoEverywhereError) return err;
-  return new NetworkError('OE_NETWORK', 'The printer socket failed.', { kind: 'temporary' });
 }

@@ -18,6 +18,12 @@ export interface PrinterSocketOptions {
   /** Offered subprotocols; `ws` joins them with `,` and no space, as the relay splits them (it does not trim). */
   protocols?: string[];
   headers?: Record<string, string>;
+  /**
+   * Called inside the socket's `open` event, before `ws` can emit any frame: a frame that came in the
+   * same packet as the upgrade's answer is emitted in the same turn, before the returned promise's
+   * continuation runs, so a listener attached only then would miss it.
+   */
+  onOpen?: (ws: WebSocket) => void;
 }
 
 /** When the LAN route last failed, per live connection (the supervisor owns it across attempts). */
@@ -51,7 +57,7 @@ export async function openPrinterSocket(
         handshakeTimeout: LOCAL_HANDSHAKE_MS,
         followRedirects: false,
       });
-      await handshake(ws, 'local', connection.appId);
+      await handshake(ws, 'local', connection.appId, options.onOpen);
       return { ws, via: 'local' };
     } catch (err) {
       // A LAN that answers with an HTTP refusal (401: wrong key) is the printer speaking: the relay would hear the same.
@@ -60,27 +66,31 @@ export async function openPrinterSocket(
     }
   }
   const ws = connection.openWebSocket(checked, { protocols, headers });
-  await handshake(ws, 'relay', connection.appId);
+  await handshake(ws, 'relay', connection.appId, options.onOpen);
   return { ws, via: 'relay' };
 }
 
 /** Waits for the upgrade; a refused one is mapped to our error (the response is drained, the socket dropped). */
-function handshake(ws: WebSocket, via: 'relay' | 'local', appId: string): Promise<void> {
+function handshake(ws: WebSocket, via: 'relay' | 'local', appId: string, onOpen?: (ws: WebSocket) => void): Promise<void> {
   const what = via === 'relay' ? 'The printer socket through OctoEverywhere' : "The printer socket on the printer's local URL";
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (error?: OctoEverywhereError): void => {
       if (settled) return;
       settled = true;
-      ws.off('open', onOpen);
+      ws.off('open', opened);
       if (error) {
         ws.on('error', () => undefined);
         ws.terminate();
         reject(error);
       } else resolve();
     };
-    const onOpen = (): void => finish();
-    ws.once('open', onOpen);
+    const opened = (): void => {
+      if (settled) return;
+      onOpen?.(ws);
+      finish();
+    };
+    ws.once('open', opened);
     ws.once('unexpected-response', (req, res) => {
       const status = res.statusCode ?? 0;
       res.resume();
@@ -140,7 +150,7 @@ export abstract class WebSocketSession implements LiveSession {
       if (isBinary || this.ended) return;
       let message: unknown;
       try {
-        message = JSON.parse(rawText(data));
+        message = JSON.parse(rawBuffer(data).toString('utf8'));
       } catch {
         return; // not ours to understand; the printer's own frames are not errors of the connection
       }
@@ -175,10 +185,7 @@ export abstract class WebSocketSession implements LiveSession {
     this.onEnded();
     const ws = this.ws;
     this.ws = undefined;
-    if (!ws) return;
-    // A clean close frame; a peer that never answers it is cut off by ws's own close timer.
-    if (ws.readyState === WebSocket.OPEN && how === 'clean') ws.close(1000, 'closing');
-    else ws.terminate();
+    if (ws) endSocket(ws, how);
   }
 
   protected send(message: unknown): void {
@@ -196,8 +203,15 @@ export abstract class WebSocketSession implements LiveSession {
   protected onEnded(): void {}
 }
 
-function rawText(data: WebSocket.RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
+/** Ends a socket: a clean close frame (a peer that never answers it is cut off by ws's own close timer), or at once when the path is dead. */
+export function endSocket(ws: WebSocket, how: 'clean' | 'dead'): void {
+  if (ws.readyState === WebSocket.OPEN && how === 'clean') ws.close(1000, 'closing');
+  else ws.terminate();
+}
+
+/** A frame's bytes, however `ws` delivered them. */
+export function rawBuffer(data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
 }
