@@ -104,6 +104,7 @@
     'octoeverywhere-notification-webhook': [],
     'octoeverywhere-gadget-api': [],
     'octoeverywhere-failure-detection': [],
+    'octoeverywhere-printer-mqtt': [],
   };
 
   function configVersion(config) {
