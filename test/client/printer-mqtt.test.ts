@@ -231,4 +231,16 @@ describe('client live: raw printer MQTT through the proxy', () => {
     await assert.rejects(onStop, { code: 'OE_CLOSED' });
     assert.equal(client.pendingTimers, 0);
   });
+
+  it('a printer without a broker (Klipper: the upgrade is answered 754) stops with one clear error instead of retrying', async () => {
+    rig = await startRig('moonraker');
+    const r = rig;
+    const { client, rec } = make(r, { topics: ['a/b'] });
+    client.start();
+    await until(() => client.state.status === 'stopped', 'the stop');
+    const state = client.state;
+    assert.ok(state.status === 'stopped' && state.error?.code === 'OE_MQTT_NO_BROKER', JSON.stringify(state));
+    await run(r, 60);
+    assert.equal(rec.states.filter((s) => s.status === 'connecting').length, 1, 'one attempt only');
+  });
 });

@@ -93,6 +93,16 @@ export function subscribeRefused(topic: string, why: string): OctoEverywhereErro
   return Object.assign(error, { topic });
 }
 
+/** A printer without a broker behind the proxy (Klipper, OctoPrint): its upgrade is answered 754 (the simulator's answer; production's is unverified). */
+function noBroker(cause: OctoEverywhereError | undefined): OctoEverywhereError | undefined {
+  if (cause?.status !== 754) return undefined;
+  return new OctoEverywhereError(
+    'OE_MQTT_NO_BROKER',
+    "This printer has no MQTT broker behind OctoEverywhere's MQTT proxy: only Bambu Lab and Elegoo Centauri Carbon 2 printers have one.",
+    { kind: 'permanent', status: 754 },
+  );
+}
+
 interface Waiting {
   topic: string;
   payload: Buffer | string;
@@ -252,7 +262,7 @@ export class PrinterMqttClient extends EventEmitter<PrinterMqttEvents> {
         if (this.client !== client) return; // our own stop
         this.client = undefined;
         this.connected = false;
-        this.failed(cause ?? (subscribing ? this.droppedWhileSubscribing() : undefined) ?? proxyClosedError());
+        this.failed(noBroker(cause) ?? cause ?? (subscribing ? this.droppedWhileSubscribing() : undefined) ?? proxyClosedError());
       },
     );
     this.client = client;
