@@ -95,7 +95,11 @@ export = function register(RED: NodeAPI): void {
         }
       });
       session.start();
-      node.on('close', (_removed: boolean, done: () => void) => void session.stop().finally(done));
+      node.on('close', (_removed: boolean, done: () => void) => {
+        // The flow is going: its own stop is not a "disconnected" for it.
+        session.removeAllListeners();
+        void session.stop().finally(done);
+      });
     }
 
     onInput(RED, node, connection, async (msg) => {

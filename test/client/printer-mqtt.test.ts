@@ -243,4 +243,19 @@ describe('client live: raw printer MQTT through the proxy', () => {
     await run(r, 60);
     assert.equal(rec.states.filter((s) => s.status === 'connecting').length, 1, 'one attempt only');
   });
+
+  it('stop on a stalled proxy with a QoS 1 publish in flight still ends the socket', async () => {
+    rig = await startRig('bambu');
+    const r = rig;
+    const { client } = make(r, { topics: ['a/b'] });
+    client.start();
+    await until(() => client.state.status === 'connected', 'the session');
+    r.sim.chaos.stallSockets = true;
+    const inFlight = client.publish('a/b', 'x', { qos: 1 }).catch((e: OctoEverywhereError) => e.code);
+    await client.stop();
+    r.sim.chaos.stallSockets = false;
+    await until(() => r.sim.socketChaos.openSockets === 0, 'the socket to go');
+    assert.equal(await inFlight, 'OE_MQTT_PUBLISH_FAILED');
+    assert.equal(client.pendingTimers, 0);
+  });
 });

@@ -242,5 +242,10 @@ describe('node: octoeverywhere-printer-mqtt', () => {
     assert.ok(clock.pendingTimers <= baseline, `the node released its timers (${clock.pendingTimers} > ${baseline})`);
     await run(120);
     assert.equal(sim.socketChaos.openSockets, 0, 'no reconnect after close');
+    assert.deepEqual(
+      rec.events.map((e) => e.topic),
+      ['connected'],
+      'its own close is no "disconnected" for the flow that is going',
+    );
   });
 });

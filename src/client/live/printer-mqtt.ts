@@ -125,6 +125,8 @@ export class PrinterMqttClient extends EventEmitter<PrinterMqttEvents> {
   private dropsWhileSubscribing = 0;
   private retryTimer: ClockTimer | undefined;
   private readonly waiting: Waiting[] = [];
+  /** Publishes handed to MQTT.js and not yet done (a QoS 1 one waits for its PUBACK). */
+  private readonly inFlight = new Set<() => void>();
   private current: PrinterMqttState = { status: 'stopped' };
 
   constructor(private readonly options: PrinterMqttOptions) {
@@ -180,11 +182,16 @@ export class PrinterMqttClient extends EventEmitter<PrinterMqttEvents> {
     const client = this.client;
     this.client = undefined;
     this.connected = false;
+    this.failInFlight();
     if (this.current.status !== 'stopped') this.setState({ status: 'stopped' });
     if (!client) return Promise.resolve();
     return new Promise((resolve) => {
-      // A stalled proxy never answers the close: cut the socket after a short wait.
-      const cut = setTimeout(() => client.end(true), CLOSE_WAIT_MS);
+      // A stalled proxy never acks an in-flight publish nor answers the close: cut the socket after a
+      // short wait (a second end() would not, as MQTT.js ignores it while disconnecting).
+      const cut = setTimeout(() => {
+        client.stream.destroy();
+        resolve();
+      }, CLOSE_WAIT_MS);
       client.end(false, {}, () => {
         clearTimeout(cut);
         resolve();
@@ -240,11 +247,25 @@ export class PrinterMqttClient extends EventEmitter<PrinterMqttEvents> {
 
   private send(client: MqttClient, topic: string, payload: Buffer | string, options: PublishOptions): Promise<void> {
     return new Promise((resolve, reject) => {
+      const fail = (): void => {
+        this.inFlight.delete(fail);
+        reject(new OctoEverywhereError('OE_MQTT_PUBLISH_FAILED', 'The MQTT session ended before the publish was acknowledged.', { kind: 'temporary' }));
+      };
+      // MQTT.js keeps a QoS 1 publish's callback when the socket dies under it: the session's end settles it.
+      this.inFlight.add(fail);
       client.publish(topic, payload, { qos: options.qos === 1 ? 1 : 0, retain: options.retain === true }, (err) => {
-        if (!err) resolve();
-        else reject(new OctoEverywhereError('OE_MQTT_PUBLISH_FAILED', 'The MQTT session ended before the publish was acknowledged.', { kind: 'temporary' }));
+        if (!this.inFlight.has(fail)) return;
+        if (err) fail();
+        else {
+          this.inFlight.delete(fail);
+          resolve();
+        }
       });
     });
+  }
+
+  private failInFlight(): void {
+    for (const fail of [...this.inFlight]) fail();
   }
 
   private connect(): void {
@@ -262,6 +283,7 @@ export class PrinterMqttClient extends EventEmitter<PrinterMqttEvents> {
         if (this.client !== client) return; // our own stop
         this.client = undefined;
         this.connected = false;
+        this.failInFlight();
         this.failed(noBroker(cause) ?? cause ?? (subscribing ? this.droppedWhileSubscribing() : undefined) ?? proxyClosedError());
       },
     );
