@@ -8,7 +8,7 @@ import { clockFor } from './shared/clock';
 import { configured, onInput, useConnection } from './shared/adapter';
 import { asOctoEverywhereError, errorStatus } from './shared/failure';
 import { migrate } from './shared/migrations';
-import { DATATYPES, decodePayload, type MqttDatatype, publishOf, topicsOf } from './shared/mqtt-message';
+import { actionOf, DATATYPES, decodePayload, type MqttDatatype, publishOf, topicsOf } from './shared/mqtt-message';
 import type { Translate } from './shared/settings';
 import { status } from './shared/status';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './shared/types';
@@ -105,7 +105,14 @@ export = function register(RED: NodeAPI): void {
     onInput(RED, node, connection, async (msg) => {
       if (settings instanceof Error) throw settings;
       if (!mqtt) throw new InvalidArgumentError(t('errors.not-usable'), 'OE_CONFIG_INVALID');
-      const m = msg as NodeMessage & { qos?: unknown; retain?: unknown };
+      const m = msg as NodeMessage & { qos?: unknown; retain?: unknown; action?: unknown };
+      if (m.action !== undefined) {
+        // As core's mqtt in: subscribe / unsubscribe at run time (e.g. once the serial number is known).
+        const action = actionOf(m.action, m.topic, t);
+        if (action.action === 'subscribe') await mqtt.subscribe(action.topics);
+        else await mqtt.unsubscribe(action.topics);
+        return;
+      }
       const out = publishOf(m, { qos: settings.qos, retain }, t);
       await mqtt.publish(out.topic, out.payload, { qos: out.qos, retain: out.retain });
     });

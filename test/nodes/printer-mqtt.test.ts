@@ -199,6 +199,28 @@ describe('node: octoeverywhere-printer-mqtt', () => {
     assert.deepEqual((rec.events.find((e) => e.topic === 'connected')?.payload as { topics: string[] }).topics, [`device/${sn}/report`]);
   });
 
+  it('msg.action subscribes and unsubscribes at run time (kept across reconnects); a refused or invalid one fails with its code', async () => {
+    const sn = bambu.serialNumber ?? '';
+    bambu.mqtt?.refusedFilters.add('refused/topic');
+    const rec = await load({ topics: '' });
+    await until(() => connected(rec) === 1, 'the session');
+    send({ action: 'subscribe', topic: [`device/${sn}/report`] });
+    await until(() => bambu.mqtt?.subscriptions.has(`device/${sn}/report`) === true, 'the subscription');
+    send({ topic: `device/${sn}/request`, payload: { pushing: { sequence_id: '0', command: 'pushall' } } });
+    await until(() => rec.messages.length > 0, 'the report');
+    sim.socketChaos.drop();
+    await run(60, () => connected(rec) === 2);
+    assert.deepEqual((rec.events.filter((e) => e.topic === 'connected')[1]?.payload as { topics: string[] }).topics, [`device/${sn}/report`]);
+    send({ action: 'unsubscribe', topic: true });
+    await until(() => bambu.mqtt?.subscriptions.size === 0, 'the unsubscription');
+    send({ action: 'subscribe', topic: 'refused/topic' });
+    send({ action: 'subscribe', topic: 'a/#/b' });
+    send({ action: 'subscribe' });
+    send({ action: 'connect', topic: 'x' });
+    await until(() => rec.caught.length === 4, 'four errors');
+    assert.deepEqual(codes(rec).sort(), ['OE_MQTT_INVALID_ACTION', 'OE_MQTT_INVALID_TOPIC', 'OE_MQTT_NO_TOPIC', 'OE_MQTT_SUBSCRIBE_REFUSED']);
+  });
+
   it('the printer link drops: disconnected, retried while the proxy says CONNACK 3, connected and subscribed again when it is back', async () => {
     const sn = bambu.serialNumber ?? '';
     const rec = await load({ topics: `device/${sn}/report` });

@@ -125,6 +125,8 @@ export class PrinterMqttClient extends EventEmitter<PrinterMqttEvents> {
   private dropsWhileSubscribing = 0;
   private retryTimer: ClockTimer | undefined;
   private readonly waiting: Waiting[] = [];
+  /** SUBSCRIBEs of the current session not yet answered. */
+  private subscribesInFlight = 0;
   /** Publishes handed to MQTT.js and not yet done (a QoS 1 one waits for its PUBACK). */
   private readonly inFlight = new Set<() => void>();
   private current: PrinterMqttState = { status: 'stopped' };
@@ -237,6 +239,48 @@ export class PrinterMqttClient extends EventEmitter<PrinterMqttEvents> {
     });
   }
 
+  /**
+   * Adds filters (kept for every reconnect). Connected: resolves on the SUBACK, and rejects with
+   * OE_MQTT_SUBSCRIBE_REFUSED when the proxy refuses one (which is then dropped); else they are
+   * subscribed on connecting. Rejects when stopped.
+   */
+  subscribe(topics: readonly string[]): Promise<void> {
+    for (const topic of topics) {
+      const problem = filterProblem(topic);
+      if (problem) return Promise.reject(new InvalidArgumentError(`The subscription topic "${topic}" is not a valid MQTT filter (${problem}).`, 'OE_MQTT_INVALID_TOPIC'));
+    }
+    if (!this.running) return Promise.reject(this.notConnected());
+    const added = [...new Set(topics)].filter((t) => !this.filters.has(t));
+    for (const topic of added) this.filters.add(topic);
+    const client = this.client;
+    if (added.length === 0 || !this.connected || !client) return Promise.resolve();
+    this.subscribesInFlight++;
+    return new Promise((resolve, reject) => {
+      client.subscribe(added, { qos: this.qos }, (err, _granted, suback) => {
+        const codes = (suback ?? (err as { packet?: { granted?: unknown } } | null)?.packet)?.granted;
+        // No SUBACK: the session ended; the filters are subscribed on the next one.
+        if (this.client !== client || !Array.isArray(codes)) {
+          resolve();
+          return;
+        }
+        this.subscribesInFlight--;
+        this.dropsWhileSubscribing = 0;
+        const refused = added.filter((_t, i) => codes[i] === 0x80);
+        for (const topic of refused) this.filters.delete(topic);
+        if (refused.length === 0) resolve();
+        else reject(subscribeRefused(refused.join(', '), `The MQTT proxy refused the subscription to "${refused.join(', ')}" (SUBACK 0x80).`));
+      });
+    });
+  }
+
+  /** Removes filters (all of them without `topics`); connected, resolves on the UNSUBACK. */
+  unsubscribe(topics?: readonly string[]): Promise<void> {
+    const removed = (topics ?? [...this.filters]).filter((t) => this.filters.delete(t));
+    const client = this.client;
+    if (removed.length === 0 || !this.connected || !client) return Promise.resolve();
+    return new Promise((resolve) => client.unsubscribe(removed, () => resolve()));
+  }
+
   private notConnected(): OctoEverywhereError {
     const state = this.current;
     const why = state.status !== 'connected' && state.error ? ` (${state.error.code})` : '';
@@ -271,7 +315,7 @@ export class PrinterMqttClient extends EventEmitter<PrinterMqttEvents> {
   private connect(): void {
     if (!this.running) return;
     this.setState({ status: 'connecting', attempt: this.failures + 1 });
-    let subscribing = false;
+    this.subscribesInFlight = 0;
     const client = connectMqttProxy(
       {
         connection: this.options.connection,
@@ -284,7 +328,7 @@ export class PrinterMqttClient extends EventEmitter<PrinterMqttEvents> {
         this.client = undefined;
         this.connected = false;
         this.failInFlight();
-        this.failed(noBroker(cause) ?? cause ?? (subscribing ? this.droppedWhileSubscribing() : undefined) ?? proxyClosedError());
+        this.failed(noBroker(cause) ?? cause ?? (this.subscribesInFlight > 0 ? this.droppedWhileSubscribing() : undefined) ?? proxyClosedError());
       },
     );
     this.client = client;
@@ -298,13 +342,13 @@ export class PrinterMqttClient extends EventEmitter<PrinterMqttEvents> {
         this.ready(client);
         return;
       }
-      subscribing = true;
+      this.subscribesInFlight++;
       client.subscribe(filters, { qos: this.qos }, (err, _granted, suback) => {
         if (this.client !== client) return;
         const codes = (suback ?? (err as { packet?: { granted?: unknown } } | null)?.packet)?.granted;
         // No SUBACK: the session is ending, and its close says why.
         if (!Array.isArray(codes)) return;
-        subscribing = false;
+        this.subscribesInFlight--;
         this.dropsWhileSubscribing = 0;
         filters.forEach((filter, i) => {
           if (codes[i] !== 0x80) return;

@@ -1,7 +1,7 @@
 // What the printer-mqtt node does with messages, free of Node-RED wiring: the node's `topics`
 // property as a list of filters, msg.payload as the bytes to publish (as core's mqtt out does it),
 // a received payload in the node's output format (as core's mqtt in `auto-detect` does it).
-import { InvalidArgumentError, type MqttQos, topicProblem } from '../../client';
+import { filterProblem, InvalidArgumentError, type MqttQos, topicProblem } from '../../client';
 import type { Translate } from './settings';
 
 /** How a received payload is given out: parsed JSON / text / Buffer as it looks (default), text, JSON, or the bytes. */
@@ -91,4 +91,21 @@ export function publishOf(
     throw new InvalidArgumentError(t('errors.invalid-payload'), 'OE_MQTT_INVALID_PAYLOAD');
   }
   return { topic, payload, qos, retain };
+}
+
+export type Action = { action: 'subscribe'; topics: string[] } | { action: 'unsubscribe'; topics?: string[] };
+
+/**
+ * msg.action `subscribe` / `unsubscribe` with msg.topic a filter or a list of them (`unsubscribe` with
+ * msg.topic `true`: all), as core's mqtt in takes them.
+ */
+export function actionOf(action: unknown, topic: unknown, t: Translate): Action {
+  if (action !== 'subscribe' && action !== 'unsubscribe') throw new InvalidArgumentError(t('errors.invalid-action'), 'OE_MQTT_INVALID_ACTION');
+  if (action === 'unsubscribe' && topic === true) return { action };
+  const topics = typeof topic === 'string' || Array.isArray(topic) ? topicsOf(typeof topic === 'string' ? [topic] : topic) : [];
+  if (topics.length === 0) throw new InvalidArgumentError(t('errors.no-filter'), 'OE_MQTT_NO_TOPIC');
+  for (const filter of topics) {
+    if (filterProblem(filter)) throw new InvalidArgumentError(t('errors.invalid-filter', { topic: filter }), 'OE_MQTT_INVALID_TOPIC');
+  }
+  return { action, topics };
 }
