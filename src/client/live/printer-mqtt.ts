@@ -247,7 +247,8 @@ export class PrinterMqttClient extends EventEmitter<PrinterMqttEvents> {
   subscribe(topics: readonly string[]): Promise<void> {
     for (const topic of topics) {
       const problem = filterProblem(topic);
-      if (problem) return Promise.reject(new InvalidArgumentError(`The subscription topic "${topic}" is not a valid MQTT filter (${problem}).`, 'OE_MQTT_INVALID_TOPIC'));
+      if (problem)
+        return Promise.reject(new InvalidArgumentError(`The subscription topic "${topic}" is not a valid MQTT filter (${problem}).`, 'OE_MQTT_INVALID_TOPIC'));
     }
     if (!this.running) return Promise.reject(this.notConnected());
     const added = [...new Set(topics)].filter((t) => !this.filters.has(t));
