@@ -150,6 +150,18 @@ describe('node: octoeverywhere-printer-mqtt', () => {
     await until(() => asText.messages.length > 0, 'the retained echo');
     assert.equal(asText.messages[0]?.payload, '42');
     assert.equal((asText.messages[0] as NodeMessage & { retain?: boolean }).retain, true);
+    await helper.unload();
+    const asJson = await load({ topics: 'echo/#', datatype: 'json' });
+    await until(() => asJson.messages.length > 0, 'the retained echo as JSON');
+    assert.equal(asJson.messages[0]?.payload, 42);
+    send({ topic: 'echo/text', payload: 'not json' });
+    await until(() => asJson.caught.length > 0, 'the JSON error');
+    assert.equal(asJson.caught[0]?.error?.code, 'OE_MQTT_INVALID_JSON');
+    assert.equal(asJson.caught[0]?.topic, 'echo/text', 'the received message reaches Catch with its topic');
+    await helper.unload();
+    const asBytes = await load({ topics: 'echo/#', datatype: 'buffer' });
+    await until(() => asBytes.messages.length > 0, 'the retained echo as bytes');
+    assert.deepEqual(asBytes.messages[0]?.payload, Buffer.from('42'));
   });
 
   it('refuses bad input with a coded error and a red ring, and keeps working', async () => {
