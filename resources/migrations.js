@@ -105,6 +105,7 @@
     'octoeverywhere-gadget-api': [],
     'octoeverywhere-failure-detection': [],
     'octoeverywhere-printer-socket': [],
+    'octoeverywhere-printer-mqtt': [],
   };
 
   function configVersion(config) {

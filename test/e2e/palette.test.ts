@@ -27,6 +27,7 @@ const NODES: ReadonlyArray<{ type: string; name: string }> = [
   { type: 'octoeverywhere-notification-webhook', name: 'notification webhook' },
   { type: 'octoeverywhere-failure-detection', name: 'failure detection' },
   { type: 'octoeverywhere-printer-socket', name: 'printer socket' },
+  { type: 'octoeverywhere-printer-mqtt', name: 'printer mqtt' },
 ];
 
 const FLOW = [

@@ -25,6 +25,8 @@ import {
 } from './support';
 import { BROKER_REQUIRED, type Broker, mosquittoPath, startMosquitto } from '../helpers/mosquitto';
 import { type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
+import { startSimulator } from '../../src/simulator';
+import type { SimulatedPrinter } from '../../src/simulator/printers';
 import type { GadgetApiNode } from '../../src/nodes/shared/types';
 
 interface Loaded {
@@ -417,6 +419,36 @@ describe('example flows', function () {
       rig.sim.socketChaos.drop();
       await step(rig, flow, 30_000, () => answers.filter((m) => idOf(m) === 2).length === 2);
       assert.equal(answers.filter((m) => idOf(m) === 2).length, 2);
+    });
+  });
+
+  describe('bambu-mqtt-report', () => {
+    it('starts disabled (a wrong serial number drops the printer for everyone); with the serial entered, pushall is answered with the full report', async () => {
+      const original = readFlow('bambu-mqtt-report.json');
+      assert.equal(original.find((n) => n.id === 'bm-mqtt')?.d, true, 'the printer mqtt node is disabled until the serial number is entered');
+      const bambu = await startSimulator({ clock: rig.clock, printers: [{ kind: 'bambu', name: 'P1S' }] });
+      try {
+        const sn = (bambu.printers[0] as SimulatedPrinter).serialNumber ?? '';
+        // What the user does: the serial number in both topics, the node enabled.
+        const edited = JSON.parse(JSON.stringify(original).replaceAll('SERIAL_NUMBER', sn)) as FlowNode[];
+        const { flow, credentials } = prepare(
+          edited.map(({ d: _disabled, ...n }) => n),
+          { sim: bambu, captureUrl: capture.url, publicUrl: nodeServer.url },
+        );
+        await helper.load(modulesFor(flow), flow as never, credentials as Credentials as never);
+        const reports = received('bm-report');
+        const events = received('bm-events');
+        // The inject's pushall at deploy waits for the connection and is answered.
+        await step(rig, flow, 10_000, () => reports.length > 0);
+        await eventually('the full report', () =>
+          reports.some((m) => typeof (m.payload as { print?: { gcode_state?: unknown } }).print?.gcode_state === 'string'),
+        );
+        assert.equal(reports[0]?.topic, `device/${sn}/report`);
+        assert.equal(events[0]?.topic, 'connected');
+      } finally {
+        await helper.unload();
+        await bambu.close();
+      }
     });
   });
 

@@ -16,6 +16,7 @@ import type { NodeRedProcess } from '../helpers/node-red-process';
 import { credentialsOf } from '../helpers/simulator';
 import { ADMIN, login, startNodeRedWithPackage, VIEWER } from '../e2e/support';
 import { createClock, type Simulator, startSimulator } from '../../src/simulator';
+import type { SimulatedPrinter } from '../../src/simulator/printers';
 import { allNodesFlow, figure, INPUT_NODES, ledger, modules, statusesOf } from '../reliability/rig';
 
 const HOOK_TOKEN = 'secrets-hook-token-Sentinel-abcdef0123';
@@ -218,6 +219,78 @@ describe('security: no secret leaks anywhere', function () {
     }
   });
 
+  it('printer mqtt: 0 hits in its outputs, events, errors, statuses and logs through success, refusals, a link drop and a revoked connection', async () => {
+    const clock = createClock({ mode: 'manual' });
+    const bambuSim = await startSimulator({ clock, printers: [{ kind: 'bambu', name: 'P1S' }] });
+    helper.settings({ octoeverywhereClock: clock } as Parameters<typeof helper.settings>[0]);
+    try {
+      const printer = bambuSim.printers[0] as SimulatedPrinter;
+      const sn = printer.serialNumber ?? '';
+      printer.mqtt?.refusedFilters.add('refused/topic');
+      const keys = bambuSim.createAppConnection(0, { appId: 'nodered' });
+      const at = { z: 'tab', x: 100, y: 100 };
+      await helper.load(
+        [nodeModule('octoeverywhere-app-connection'), nodeModule('octoeverywhere-printer-mqtt'), coreNode('common/25-catch.js')] as Parameters<
+          typeof helper.load
+        >[0],
+        [
+          { id: 'tab', type: 'tab' },
+          { id: 'c1', type: 'octoeverywhere-app-connection', serviceUrl: bambuSim.serviceUrl },
+          { id: 'pm', type: 'octoeverywhere-printer-mqtt', connection: 'c1', topics: `device/${sn}/report\nrefused/topic`, wires: [['out'], ['ev']], ...at },
+          { id: 'out', type: 'helper', ...at },
+          { id: 'ev', type: 'helper', ...at },
+          { id: 'ct', type: 'catch', scope: ['pm'], uncaught: false, wires: [['errs']], ...at },
+          { id: 'errs', type: 'helper', ...at },
+        ] as Parameters<typeof helper.load>[1],
+        { c1: credentialsOf(keys) },
+      );
+      const seen: unknown[] = [];
+      const statuses: unknown[] = [];
+      for (const id of ['out', 'ev', 'errs'])
+        (helper.getNode(id) as unknown as { on(e: 'input', fn: (m: unknown) => void): void }).on('input', (m) => seen.push(m));
+      const pm = helper.getNode('pm') as unknown as { status: (s: unknown) => void; receive: (m: unknown) => void };
+      const status = pm.status.bind(pm);
+      pm.status = (st) => {
+        statuses.push(st);
+        status(st);
+      };
+      const step = async (sec: number): Promise<void> => {
+        for (let i = 0; i < sec; i++) {
+          await clock.advance(1000);
+          for (let j = 0; j < 5; j++) await new Promise((resolve) => setImmediate(resolve));
+        }
+      };
+      pm.receive({ topic: `device/${sn}/request`, payload: { pushing: { sequence_id: '0', command: 'pushall' } } });
+      pm.receive({ topic: 'device/+/request', payload: 'x' });
+      pm.receive({ payload: 'no topic' });
+      await step(5);
+      bambuSim.socketChaos.setPrinterLink(printer, false);
+      await step(5);
+      bambuSim.socketChaos.setPrinterLink(printer, true);
+      bambuSim.revoke(keys.id);
+      bambuSim.socketChaos.drop();
+      await step(90);
+      pm.receive({ topic: `device/${sn}/request`, payload: 'after the stop' });
+      await step(2);
+      const text = JSON.stringify(seen);
+      assert.match(text, /gcode_state/, 'the report came');
+      assert.match(text, /OE_MQTT_SUBSCRIBE_REFUSED/);
+      assert.match(text, /OE_604/, 'the revoked connection stopped it');
+      const hits = {
+        log: secretsIn(JSON.stringify(helper.log().args)).length,
+        messages: secretsIn(text).length,
+        statuses: secretsIn(JSON.stringify(statuses)).length,
+      };
+      figure('secrets/printer-mqtt', hits);
+      assert.deepEqual(hits, { log: 0, messages: 0, statuses: 0 });
+      await helper.unload();
+    } finally {
+      helper.settings({});
+      await bambuSim.close();
+      clock.dispose();
+    }
+  });
+
   describe('real Node-RED with adminAuth', () => {
     let nodeRed: NodeRedProcess;
     let adminToken: string;
@@ -250,6 +323,7 @@ describe('security: no secret leaks anywhere', function () {
           version: 1,
           wires: [[], []],
         },
+        { id: 'pmq', z: 'tab', type: 'octoeverywhere-printer-mqtt', connection: 'c1', topics: 'device/SERIAL/report', wires: [[], []] },
       ];
       const res = await fetch(`${nodeRed.url}/flows`, {
         method: 'POST',
@@ -276,6 +350,7 @@ describe('security: no secret leaks anywhere', function () {
       const hookView = await (await call('/credentials/octoeverywhere-notification-webhook/hook', adminToken)).text();
       const gadgetView = await (await call('/credentials/octoeverywhere-gadget-api/gk', adminToken)).text();
       assert.match(flows, /octoeverywhere-gadget-api/);
+      assert.match(flows, /octoeverywhere-printer-mqtt/);
       const saved = ['flows.json', 'flows_cred.json'].map((f) => {
         const file = path.join(nodeRed.userDir, f);
         return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';

@@ -2,7 +2,8 @@
 export * from './backoff';
 export * from './session';
 export { openPrinterSocket, upgradeError, LOCAL_RETRY_AFTER_MS, type PrinterSocketOptions } from './printer-socket';
-export { MQTT_PROXY_PATH } from './mqtt-session';
+export { MQTT_PROXY_PATH } from './mqtt-proxy-link';
+export * from './printer-mqtt';
 export { moonrakerStatus, MOONRAKER_OBJECTS } from './moonraker';
 export { octoPrintStatus } from './octoprint';
 export { bambuStatus } from './bambu';

@@ -1,57 +1,11 @@
-// A session over the App Connection's MQTT proxy (docs/octoeverywhere.md §9.1) with MQTT.js: MQTT 3.1.1 in binary
-// WebSocket frames, clean session, a client id of its own, the relay's auth header on the upgrade
-// (never `oe_api_key` in a URL that could be logged). MQTT.js runs the keepalive on our clock, so a
-// stalled path (no PINGRESP) ends the session within 1.5 keepalives; reconnecting is the supervisor's.
+// A platform session over the App Connection's MQTT proxy (docs/octoeverywhere.md §9.1): the connection
+// itself is mqtt-proxy-link.ts's (MQTT 3.1.1, clean session, auth header on the upgrade, keepalive on
+// our clock, so a stalled path ends the session within 1.5 keepalives); reconnecting is the supervisor's.
 import { randomBytes } from 'node:crypto';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Clock, ClockTimer } from '../clock';
-import { NetworkError, OctoEverywhereError } from '../errors';
-import { loopbackAwareLookup } from '../urls';
-import { statusOfUpgradeMessage, upgradeError } from './printer-socket';
+import type { MqttClient } from 'mqtt';
+import { OctoEverywhereError } from '../errors';
+import { connectMqttProxy, proxyClosedError } from './mqtt-proxy-link';
 import type { LiveSession, SessionContext, SessionSink } from './session';
-
-export const MQTT_PROXY_PATH = '/octoeverywhere-command-api/proxy/mqtt';
-
-type MqttTimer = Exclude<NonNullable<IClientOptions['timerVariant']>, string>;
-
-/** MQTT.js's interval timer on an injectable clock. */
-export function clockIntervalTimer(clock: Clock): MqttTimer {
-  const timers = new Map<number, ClockTimer>();
-  let next = 1;
-  const timer = {
-    set(fn: () => void, ms: number): number {
-      const id = next++;
-      const arm = (): void => {
-        timers.set(
-          id,
-          clock.setTimeout(() => {
-            if (!timers.has(id)) return;
-            arm();
-            fn();
-          }, ms),
-        );
-      };
-      arm();
-      return id;
-    },
-    clear(id: number): void {
-      clock.clearTimer(timers.get(id));
-      timers.delete(id);
-    },
-  };
-  return timer;
-}
-
-/** CONNACK codes (MQTT 3.1.1) as our errors: 3 means the plugin has no link to the printer right now. */
-function connackError(code: number): OctoEverywhereError {
-  if (code === 3) {
-    return new OctoEverywhereError('OE_MQTT_PRINTER_UNAVAILABLE', "The MQTT proxy has no link to the printer's broker right now (CONNACK 3); retrying.", {
-      kind: 'temporary',
-      behaviour: 'offline',
-    });
-  }
-  return new OctoEverywhereError('OE_MQTT_REFUSED', `The MQTT proxy refused the session (CONNACK ${code}).`, { kind: 'permanent' });
-}
 
 export abstract class MqttSession implements LiveSession {
   protected client: MqttClient | undefined;
@@ -68,33 +22,18 @@ export abstract class MqttSession implements LiveSession {
 
   open(sink: SessionSink): Promise<{ via: 'relay' | 'local' }> {
     this.sink = sink;
-    const { connection } = this.ctx;
-    const url = `${connection.baseUrl.replace(/^http/, 'ws')}${MQTT_PROXY_PATH}`;
-    const client = mqtt.connect(url, {
-      protocolVersion: 4,
-      clean: true,
-      clientId: this.clientId,
-      keepalive: Math.max(1, Math.round(this.ctx.heartbeatMs / 1000)),
-      reconnectPeriod: 0,
-      connectTimeout: connection.timeoutMs,
-      timerVariant: clockIntervalTimer(this.ctx.clock),
-      wsOptions: { headers: connection.relayAuthHeaders(), lookup: loopbackAwareLookup, followRedirects: false },
-    } as IClientOptions);
-    this.client = client;
-    // MQTT.js emits no 'error' for a refused upgrade, only 'close'; the status is on its stream's error.
-    let streamError: OctoEverywhereError | undefined;
-    client.stream.on('error', (err: Error) => {
-      const status = statusOfUpgradeMessage(err.message);
-      streamError = status !== undefined ? upgradeError(status, 'relay', 'The MQTT proxy socket', connection.appId) : undefined;
-    });
     return new Promise((resolve, reject) => {
       let connected = false;
-      let failure: OctoEverywhereError | undefined;
-      client.on('error', (err: Error & { code?: number | string }) => {
-        if (typeof err.code === 'number') failure = connackError(err.code);
-        else if (/keepalive/i.test(err.message))
-          failure = new NetworkError('OE_SOCKET_STALLED', 'The MQTT proxy stopped answering keepalives; reconnecting.', { kind: 'temporary' });
+      const options = { connection: this.ctx.connection, clock: this.ctx.clock, clientId: this.clientId, keepaliveSec: this.ctx.heartbeatMs / 1000 };
+      const client = connectMqttProxy(options, (cause) => {
+        if (this.ended) return;
+        this.ended = true;
+        this.onEnded();
+        const error = cause ?? this.endedError() ?? proxyClosedError();
+        if (connected) sink.closed(error);
+        else reject(error);
       });
+      this.client = client;
       client.on('message', (topic: string, payload: Buffer) => {
         sink.alive();
         if (this.ended) return;
@@ -111,19 +50,6 @@ export abstract class MqttSession implements LiveSession {
         connected = true;
         resolve({ via: 'relay' });
         this.onConnect();
-      });
-      client.once('close', () => {
-        client.end(true);
-        if (this.ended) return;
-        this.ended = true;
-        this.onEnded();
-        const error =
-          streamError ??
-          failure ??
-          this.endedError() ??
-          new NetworkError('OE_SOCKET_CLOSED', 'The MQTT proxy closed the session (the printer link may have dropped); reconnecting.', { kind: 'temporary' });
-        if (connected) sink.closed(error);
-        else reject(error);
       });
     });
   }

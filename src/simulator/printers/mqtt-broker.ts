@@ -9,6 +9,8 @@ export abstract class PrinterBroker extends EventEmitter implements SimMqttBroke
   readonly subscriptions = new Set<string>();
   /** How many SUBSCRIBEs reached the printer (tests check that identical filters share one). */
   upstreamSubscribes = 0;
+  /** Filters the printer refuses (the proxy answers SUBACK 0x80): lets clients' refusal paths be tested. */
+  readonly refusedFilters = new Set<string>();
   private hostUp = true;
   private dropped = false;
 
@@ -23,7 +25,7 @@ export abstract class PrinterBroker extends EventEmitter implements SimMqttBroke
   subscribe(filter: string): boolean {
     if (!this.linkUp) return false;
     this.upstreamSubscribes++;
-    if (!this.accepts(filter)) return false;
+    if (this.refusedFilters.has(filter) || !this.accepts(filter)) return false;
     this.subscriptions.add(filter);
     return true;
   }
