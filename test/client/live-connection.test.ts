@@ -116,6 +116,15 @@ describe('client live: supervision', () => {
     });
   }
 
+  it("octoprint: the frame that comes with the upgrade's answer is not lost (the version in OctoPrint's `connected`)", async () => {
+    rig = await startRig('octoprint');
+    const live = rig.live();
+    const rec = record(live);
+    live.start();
+    await until(() => rec.snapshots.length > 0, 'the first snapshot');
+    assert.match(String(rec.snapshots[0]?.platformVersion), /^\d+\.\d+/);
+  });
+
   it('bambu: a stalled MQTT proxy session (no PINGRESP) is noticed and replaced', async () => {
     rig = await startRig('bambu');
     const r = rig;

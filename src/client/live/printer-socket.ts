@@ -135,12 +135,18 @@ export abstract class WebSocketSession implements LiveSession {
   async open(sink: SessionSink): Promise<{ via: 'relay' | 'local' }> {
     this.sink = sink;
     await this.beforeOpen();
-    const { ws, via } = await openPrinterSocket(this.ctx, this.path, this.socketOptions);
+    // Listeners go on inside the open event: OctoPrint's `connected` can come in the upgrade's packet.
+    const { ws, via } = await openPrinterSocket(this.ctx, this.path, { ...this.socketOptions, onOpen: (socket) => this.listen(socket, sink) });
     if (this.ended) {
       ws.terminate();
       throw new OctoEverywhereError('OE_CLOSED', 'The live connection was stopped.', { kind: 'permanent' });
     }
     this.ws = ws;
+    this.onOpen();
+    return { via };
+  }
+
+  private listen(ws: WebSocket, sink: SessionSink): void {
     const alive = (): void => {
       this.heard = true;
       sink.alive();
@@ -165,8 +171,6 @@ export abstract class WebSocketSession implements LiveSession {
       this.onEnded();
       sink.closed(new NetworkError('OE_SOCKET_CLOSED', `The printer socket closed (code ${code}); reconnecting.`, { kind: 'temporary' }));
     });
-    this.onOpen();
-    return { via };
   }
 
   heartbeat(): boolean {
