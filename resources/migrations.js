@@ -104,6 +104,7 @@
     'octoeverywhere-notification-webhook': [],
     'octoeverywhere-gadget-api': [],
     'octoeverywhere-failure-detection': [],
+    'octoeverywhere-home-assistant': [],
   };
 
   function configVersion(config) {
