@@ -94,7 +94,11 @@ export = function register(RED: NodeAPI): void {
       gadget: hasAppApi,
       webcamIntervalMs: Math.max(MIN_WEBCAM_INTERVAL_S, positive(def.webcamInterval, DEFAULT_WEBCAM_INTERVAL_S)) * 1000,
       names,
-      origin: { name: 'node-red-contrib-octoeverywhere', sw_version: VERSION, support_url: 'https://github.com/node-red-contrib-octoeverywhere/node-red-contrib-octoeverywhere' },
+      origin: {
+        name: 'node-red-contrib-octoeverywhere',
+        sw_version: VERSION,
+        support_url: 'https://github.com/node-red-contrib-octoeverywhere/node-red-contrib-octoeverywhere',
+      },
       configurationUrl: () => {
         const url = poller.connectionInfo?.userFacingPrinterUrl;
         return url && /^https?:\/\//i.test(url) ? url : connection.client().connection.serviceUrl;
@@ -110,10 +114,14 @@ export = function register(RED: NodeAPI): void {
       },
       snapshotImage: async () => {
         let image: Buffer | undefined;
-        await webcam.input({ _msgid: '' }, (msg) => {
-          const payload = (Array.isArray(msg) ? undefined : msg)?.payload;
-          if (Buffer.isBuffer(payload)) image = payload;
-        }, { client: connection.client(), connection, signal: abort.signal });
+        await webcam.input(
+          { _msgid: '' },
+          (msg) => {
+            const payload = (Array.isArray(msg) ? undefined : msg)?.payload;
+            if (Buffer.isBuffer(payload)) image = payload;
+          },
+          { client: connection.client(), connection, signal: abort.signal },
+        );
         if (!image) throw asOctoEverywhereError(new Error('no picture'));
         return image;
       },
@@ -153,9 +161,7 @@ export = function register(RED: NodeAPI): void {
       webcam.close();
       const closing = bridge;
       bridge = undefined;
-      void (closing?.close(removed) ?? Promise.resolve())
-        .then(() => port.close(removed))
-        .finally(done);
+      void (closing?.close(removed) ?? Promise.resolve()).then(() => port.close(removed)).finally(done);
     });
   }
 

@@ -146,9 +146,10 @@ export class HomeAssistantBridge {
     await Promise.all(sends);
   }
 
-  #retain(topic: string, payload: string | Buffer): void {
+  /** Keeps `payload` retained on `topic`; sent only when it changed, unless `always` (each command's result). */
+  #retain(topic: string, payload: string | Buffer, always = false): void {
     const before = this.#retained.get(topic);
-    if (before !== undefined && (Buffer.isBuffer(payload) ? Buffer.isBuffer(before) && payload.equals(before) : before === payload)) return;
+    if (!always && before !== undefined && (Buffer.isBuffer(payload) ? Buffer.isBuffer(before) && payload.equals(before) : before === payload)) return;
     this.#retained.set(topic, payload);
     void this.#o.port.publish(topic, payload, true);
   }
@@ -164,9 +165,12 @@ export class HomeAssistantBridge {
 
   /** The entity list for this printer: published when it is first known and whenever it changes. */
   #announce(snapshot: PrinterSnapshot): void {
+    // Only grows: a printer reports its temperatures only while printing, and an entity that came
+    // and went with each print would lose its history in Home Assistant.
+    const before = this.#shape;
     const shape: PrinterShape = {
-      lights: snapshot.lights.map((l) => l.name),
-      chamber: snapshot.temperatures.chamber !== null,
+      lights: [...new Set([...(before?.lights ?? []), ...snapshot.lights.map((l) => l.name)])],
+      chamber: before?.chamber === true || snapshot.temperatures.chamber !== null,
       gadget: this.#o.gadget,
       model: modelOf(snapshot.features),
       swVersion: snapshot.platformVersion,
@@ -223,12 +227,12 @@ export class HomeAssistantBridge {
     const at = new Date(this.#o.clock.now()).toISOString();
     run().then(
       () => {
-        this.#retain(this.topics.commandResult, JSON.stringify({ code: 'ok', action, at }));
+        this.#retain(this.topics.commandResult, JSON.stringify({ code: 'ok', action, at }), true);
         this.#o.refresh();
       },
       (err: unknown) => {
         const e = asOctoEverywhereError(err);
-        this.#retain(this.topics.commandResult, JSON.stringify({ code: e.code, action, message: e.message, at }));
+        this.#retain(this.topics.commandResult, JSON.stringify({ code: e.code, action, message: e.message, at }), true);
         this.#o.commandFailed(e, { topic, payload: text, action });
       },
     );
@@ -248,23 +252,26 @@ export class HomeAssistantBridge {
 
   #takePicture(): void {
     this.#webcamBusy = true;
-    this.#o.snapshotImage().then(
-      (image) => {
-        this.#webcamError = undefined;
-        if (!this.#closed) this.#retain(this.topics.webcam, image);
-      },
-      (err: unknown) => {
-        const e = err instanceof OctoEverywhereError ? err : asOctoEverywhereError(err);
-        if (this.#webcamError !== e.code) this.#o.webcamFailed(e);
-        this.#webcamError = e.code;
-      },
-    ).finally(() => {
-      this.#webcamBusy = false;
-      if (this.#closed) return;
-      this.#webcamTimer = this.#timers.after(this.#o.webcamIntervalMs, () => {
-        this.#webcamTimer = undefined;
-        if (this.#last?.online && this.#last.printing && this.#reachable) this.#takePicture();
+    this.#o
+      .snapshotImage()
+      .then(
+        (image) => {
+          this.#webcamError = undefined;
+          if (!this.#closed) this.#retain(this.topics.webcam, image);
+        },
+        (err: unknown) => {
+          const e = err instanceof OctoEverywhereError ? err : asOctoEverywhereError(err);
+          if (this.#webcamError !== e.code) this.#o.webcamFailed(e);
+          this.#webcamError = e.code;
+        },
+      )
+      .finally(() => {
+        this.#webcamBusy = false;
+        if (this.#closed) return;
+        this.#webcamTimer = this.#timers.after(this.#o.webcamIntervalMs, () => {
+          this.#webcamTimer = undefined;
+          if (this.#last?.online && this.#last.printing && this.#reachable) this.#takePicture();
+        });
       });
-    });
   }
 }

@@ -157,7 +157,14 @@ export function discoveryConfigs(o: DiscoveryOptions): DiscoveryConfig[] {
     add(
       'binary_sensor',
       key,
-      { state_topic: topics.state, value_template: `{{ 'ON' if value_json.${key} else 'OFF' }}`, payload_on: 'ON', payload_off: 'OFF', device_class: deviceClass, ...extra },
+      {
+        state_topic: topics.state,
+        value_template: `{{ 'ON' if value_json.${key} else 'OFF' }}`,
+        payload_on: 'ON',
+        payload_off: 'OFF',
+        device_class: deviceClass,
+        ...extra,
+      },
       availableWith,
     );
 
@@ -176,7 +183,13 @@ export function discoveryConfigs(o: DiscoveryOptions): DiscoveryConfig[] {
     add(
       'sensor',
       'last_command',
-      { state_topic: topics.commandResult, value_template: '{{ value_json.code }}', json_attributes_topic: topics.commandResult, entity_category: 'diagnostic', icon: 'mdi:console' },
+      {
+        state_topic: topics.commandResult,
+        value_template: '{{ value_json.code }}',
+        json_attributes_topic: topics.commandResult,
+        entity_category: 'diagnostic',
+        icon: 'mdi:console',
+      },
       topics.node,
     );
   }
