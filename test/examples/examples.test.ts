@@ -268,14 +268,46 @@ describe('example flows', function () {
     });
   });
 
-  describe('home-assistant-mqtt-discovery', () => {
+  describe('home-assistant-mqtt-discovery (the home assistant node)', () => {
+    beforeEach(async function () {
+      await needBroker(this);
+    });
+
+    it('makes the printer a Home Assistant device: retained configs, state, a trigger per event, the buttons', async () => {
+      const { flow } = await load('home-assistant-mqtt-discovery.json', [
+        ...mqttTap('ha-device-broker'),
+        { id: 't-mqtt-out', type: 'mqtt out', z: 't-tab', name: '', topic: '', qos: '1', retain: 'false', broker: 'ha-device-broker', wires: [] },
+      ]);
+      const mqtt = received('t-mqtt');
+      const base = 'octoeverywhere/octoeverywhere_oe-example-printer';
+      const configs = (): NodeMessage[] => mqtt.filter((m) => String(m.topic).startsWith('homeassistant/') && String(m.topic).endsWith('/config'));
+      const states = (): Array<Record<string, unknown>> =>
+        mqtt.filter((m) => m.topic === `${base}/state`).map((m) => JSON.parse(String(m.payload)) as Record<string, unknown>);
+      await step(rig, flow, 30_000, () => states().length > 0);
+      await eventually('discovery and the state', () => configs().length >= 30 && states().length > 0);
+      for (const m of configs()) {
+        const config = JSON.parse(String(m.payload)) as { device: Record<string, unknown>; unique_id?: string };
+        assert.equal(config.device.name, 'Voron 2.4', String(m.topic));
+        assert.deepEqual(config.device.identifiers, ['octoeverywhere_oe-example-printer']);
+      }
+      assert.ok(configs().some((m) => String(m.topic) === 'homeassistant/device_automation/octoeverywhere_oe-example-printer/print_started/config'));
+      rig.printer.startPrint('benchy.gcode', { durationSec: 3600 });
+      await step(rig, flow, 600_000, () => rig.printer.state === 'printing');
+      await step(rig, flow, 30_000);
+      await eventually('print-started', () => mqtt.some((m) => m.topic === `${base}/event` && String(m.payload).includes('"print-started"')));
+      helper.getNode('t-mqtt-out').receive({ topic: `${base}/command`, payload: 'pause' });
+      await eventually('the pause', () => rig.printer.state === 'paused');
+    });
+  });
+
+  describe('home-assistant-core-nodes', () => {
     beforeEach(async function () {
       await needBroker(this);
     });
 
     it('publishes valid retained discovery configs and the state, and runs the buttons', async () => {
       rig.printer.startPrint('benchy.gcode', { durationSec: 3600 });
-      const { flow } = await load('home-assistant-mqtt-discovery.json', [
+      const { flow } = await load('home-assistant-core-nodes.json', [
         ...mqttTap('ha-broker'),
         { id: 't-mqtt-out', type: 'mqtt out', z: 't-tab', name: '', topic: '', qos: '1', retain: 'false', broker: 'ha-broker', wires: [] },
         // Subscribes when told to (a dynamic subscription), to see what the broker retained.
