@@ -26,6 +26,7 @@ const NODES: ReadonlyArray<{ type: string; name: string }> = [
   { type: 'octoeverywhere-status-poll', name: 'status poll' },
   { type: 'octoeverywhere-notification-webhook', name: 'notification webhook' },
   { type: 'octoeverywhere-failure-detection', name: 'failure detection' },
+  { type: 'octoeverywhere-home-assistant', name: 'home assistant' },
 ];
 
 const FLOW = [
