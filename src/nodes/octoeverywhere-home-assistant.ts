@@ -139,6 +139,7 @@ export = function register(RED: NodeAPI): void {
     if (!port.presence()) node.log(t('log.no-will'));
     show();
 
+    let stopReported = false;
     const stop = followPrinter(
       connection,
       {
@@ -151,6 +152,12 @@ export = function register(RED: NodeAPI): void {
         failed: (error, outcome) => {
           bridge?.unreachable();
           node.status(outcome.stopped ? status.error(error.code) : status.error(RED._(`${COMMON}status.offline`)));
+          // As the status poll: one error to Catch nodes per deployment when polling stops for good
+          // (603/604/606); temporary trouble recovers by itself and only shows as unavailable.
+          if (outcome.stopped && !stopReported) {
+            stopReported = true;
+            node.error(error, { topic: 'error', payload: error.toJSON() });
+          }
         },
       },
     );

@@ -357,6 +357,13 @@ describe('node: octoeverywhere-home-assistant (simulator + mosquitto)', function
     await eventually('the will', () => seen.slice(before).some((m) => m.topic === 'octoeverywhere/bridge' && text(m) === 'offline'));
     await eventually('the birth', () => seen.slice(before).some((m) => m.topic === 'octoeverywhere/bridge' && text(m) === 'online'), 10_000);
     await eventually('the configs again', () => seen.slice(before).some((m) => m.topic.endsWith('/config')));
+
+    // Home Assistant restarted: it announces itself and gets every config again.
+    const restart = seen.length;
+    const ha = await subscriber(port(), 'nothing/here');
+    clients.push(ha.client);
+    await ha.client.publishAsync('homeassistant/status', 'online', { qos: 1 });
+    await eventually('the configs after a Home Assistant restart', () => configs(seen.slice(restart)).size === configs(seen).size);
   });
 
   it('takes webcam pictures only while printing', async () => {
@@ -402,6 +409,13 @@ describe('node: octoeverywhere-home-assistant (simulator + mosquitto)', function
       credentials,
     );
     await eventually('the entities cleared', () => configs(seen).size === 0);
+    const brokerNode = helper.getNode('b1') as unknown as { users: Record<string, unknown>; subscriptions: Record<string, Record<string, unknown>> };
+    assert.deepEqual(Object.keys(brokerNode.users), [], 'deregistered from the broker');
+    assert.deepEqual(
+      Object.values(brokerNode.subscriptions).filter((refs) => 'ha1' in refs),
+      [],
+      'no subscription left',
+    );
     const late = await subscriber(port(), '#');
     clients.push(late.client);
     await new Promise((r) => setTimeout(r, 200));
