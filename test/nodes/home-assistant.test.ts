@@ -251,51 +251,63 @@ describe('node: octoeverywhere-home-assistant (simulator + mosquitto)', function
     });
   }
 
-  it('publishes the state on change only and fires each device trigger once per event through a whole print', async () => {
-    const { seen, printer } = await load(0);
-    const sim0 = printer.simulation;
-    const states = (): number => seen.filter((m) => m.topic === `${BASE}/state`).length;
-    await step(60_000);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(states(), 1, 'idle polls change nothing: no new state message');
+  for (const mode of ['poll', 'auto'] as const)
+    it(`publishes the state on change only and fires each device trigger once per event through a whole print (${mode})`, async () => {
+      const { seen, printer } = await load(0, { mode });
+      const sim0 = printer.simulation;
+      const states = (): number => seen.filter((m) => m.topic === `${BASE}/state`).length;
+      await step(60_000);
+      await new Promise((r) => setTimeout(r, 50));
+      // Poll: the first state stands. Auto: the live socket's first status adds the idle temperatures.
+      const idle = states();
+      assert.equal(idle, mode === 'poll' ? 1 : 2);
+      await step(60_000);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(states(), idle, 'idle polls and pushes change nothing: no new state message');
+      if (mode === 'auto') assert.deepEqual(json(latest(seen, `${BASE}/state`) as Seen).lights, { chamber: 'OFF' }, 'the lights from the polls');
 
-    printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
-    await step(600_000, () => sim0.state === 'printing' && sim0.progress >= 22);
-    printer.scriptGadget('warn');
-    await step(20_000);
-    await step(3_600_000, () => sim0.state === 'complete');
-    await step(3_600_000, () => sim0.heaters.bed.actual < 39);
-    await step(20_000);
-    const expected = [
-      'print-started',
-      'first-layer-complete',
-      'third-layer-complete',
-      'print-progress',
-      'print-progress',
-      'gadget-warning',
-      ...Array<string>(7).fill('print-progress'),
-      'print-complete',
-      'bed-cooldown-complete',
-    ];
-    const events = (): Seen[] => seen.filter((m) => m.topic === `${BASE}/event`);
-    await eventually('every event', () => events().length >= expected.length);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(
-      events().map((m) => json(m).event),
-      expected,
-    );
-    assert.ok(
-      events().every((m) => !m.retain),
-      'device triggers are not retained',
-    );
-    const started = json(events()[0]);
-    assert.equal(started.fileName, 'cube.gcode');
-    const printingStates = seen.filter((m) => m.topic === `${BASE}/state`).map((m) => json(m));
-    assert.ok(printingStates.some((s) => s.state === 'printing' && typeof s.progress === 'number' && typeof s.finish_time === 'string'));
-    assert.equal(printingStates.at(-1)?.state, 'complete');
-    // No two state messages in a row are the same.
-    for (let i = 1; i < printingStates.length; i++) assert.notDeepEqual(printingStates[i], printingStates[i - 1]);
-  });
+      printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
+      await step(600_000, () => sim0.state === 'printing' && sim0.progress >= 22);
+      printer.scriptGadget('warn');
+      await step(20_000);
+      await step(3_600_000, () => sim0.state === 'complete');
+      await step(3_600_000, () => sim0.heaters.bed.actual < 39);
+      await step(20_000);
+      const expected = [
+        'print-started',
+        'first-layer-complete',
+        'third-layer-complete',
+        'print-progress',
+        'print-progress',
+        'gadget-warning',
+        ...Array<string>(7).fill('print-progress'),
+        'print-complete',
+        'bed-cooldown-complete',
+      ];
+      const events = (): Seen[] => seen.filter((m) => m.topic === `${BASE}/event`);
+      await eventually('every event', () => events().length >= expected.length);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(
+        events().map((m) => json(m).event),
+        expected,
+      );
+      assert.ok(
+        events().every((m) => !m.retain),
+        'device triggers are not retained',
+      );
+      if (mode === 'auto')
+        assert.ok(
+          events().some((m) => json(m).source === 'live'),
+          'the live socket told some of them: still once each',
+        );
+      const started = json(events()[0]);
+      assert.equal(started.fileName, 'cube.gcode');
+      const printingStates = seen.filter((m) => m.topic === `${BASE}/state`).map((m) => json(m));
+      assert.ok(printingStates.some((s) => s.state === 'printing' && typeof s.progress === 'number' && typeof s.finish_time === 'string'));
+      assert.equal(printingStates.at(-1)?.state, 'complete');
+      // No two state messages in a row are the same.
+      for (let i = 1; i < printingStates.length; i++) assert.notDeepEqual(printingStates[i], printingStates[i - 1]);
+    });
 
   it('a button press from MQTT pauses the simulated print; a failing command shows in Home Assistant and on Catch', async () => {
     const { seen, printer, caught } = await load(0);

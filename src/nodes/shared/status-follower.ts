@@ -17,6 +17,8 @@ export function mergeLive(pushed: PrinterSnapshot, lastPoll: PrinterSnapshot | u
     currentLayer: pushed.currentLayer ?? (samePrint ? (polled?.currentLayer ?? null) : null),
     totalLayers: pushed.totalLayers ?? (samePrint ? (polled?.totalLayers ?? null) : null),
     gadget: samePrint ? (polled?.gadget ?? null) : null,
+    // Moonraker's socket carries no light states: the polls' serve.
+    lights: pushed.lights.length > 0 ? pushed.lights : (polled?.lights ?? []),
     limits: polled?.limits ?? lastPoll?.limits ?? null,
   };
 }
