@@ -106,6 +106,7 @@
     'octoeverywhere-failure-detection': [],
     'octoeverywhere-printer-socket': [],
     'octoeverywhere-printer-mqtt': [],
+    'octoeverywhere-home-assistant': [],
   };
 
   function configVersion(config) {

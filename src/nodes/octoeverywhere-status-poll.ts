@@ -20,6 +20,7 @@ import { memoryStore, StatusMemory } from './shared/status-memory';
 import { status } from './shared/status';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
 import { migrate } from './shared/migrations';
+import { mergeLive } from './shared/status-follower';
 
 const TYPE = 'octoeverywhere-status-poll';
 const OWN = `node-red-contrib-octoeverywhere/${TYPE}:`;
@@ -125,21 +126,7 @@ export = function register(RED: NodeAPI): void {
     let liveError: string | undefined;
     let unsupportedSaid = false;
 
-    /** A live snapshot with what only the poller knows (Gadget, limits, the service's print id and name). */
-    const merged = (pushed: PrinterSnapshot): PrinterSnapshot => {
-      const polled = lastPoll?.online ? lastPoll : undefined;
-      const samePrint = polled?.printing && pushed.printing && polled.fileName === pushed.fileName;
-      return {
-        ...pushed,
-        printId: pushed.printId ?? (samePrint ? (polled?.printId ?? null) : null),
-        printerName: polled?.printerName ?? pushed.printerName,
-        // OctoPrint's socket has no layer numbers: the polls' serve for the layer events.
-        currentLayer: pushed.currentLayer ?? (samePrint ? (polled?.currentLayer ?? null) : null),
-        totalLayers: pushed.totalLayers ?? (samePrint ? (polled?.totalLayers ?? null) : null),
-        gadget: samePrint ? (polled?.gadget ?? null) : null,
-        limits: polled?.limits ?? lastPoll?.limits ?? null,
-      };
-    };
+    const merged = (pushed: PrinterSnapshot): PrinterSnapshot => mergeLive(pushed, lastPoll);
 
     const onSnapshot = (snapshot: PrinterSnapshot): void => {
       lastPoll = snapshot;

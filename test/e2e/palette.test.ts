@@ -28,6 +28,7 @@ const NODES: ReadonlyArray<{ type: string; name: string }> = [
   { type: 'octoeverywhere-failure-detection', name: 'failure detection' },
   { type: 'octoeverywhere-printer-socket', name: 'printer socket' },
   { type: 'octoeverywhere-printer-mqtt', name: 'printer mqtt' },
+  { type: 'octoeverywhere-home-assistant', name: 'home assistant' },
 ];
 
 const FLOW = [

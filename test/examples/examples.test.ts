@@ -2,6 +2,7 @@
 // nodes) against the simulator, and checked for the one thing it promises: the light turns red when
 // Gadget warns, the plug goes off after the bed cooled, Home Assistant gets valid discovery, …
 import assert from 'node:assert/strict';
+import mqttjs from 'mqtt';
 import type { NodeMessage } from 'node-red';
 import {
   CORE_FILES,
@@ -82,6 +83,22 @@ function mqttTap(brokerId: string, topic = '#'): FlowNode[] {
     { id: 't-mqtt', type: 'helper', z: 't-tab' },
     { id: 't-tab', type: 'tab', label: 'test' },
   ];
+}
+
+/** The retained message on `topic`, as a new subscriber (Home Assistant starting) gets it. */
+async function retainedOn(b: Broker | undefined, topic: string): Promise<string | undefined> {
+  const client = await mqttjs.connectAsync(`mqtt://127.0.0.1:${b?.port ?? 0}`, { reconnectPeriod: 0 });
+  try {
+    let got: string | undefined;
+    client.on('message', (t, payload, packet) => {
+      if (t === topic && packet.retain) got = payload.toString('utf8');
+    });
+    await client.subscribeAsync(topic, { qos: 1 });
+    await eventually(`the retained ${topic}`, () => got !== undefined);
+    return got;
+  } finally {
+    await client.endAsync(true);
+  }
 }
 
 async function needBroker(ctx: Mocha.Context): Promise<void> {
@@ -267,14 +284,47 @@ describe('example flows', function () {
     });
   });
 
-  describe('home-assistant-mqtt-discovery', () => {
+  describe('home-assistant-mqtt-discovery (the home assistant node)', () => {
+    beforeEach(async function () {
+      await needBroker(this);
+    });
+
+    it('makes the printer a Home Assistant device: retained configs, state, a trigger per event, the buttons', async () => {
+      const { flow } = await load('home-assistant-mqtt-discovery.json', [
+        ...mqttTap('ha-device-broker'),
+        { id: 't-mqtt-out', type: 'mqtt out', z: 't-tab', name: '', topic: '', qos: '1', retain: 'false', broker: 'ha-device-broker', wires: [] },
+      ]);
+      const mqtt = received('t-mqtt');
+      const base = 'octoeverywhere/octoeverywhere_oe-example-printer';
+      const configs = (): NodeMessage[] => mqtt.filter((m) => String(m.topic).startsWith('homeassistant/') && String(m.topic).endsWith('/config'));
+      const states = (): Array<Record<string, unknown>> =>
+        mqtt.filter((m) => m.topic === `${base}/state`).map((m) => JSON.parse(String(m.payload)) as Record<string, unknown>);
+      await step(rig, flow, 30_000, () => states().length > 0);
+      await eventually('discovery and the state', () => configs().length >= 30 && states().length > 0);
+      for (const m of configs()) {
+        const config = JSON.parse(String(m.payload)) as { device: Record<string, unknown>; unique_id?: string };
+        assert.equal(config.device.name, 'Voron 2.4', String(m.topic));
+        assert.deepEqual(config.device.identifiers, ['octoeverywhere_oe-example-printer']);
+      }
+      assert.ok(configs().some((m) => String(m.topic) === 'homeassistant/device_automation/octoeverywhere_oe-example-printer/print_started/config'));
+      assert.equal(await retainedOn(broker, 'octoeverywhere/bridge'), 'online', "the broker node's birth: the device's availability");
+      rig.printer.startPrint('benchy.gcode', { durationSec: 3600 });
+      await step(rig, flow, 600_000, () => rig.printer.state === 'printing');
+      await step(rig, flow, 30_000);
+      await eventually('print-started', () => mqtt.some((m) => m.topic === `${base}/event` && String(m.payload).includes('"print-started"')));
+      helper.getNode('t-mqtt-out').receive({ topic: `${base}/command`, payload: 'pause' });
+      await eventually('the pause', () => rig.printer.state === 'paused');
+    });
+  });
+
+  describe('home-assistant-core-nodes', () => {
     beforeEach(async function () {
       await needBroker(this);
     });
 
     it('publishes valid retained discovery configs and the state, and runs the buttons', async () => {
       rig.printer.startPrint('benchy.gcode', { durationSec: 3600 });
-      const { flow } = await load('home-assistant-mqtt-discovery.json', [
+      const { flow } = await load('home-assistant-core-nodes.json', [
         ...mqttTap('ha-broker'),
         { id: 't-mqtt-out', type: 'mqtt out', z: 't-tab', name: '', topic: '', qos: '1', retain: 'false', broker: 'ha-broker', wires: [] },
         // Subscribes when told to (a dynamic subscription), to see what the broker retained.
@@ -306,8 +356,9 @@ describe('example flows', function () {
       assert.equal(state.online, true);
       assert.equal(typeof state.progress, 'number');
       assert.equal(typeof state.bed_temperature, 'number');
-      const bridge = mqtt.find((m) => m.topic === 'octoeverywhere/octoeverywhere_printer/bridge');
-      assert.equal(bridge?.payload, 'online', 'the broker node announces the bridge (availability)');
+      // What Home Assistant sees: the broker node's retained birth on the bridge topic. Asked of the
+      // broker by a client of its own, since the flow's own subscription may have been made before the birth.
+      assert.equal(await retainedOn(broker, 'octoeverywhere/octoeverywhere_printer/bridge'), 'online', 'the broker node announces the bridge (availability)');
 
       const seen = new Map<string, Record<string, unknown>>();
       for (const m of configs()) {

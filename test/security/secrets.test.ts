@@ -18,6 +18,8 @@ import { ADMIN, login, startNodeRedWithPackage, VIEWER } from '../e2e/support';
 import { createClock, type Simulator, startSimulator } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
 import { allNodesFlow, figure, INPUT_NODES, ledger, modules, statusesOf } from '../reliability/rig';
+import mqtt from 'mqtt';
+import { BROKER_REQUIRED, mosquittoPath, startMosquitto } from '../helpers/mosquitto';
 
 const HOOK_TOKEN = 'secrets-hook-token-Sentinel-abcdef0123';
 const HOOK_SECRET = 'secrets-hook-secretkey-Sentinel-42';
@@ -288,6 +290,79 @@ describe('security: no secret leaks anywhere', function () {
       helper.settings({});
       await bambuSim.close();
       clock.dispose();
+    }
+  });
+
+  it('the Home Assistant node: 0 hits in every MQTT topic and payload, its errors, statuses and logs', async function () {
+    const binary = mosquittoPath();
+    if (!binary) {
+      if (BROKER_REQUIRED) throw new Error('mosquitto is required (CI / OE_REQUIRE_BROKER=1) but was not found');
+      this.skip();
+    }
+    const broker = await startMosquitto(binary);
+    const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { reconnectPeriod: 0 });
+    const published: string[] = [];
+    watcher.on('message', (topic, payload) => published.push(`${topic} ${payload.toString('utf8')}`));
+    await watcher.subscribeAsync('#', { qos: 1 });
+    try {
+      const keys = sim.createAppConnection(0, { appId: 'nodered', octoPrintApiKeyAppName: 'Node-RED' });
+      const flow = [
+        { id: 'ht', type: 'tab', label: 'ha' },
+        { id: 'hc', type: 'octoeverywhere-app-connection', serviceUrl: sim.serviceUrl },
+        {
+          id: 'hb',
+          type: 'mqtt-broker',
+          broker: '127.0.0.1',
+          port: String(broker.port),
+          protocolVersion: '4',
+          willTopic: 'octoeverywhere/bridge',
+          willPayload: 'offline',
+        },
+        { id: 'ha', z: 'ht', type: 'octoeverywhere-home-assistant', connection: 'hc', broker: 'hb', mode: 'poll', interval: 10 },
+        { id: 'hcatch', z: 'ht', type: 'catch', scope: ['ha'], uncaught: false, wires: [['hout']] },
+        { id: 'hout', z: 'ht', type: 'helper' },
+      ];
+      const mods = [
+        nodeModule('octoeverywhere-app-connection'),
+        nodeModule('octoeverywhere-home-assistant'),
+        coreNode('network/10-mqtt.js'),
+        coreNode('common/25-catch.js'),
+      ];
+      await helper.load(mods as Parameters<typeof helper.load>[0], flow, { hc: credentialsOf(keys) });
+      const caught: unknown[] = [];
+      helper.getNode('hout').on('input', (m: unknown) => caught.push(m));
+      const base = 'octoeverywhere/octoeverywhere_hc';
+      const until = async (what: string, check: () => boolean): Promise<void> => {
+        for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+        assert.ok(check(), what);
+      };
+      await until('the state', () => published.some((m) => m.startsWith(`${base}/state `)));
+      // Commands that fail: wrong state (786), not allowed, bad JSON, an unknown light, and a service error.
+      for (const payload of ['resume', '{"action":"start","payload":{"path":"x"}}', '{nope'])
+        await watcher.publishAsync(`${base}/command`, payload, { qos: 1 });
+      await watcher.publishAsync(`${base}/light/nope/set`, 'ON', { qos: 1 });
+      await until('four failures', () => caught.length >= 4);
+      Object.assign(sim.chaos, { errorRate: 1, errorStatus: 606 });
+      await watcher.publishAsync(`${base}/command`, 'pause', { qos: 1 });
+      await until('the 606', () => caught.length >= 5);
+      Object.assign(sim.chaos, { errorRate: 0 });
+      const statuses = statusesOf('ha');
+      const log = JSON.stringify(helper.log().args);
+      await helper.unload();
+      await new Promise((r) => setTimeout(r, 100));
+      const hits = {
+        mqttHits: secretsIn(published.join('\n')).length,
+        errorsHits: secretsIn(JSON.stringify(caught)).length,
+        statusesHits: secretsIn(JSON.stringify(statuses)).length,
+        logHits: secretsIn(log).length,
+      };
+      figure('secrets/home-assistant', { mqttMessages: published.length, errors: caught.length, ...hits });
+      assert.ok(published.length > 20, 'discovery, state and command results were published');
+      assert.deepEqual(hits, { mqttHits: 0, errorsHits: 0, statusesHits: 0, logHits: 0 });
+    } finally {
+      Object.assign(sim.chaos, { errorRate: 0 });
+      await watcher.endAsync(true);
+      await broker.stop();
     }
   });
 

@@ -81,6 +81,11 @@ export class StatusPoller {
     return this.timer === undefined ? 0 : 1;
   }
 
+  /** The last Info API answer (App Connections only): the printer's OctoEverywhere page and limits. */
+  get connectionInfo(): ConnectionInfo | undefined {
+    return this.info;
+  }
+
   get stopped(): boolean {
     return this.stoppedBy !== undefined;
   }
