@@ -260,9 +260,18 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
     };
     const changed = !this.latestSnapshot || !sameSnapshot(this.latestSnapshot, snapshot);
     this.latestSnapshot = snapshot;
-    if (changed) this.emit('snapshot', snapshot);
+    // Moonraker pushes every few hundred ms, mostly what leaves the snapshot as it was: an unchanged
+    // snapshot derives nothing (the derivation looks at nothing polledAt aside), so it is not derived again.
+    if (!changed) return;
+    this.emit('snapshot', snapshot);
     // A state the mapping does not know says nothing about the print: like an offline poll, it is not derived from.
     if (job.state === 'unknown') return;
+    // Nobody listens to the events (the status nodes derive their own, each from its own baseline): no
+    // derivation; a listener that comes later starts from a baseline, as on a fresh connection.
+    if (this.listenerCount('event') === 0) {
+      this.memory = undefined;
+      return;
+    }
     const first = this.memory === undefined;
     const { memory, events } = deriveEvents(this.memory, snapshot, this.options.derive);
     this.memory = memory;
