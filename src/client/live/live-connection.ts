@@ -78,6 +78,8 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
   private latestSnapshot: PrinterSnapshot | undefined;
   /** The print whose print-started was announced (or that was already running when we joined). */
   private startedPrint: PrintKey | null = null;
+  /** The print of the latest status while nobody listened to the events. */
+  private latestPrint: PrintKey | null = null;
 
   constructor(private readonly options: LiveConnectionOptions) {
     super();
@@ -85,6 +87,13 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
     this.clock = options.clock ?? realClock;
     const hb = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.heartbeatMs = Math.min(MAX_HEARTBEAT_MS, Math.max(MIN_HEARTBEAT_MS, Number.isFinite(hb) ? hb : DEFAULT_HEARTBEAT_MS));
+    // The first event listener: what is true now is its baseline (as if derived all along, nothing replayed).
+    (this as EventEmitter).on('newListener', (name: string | symbol) => {
+      const latest = this.latestSnapshot;
+      if (name !== 'event' || this.listenerCount('event') > 0 || !latest || latest.state === 'unknown') return;
+      this.memory = deriveEvents(undefined, latest, this.options.derive).memory;
+      if (latest.printing) this.startedPrint = this.latestPrint;
+    });
   }
 
   get state(): LiveState {
@@ -267,9 +276,10 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
     // A state the mapping does not know says nothing about the print: like an offline poll, it is not derived from.
     if (job.state === 'unknown') return;
     // Nobody listens to the events (the status nodes derive their own, each from its own baseline): no
-    // derivation; a listener that comes later starts from a baseline, as on a fresh connection.
+    // derivation; a listener that comes later starts from the status of then (see the constructor).
     if (this.listenerCount('event') === 0) {
       this.memory = undefined;
+      this.latestPrint = print;
       return;
     }
     const first = this.memory === undefined;
