@@ -5,7 +5,7 @@
 // polled farm (bench/lib/farm.ts) on the same printers. (c) The reconnect storm after a relay restart.
 // Each part in a fresh process (bench/worker.ts) with its own simulator process(es).
 import os from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { LiveState } from '../src/client';
 import { deployFarm, type FarmConnection, type FarmRound, measureRounds, memoryPerConn, sinkCount, undeploy } from './lib/farm';
 import { getNode, missing, type NodeModule } from './lib/nodered';
@@ -106,6 +106,9 @@ export interface LatencyFigures {
   changes: number;
   missedLive: number;
   missedPoll: number;
+  /** This (Node-RED) process's event-loop delay meanwhile. */
+  loopP99Ms: number;
+  loopMaxMs: number;
   loadStart: string;
   loadEnd: string;
 }
@@ -139,12 +142,15 @@ export async function latency(): Promise<LatencyFigures> {
     await waitFor(async () => connectedCount(p) === p && (await sim.printing()) === p, 30_000);
     await sleep(Math.max(0, 3000 - (performance.now() - t0)));
     stamps.length = 0;
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    h.enable();
     const changes = (await sim.changes(printers, CHANGE_SPACING_MS, CHANGES_EACH)).filter((c) => c.done);
     // The last change's poll comes within one interval.
     await sleep(POLL_INTERVAL_S * 1000 + 1000);
+    h.disable();
     const found = match(changes, stamps);
     await undeploy();
-    return { ...found, changes: changes.length, loadStart, loadEnd: load() };
+    return { ...found, changes: changes.length, loopP99Ms: h.percentile(99) / 1e6, loopMaxMs: h.max / 1e6, loadStart, loadEnd: load() };
   } finally {
     await sim.close();
   }
