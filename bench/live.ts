@@ -188,11 +188,16 @@ export interface FarmArg {
 export interface StormFigures {
   sockets: number;
   restartMs: number;
-  /** Reconnects (socket open again) per second since the restart. */
+  /** Upgrades relayed (a socket open again) per second since the restart, stamped in the simulator. */
   perSecond: number[];
+  /** Upgrades tried (refused ones too) per second, stamped in the simulator. */
   attemptsPerSecond: number[];
   largestBurst: number;
   largestAttemptBurst: number;
+  /** The largest 1-s burst of reconnects as the Node-RED process noticed them (its event loop may lag). */
+  largestBurstSeen: number;
+  /** Attempts the live feeds announced. */
+  clientAttempts: number;
   backWithinMs: number | null;
   backCount: number;
   backBy60s: number;
@@ -343,16 +348,20 @@ async function relayStorm(sims: SimProcess[]): Promise<StormFigures> {
   await waitFor(() => firstBack.size === FARM, STORM_MAX_MS, 100);
   const notBack = firstBack.size === FARM ? undefined : stateCounts(FARM);
   for (const off of unsubscribe) off();
-  attempts.sort((a, b) => a - b);
   back.sort((a, b) => a - b);
+  const seen = await Promise.all(sims.map((s) => s.upgrades()));
+  const accepted = seen.flatMap((u) => u.accepted).sort((a, b) => a - b);
+  const tried = seen.flatMap((u) => u.attempts).sort((a, b) => a - b);
   const last = Math.max(...firstBack.values());
   return {
     sockets: FARM,
     restartMs: RESTART_MS,
-    perSecond: perSecond(back, restartMs),
-    attemptsPerSecond: perSecond(attempts, restartMs),
-    largestBurst: largestWindow(back, 1000),
-    largestAttemptBurst: largestWindow(attempts, 1000),
+    perSecond: perSecond(accepted, restartMs),
+    attemptsPerSecond: perSecond(tried, restartMs),
+    largestBurst: largestWindow(accepted, 1000),
+    largestAttemptBurst: largestWindow(tried, 1000),
+    largestBurstSeen: largestWindow(back, 1000),
+    clientAttempts: attempts.length,
     backWithinMs: firstBack.size === FARM ? last - restartMs : null,
     backCount: firstBack.size,
     backBy60s: [...firstBack.values()].filter((t) => t - restartMs <= 60_000).length,
@@ -506,6 +515,7 @@ function stormPart(live: LiveFarmFigures): Section {
           back: s?.backCount ?? null,
           'largest 1-s burst of reconnects %': share(s?.largestBurst),
           'largest 1-s burst of attempts %': share(s?.largestAttemptBurst),
+          'largest 1-s burst seen by Node-RED %': share(s?.largestBurstSeen),
           attempts: s ? s.attemptsPerSecond.reduce((a, b) => a + b, 0) : null,
         },
       },
@@ -526,7 +536,7 @@ function stormPart(live: LiveFarmFigures): Section {
       ),
     ],
     notes: [
-      `sim.socketChaos.restartRelay(): every relayed socket closed (1012), upgrades answered 601 for ${RESTART_MS / 1000} s; the sockets' own back-off (src/client/live/backoff.ts: full jitter, first window 20 s, then 30 s) spreads them. A reconnect is a socket open again (state connected), an attempt every upgrade tried (refused ones too); bursts over any 1-s window (sliding).`,
+      `sim.socketChaos.restartRelay(): every relayed socket closed (1012), upgrades answered 601 for ${RESTART_MS / 1000} s; the sockets' own back-off (src/client/live/backoff.ts: full jitter, first window 20 s, then 30 s) spreads them. Reconnects (upgrades relayed again) and attempts (every upgrade tried, refused ones too) are stamped in the simulator, bursts over any 1-s window (sliding); "seen by Node-RED" stamps the feeds' connected states in the Node-RED process, whose event loop may lag; "all back" is the last feed connected again.`,
       s ? `Reconnects per second after the restart: ${s.perSecond.join(' ')}.` : 'not measured',
       s ? `Attempts per second: ${s.attemptsPerSecond.join(' ')}.` : '',
       s?.notBack ? `Not back after ${STORM_MAX_MS / 1000} s; the sockets' states then: ${JSON.stringify(s.notBack)}.` : '',

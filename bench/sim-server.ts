@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { startSimulator, type CompletionKeys, type Simulator } from '../src/simulator';
 import { LARGE_FRAME_WEBCAM, startPrinter, type SimulatedPrinter } from '../src/simulator/printers';
 import type { PrinterKind } from '../src/simulator';
+import { Chaos, type RelayedSocket } from '../src/simulator/service/chaos';
 import { serve } from './lib/proc';
 
 export interface SimInfo {
@@ -43,6 +44,22 @@ WebSocket.prototype.send = function countingSend(this: WebSocket, data: unknown,
   if (typeof data === 'string' && data.startsWith('{"jsonrpc":"2.0","method":"notify_status_update"')) pushes++;
   (wsSend as (this: WebSocket, ...args: unknown[]) => void).call(this, data, ...rest);
 } as typeof wsSend;
+/**
+ * Relay upgrades as the simulator sees them (wall-clock ms): every WebSocket upgrade asks the restart
+ * gate first (an attempt), every one relayed is tracked (a socket open again). Stamped here, the storm's
+ * spread does not depend on how soon the client's event loop notices.
+ */
+const upgrades = { attempts: [] as number[], accepted: [] as number[], recording: false };
+const refusal = Chaos.prototype.upgradeRefusal;
+Chaos.prototype.upgradeRefusal = function stampedRefusal(this: Chaos): number {
+  if (upgrades.recording) upgrades.attempts.push(wallMs());
+  return refusal.call(this);
+};
+const track = Chaos.prototype.track;
+Chaos.prototype.track = function stampedTrack(this: Chaos, socket: RelayedSocket): () => void {
+  if (upgrades.recording) upgrades.accepted.push(wallMs());
+  return track.call(this, socket);
+};
 let simulated: SimulatedPrinter[] = [];
 
 /** Wall-clock ms with sub-ms resolution; the workers stamp with the same expression. */
@@ -140,9 +157,17 @@ serve({
   restartRelay: ({ windowMs }: { windowMs: number }): number => {
     const s = need();
     s.chaos.relayRestartMs = windowMs;
+    upgrades.attempts = [];
+    upgrades.accepted = [];
+    upgrades.recording = true;
     const atMs = wallMs();
     s.socketChaos.restartRelay();
     return atMs;
+  },
+  /** The upgrades stamped since the last restartRelay (recording stops). */
+  upgrades: (): { attempts: number[]; accepted: number[] } => {
+    upgrades.recording = false;
+    return { attempts: upgrades.attempts, accepted: upgrades.accepted };
   },
   openSockets: (): number => need().socketChaos.openSockets,
   pushes: (): number => pushes,

@@ -34,6 +34,11 @@ export class SimProcess {
     return this.peer.call<number>('restartRelay', { windowMs });
   }
 
+  /** Relay upgrades stamped in the simulator since the last restartRelay: attempts and those relayed. */
+  upgrades(): Promise<{ attempts: number[]; accepted: number[] }> {
+    return this.peer.call<{ attempts: number[]; accepted: number[] }>('upgrades');
+  }
+
   /** Moonraker status pushes the printers have sent so far. */
   pushes(): Promise<number> {
     return this.peer.call<number>('pushes');
