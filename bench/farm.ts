@@ -1,18 +1,17 @@
 // 5. A print farm: N App Connections, each with a `status-poll` at the minimum interval, against the
 // simulator in its own process. Each size runs in a fresh process so that its memory starts clean:
 // CPU share of one core, RSS per connection, event-loop delay p99 and deploy time, 10 → 100 → 1,000.
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { deploy, missing, onTab, ourNode, sinkCount, sinkModule, undeploy, type FlowNode, type NodeModule } from './lib/nodered';
-import { appConnection, CONFIG_TYPE } from './lib/peers';
+import { deployFarm, memoryPerConn, measureRounds, roundMedians, sinkCount, STATUS_TYPE as TYPE, undeploy } from './lib/farm';
+import { missing } from './lib/nodered';
+import { CONFIG_TYPE } from './lib/peers';
 import { forkTs, Peer } from './lib/proc';
 import { fmt, goal, ratio, type Figure, type Row, type Section } from './lib/report';
 import { SimProcess } from './lib/sim';
-import { median, ROUNDS, sleep } from './lib/stats';
+import { ROUNDS, sleep } from './lib/stats';
 
-const TYPE = 'octoeverywhere-status-poll';
 const SIZES = [10, 100, 1000];
 /** The node's minimum interval (src/nodes/shared/poller.ts MIN_INTERVAL_MS); a round covers one. */
-const INTERVAL_S = 10;
+export const INTERVAL_S = 10;
 const ROUND_MS = INTERVAL_S * 1000;
 
 export interface FarmFigures {
@@ -28,87 +27,31 @@ export interface FarmFigures {
   simCpuShare: number;
 }
 
-const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
-
 /** One farm size, in this (fresh) process. */
 export async function measureSize(n: number): Promise<FarmFigures> {
   const sim = await SimProcess.start();
   try {
-    const conns = await sim.connections(n, [0, 1, 2]);
-    const flow: FlowNode[] = [];
-    const configs: FlowNode[] = [];
-    const credentials: Record<string, unknown> = {};
-    conns.forEach((c, i) => {
-      const conn = appConnection(`conn${i}`, c.keys, sim.info.serviceUrl);
-      configs.push(conn.node);
-      credentials[conn.node.id] = conn.credentials;
-      // 'always': every poll sends its snapshot, so the sink counts polls (the default, 'change', sends less).
-      flow.push({ id: `poll${i}`, type: TYPE, connection: conn.node.id, interval: INTERVAL_S, output: 'always', wires: [['sink'], []] });
-    });
-    flow.push({ id: 'sink', type: 'bench-sink', wires: [] });
-    flow.push({ id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['errors']] });
-    flow.push({ id: 'errors', type: 'bench-sink', wires: [] });
-    const modules = [sinkModule, ourNode(CONFIG_TYPE), ourNode(TYPE)] as NodeModule[];
-
-    // Prime: one connection deployed and removed, so that code loading and first-use allocations of
-    // the runtime and our modules are not charged to the farm.
-    const prime = appConnection('primeConn', conns[0].keys, sim.info.serviceUrl);
-    await deploy(
-      modules,
-      onTab([{ id: 'primePoll', type: TYPE, connection: 'primeConn', interval: INTERVAL_S, output: 'always', wires: [[], []] }], [prime.node]),
-      { primeConn: prime.credentials },
-    );
-    await sleep(1000);
-    await undeploy();
-    gc();
-    await sleep(200);
-    gc();
-    const rss0 = process.memoryUsage().rss;
-    const heap0 = process.memoryUsage().heapUsed;
-    const t0 = performance.now();
-    await deploy(modules, onTab(flow, configs), credentials);
-    const deployMs = performance.now() - t0;
-
+    const conns = (await sim.connections(n, [0, 1, 2])).map((c) => ({ keys: c.keys, serviceUrl: sim.info.serviceUrl }));
+    // 'always': every poll sends its snapshot, so the sink counts polls (the default, 'change', sends less).
+    const deployment = await deployFarm({ conns, node: () => ({ interval: INTERVAL_S, output: 'always' }) });
     // Warm-up: one interval, so every connection has polled and holds its socket.
     await sleep(ROUND_MS);
-    sinkCount('sink');
     let errors = sinkCount('errors');
-    const rounds: Array<Omit<FarmFigures, 'connections' | 'deployMs' | 'rssPerConnKB' | 'heapPerConnKB' | 'errors'>> = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const h = monitorEventLoopDelay({ resolution: 1 });
-      h.enable();
-      const cpu0 = process.cpuUsage();
-      const sim0 = await sim.cpuUs();
-      const w0 = performance.now();
-      await sleep(ROUND_MS);
-      const cpu = process.cpuUsage(cpu0);
-      const wallUs = (performance.now() - w0) * 1000;
-      const simCpu = (await sim.cpuUs()) - sim0;
-      h.disable();
-      rounds.push({
-        cpuShare: (cpu.user + cpu.system) / wallUs,
-        loopP99Ms: h.percentile(99) / 1e6,
-        loopMaxMs: h.max / 1e6,
-        pollsPerSec: sinkCount('sink') / (wallUs / 1e6),
-        simCpuShare: simCpu / wallUs,
-      });
-    }
-    gc();
-    const mem = process.memoryUsage();
+    const rounds = roundMedians(await measureRounds(ROUNDS, ROUND_MS, () => sim.cpuUs()));
+    const mem = await memoryPerConn(deployment, n);
     // Failed polls reach the second sink through the Catch node.
     errors += sinkCount('errors');
     await undeploy();
     return {
       connections: n,
-      deployMs,
-      cpuShare: median(rounds.map((x) => x.cpuShare)),
-      rssPerConnKB: (mem.rss - rss0) / n / 1024,
-      heapPerConnKB: (mem.heapUsed - heap0) / n / 1024,
-      loopP99Ms: median(rounds.map((x) => x.loopP99Ms)),
-      loopMaxMs: Math.max(...rounds.map((x) => x.loopMaxMs)),
-      pollsPerSec: median(rounds.map((x) => x.pollsPerSec)),
+      deployMs: deployment.deployMs,
+      cpuShare: rounds.cpuShare,
+      ...mem,
+      loopP99Ms: rounds.loopP99Ms,
+      loopMaxMs: rounds.loopMaxMs,
+      pollsPerSec: rounds.perSec,
       errors,
-      simCpuShare: median(rounds.map((x) => x.simCpuShare)),
+      simCpuShare: rounds.simCpuShare,
     };
   } finally {
     await sim.close();

@@ -8,7 +8,7 @@ import { forkTs, Peer } from './lib/proc';
 import type { Figure, Section } from './lib/report';
 import { ROUNDS, ROUND_MS, WARMUP_MS } from './lib/stats';
 
-const BENCHES = ['relay', 'printer-request', 'webcam-snapshot', 'mjpeg', 'webhook', 'farm'];
+const BENCHES = ['relay', 'printer-request', 'webcam-snapshot', 'mjpeg', 'webhook', 'farm', 'live'];
 
 function show(v: Figure | undefined): string {
   if (v === null || v === undefined) return '–';
@@ -21,14 +21,16 @@ function show(v: Figure | undefined): string {
 }
 
 /** A section as Markdown (readable in a terminal too; docs/benchmarks.md takes it as is). */
-export function markdown(s: Section): string {
+export function markdown(s: Section, depth = 3): string {
   const keys = [...new Set(s.rows.flatMap((r) => Object.keys(r.figures)))];
-  const lines = [`### ${s.title}`, '', `| | ${keys.join(' | ')} |`, `|---|${keys.map(() => '---:').join('|')}|`];
+  const lines = [`${'#'.repeat(depth)} ${s.title}`];
+  if (s.rows.length) lines.push('', `| | ${keys.join(' | ')} |`, `|---|${keys.map(() => '---:').join('|')}|`);
   for (const r of s.rows) lines.push(`| ${r.peer}${r.note ? ` — ${r.note}` : ''} | ${keys.map((k) => show(r.figures[k])).join(' | ')} |`);
   const ratios = Object.entries(s.ratios);
   if (ratios.length) lines.push('', ...ratios.map(([k, v]) => `- ${k}: **${v === null ? 'not available yet' : `${show(v)}×`}**`));
-  lines.push('', ...s.goals.map((g) => `- ${g.met === null ? '– not judged' : g.met ? '✅ met' : '❌ missed'}: ${g.text} — ${g.detail}`));
+  if (s.goals.length) lines.push('', ...s.goals.map((g) => `- ${g.met === null ? '– not judged' : g.met ? '✅ met' : '❌ missed'}: ${g.text} — ${g.detail}`));
   if (s.notes.length) lines.push('', ...s.notes.map((n) => `> ${n}`));
+  for (const part of s.parts ?? []) lines.push('', markdown(part, depth + 1));
   return lines.join('\n');
 }
 

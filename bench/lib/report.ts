@@ -23,6 +23,8 @@ export interface Section {
   ratios: Record<string, Figure>;
   goals: Goal[];
   notes: string[];
+  /** Sub-tables of a benchmark that measures several things (printed after its own table, if any). */
+  parts?: Section[];
 }
 
 export function ratio(a: Figure | undefined, b: Figure | undefined): Figure {

@@ -1,6 +1,6 @@
 // The simulator process as a benchmark sees it.
 import type { CompletionKeys } from '../../src/simulator';
-import type { SimConnection, SimInfo } from '../sim-server';
+import type { SimChange, SimConnection, SimInfo, SimStartOptions } from '../sim-server';
 import { forkTs, Peer } from './proc';
 
 export class SimProcess {
@@ -9,10 +9,44 @@ export class SimProcess {
     readonly info: SimInfo,
   ) {}
 
-  static async start(): Promise<SimProcess> {
+  static async start(options: SimStartOptions = {}): Promise<SimProcess> {
     const peer = new Peer(forkTs('sim-server.ts'));
-    const info = await peer.call<SimInfo>('start');
+    const info = await peer.call<SimInfo>('start', options);
     return new SimProcess(peer, info);
+  }
+
+  /** Every printer starts a long print, already heated; how many did. */
+  startPrints(durationSec: number): Promise<number> {
+    return this.peer.call<number>('startPrints', { durationSec });
+  }
+
+  printing(): Promise<number> {
+    return this.peer.call<number>('printing');
+  }
+
+  /** Pauses and resumes the printers given, `count` times each, `spacingMs` apart (random phase); resolves when done. */
+  changes(printers: number[], spacingMs: number, count: number): Promise<SimChange[]> {
+    return this.peer.call<SimChange[]>('changes', { printers, spacingMs, count });
+  }
+
+  /** A relay restart refusing upgrades for `windowMs`; its wall-clock time (ms). */
+  restartRelay(windowMs: number): Promise<number> {
+    return this.peer.call<number>('restartRelay', { windowMs });
+  }
+
+  /** Relay upgrades stamped in the simulator since the last restartRelay: attempts and those relayed. */
+  upgrades(): Promise<{ attempts: number[]; accepted: number[] }> {
+    return this.peer.call<{ attempts: number[]; accepted: number[] }>('upgrades');
+  }
+
+  /** Moonraker status pushes the printers have sent so far. */
+  pushes(): Promise<number> {
+    return this.peer.call<number>('pushes');
+  }
+
+  /** Relayed sockets open now. */
+  openSockets(): Promise<number> {
+    return this.peer.call<number>('openSockets');
   }
 
   /** n App Connections, round-robin over the given printers (default the Moonraker one). */

@@ -122,7 +122,33 @@ export function offlineJobStatus(): JobStatus {
 
 /** Whether two snapshots say the same thing (polledAt aside): "output on change only" uses it. */
 export function sameSnapshot(a: PrinterSnapshot, b: PrinterSnapshot): boolean {
-  return JSON.stringify({ ...a, polledAt: 0 }) === JSON.stringify({ ...b, polledAt: 0 });
+  return a === b || sameJson(a, b, 'polledAt');
+}
+
+/**
+ * Whether two JSON-like values would say the same as JSON (an undefined member is no member; key order
+ * aside), compared in place: a live printer's snapshot is compared on every push, and the two
+ * JSON.stringify texts this replaced were the largest item (15–20 %) of a CPU profile of 300 live printers.
+ */
+function sameJson(a: unknown, b: unknown, skip?: string): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let members = 0;
+  for (const k in x) {
+    if (k === skip || x[k] === undefined) continue;
+    if (!sameJson(x[k], y[k])) return false;
+    members++;
+  }
+  for (const k in y) if (k !== skip && y[k] !== undefined) members--;
+  return members === 0;
 }
 
 function parseState(value: unknown): JobState {

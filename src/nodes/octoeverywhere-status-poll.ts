@@ -63,7 +63,14 @@ export = function register(RED: NodeAPI): void {
     const appApi = connection.hasAppApi();
     const poller = connection.poller();
 
-    const show = (shown: NodeStatus): void => node.status(shown);
+    /** What the node shows now: a live printer's snapshots mostly leave it as it is (the same % and time left). */
+    let shownKey: string | undefined;
+    const show = (shown: NodeStatus): void => {
+      const key = typeof shown === 'string' ? shown : `${String(shown.fill)}|${String(shown.shape)}|${String(shown.text)}`;
+      if (key === shownKey) return;
+      shownKey = key;
+      node.status(shown);
+    };
 
     // One derivation memory for both sources: a switch between live and poll announces nothing
     // twice. Without a persistent context store a redeployed node starts from a baseline (the state

@@ -91,4 +91,28 @@ describe('client live: print events keyed by the print', () => {
     live.stop();
     assert.equal(live.pendingTimers, 0);
   });
+
+  it('an event listener that comes later hears what changes from then on, nothing from before; a repeated status says nothing', async () => {
+    const scripted = new Scripted();
+    const live = new LiveConnection({ connection, platform: 'moonraker', clock, createSession: scripted.factory, random: () => 0 });
+    const snapshots: number[] = [];
+    live.on('snapshot', (s) => snapshots.push(s.progress ?? -1));
+    live.start();
+    await Promise.resolve();
+    const key: PrintKey = { fileName: 'a.gcode', startedAtMs: clock.now() };
+    // Nobody listens to the events yet (as under the status nodes): the print starts and reaches 5 %.
+    scripted.sink.status(job('idle', null), null);
+    scripted.sink.status(job('printing', 'a.gcode', 5), key);
+    const events: string[] = [];
+    live.on('event', (e) => events.push(e.event));
+    scripted.sink.status(job('printing', 'a.gcode', 5), key);
+    assert.deepEqual(events, [], 'the start happened before anyone listened');
+    scripted.sink.status(job('printing', 'a.gcode', 15), key);
+    scripted.sink.status(job('printing', 'a.gcode', 15), key);
+    scripted.sink.status(job('paused', 'a.gcode', 15), key);
+    scripted.sink.status(job('paused', 'a.gcode', 15), key);
+    assert.deepEqual(events, ['print-progress', 'print-paused']);
+    assert.deepEqual(snapshots, [-1, 5, 15, 15], 'one snapshot per change');
+    live.stop();
+  });
 });

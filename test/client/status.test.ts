@@ -51,4 +51,28 @@ describe('client: status snapshot', () => {
     assert.ok(sameSnapshot(base, { ...base, polledAt: 2 }));
     assert.ok(!sameSnapshot(base, { ...base, progress: 3 }));
   });
+
+  it('compares snapshots member by member as their JSON would: nested, arrays, undefined members, key order', () => {
+    const base: PrinterSnapshot = {
+      ...offlineJobStatus(),
+      online: true,
+      printerName: 'P',
+      gadget: null,
+      limits: null,
+      polledAt: 1,
+      temperatures: { bed: { actual: 60, target: 60 }, hotend: { actual: 215, target: 215 }, chamber: null },
+      lights: [{ name: 'Chamber', on: false }],
+    };
+    const copy = (): PrinterSnapshot => JSON.parse(JSON.stringify(base)) as PrinterSnapshot;
+    assert.ok(sameSnapshot(base, copy()));
+    assert.ok(!sameSnapshot(base, { ...copy(), temperatures: { ...base.temperatures, bed: { actual: 59.9, target: 60 } } }));
+    assert.ok(!sameSnapshot(base, { ...copy(), temperatures: { ...base.temperatures, chamber: { actual: 20, target: null } } }));
+    assert.ok(!sameSnapshot(base, { ...copy(), lights: [{ name: 'Chamber', on: true }] }));
+    assert.ok(!sameSnapshot(base, { ...copy(), lights: [] }));
+    // JSON drops undefined members and does not care which member came first.
+    assert.ok(sameSnapshot(base, { ...copy(), extra: undefined } as PrinterSnapshot));
+    assert.ok(!sameSnapshot(base, { ...copy(), extra: 1 } as PrinterSnapshot));
+    const reordered = Object.fromEntries(Object.entries(copy()).reverse()) as unknown as PrinterSnapshot;
+    assert.ok(sameSnapshot(base, reordered));
+  });
 });

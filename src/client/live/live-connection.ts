@@ -72,6 +72,8 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
   private latestSnapshot: PrinterSnapshot | undefined;
   /** The print whose print-started was announced (or that was already running when we joined). */
   private startedPrint: PrintKey | null = null;
+  /** The print of the latest status while nobody listened to the events. */
+  private latestPrint: PrintKey | null = null;
 
   constructor(private readonly options: LiveConnectionOptions) {
     super();
@@ -85,6 +87,13 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
       random: options.random,
     });
     this.supervisor.on('state', (state) => this.setState(state));
+    // The first event listener: what is true now is its baseline (as if derived all along, nothing replayed).
+    (this as EventEmitter).on('newListener', (name: string | symbol) => {
+      const latest = this.latestSnapshot;
+      if (name !== 'event' || this.listenerCount('event') > 0 || !latest || latest.state === 'unknown') return;
+      this.memory = deriveEvents(undefined, latest, this.options.derive).memory;
+      if (latest.printing) this.startedPrint = this.latestPrint;
+    });
   }
 
   get state(): LiveState {
@@ -195,9 +204,19 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
     };
     const changed = !this.latestSnapshot || !sameSnapshot(this.latestSnapshot, snapshot);
     this.latestSnapshot = snapshot;
-    if (changed) this.emit('snapshot', snapshot);
+    // Moonraker pushes every few hundred ms, mostly what leaves the snapshot as it was: an unchanged
+    // snapshot derives nothing (the derivation looks at nothing polledAt aside), so it is not derived again.
+    if (!changed) return;
+    this.emit('snapshot', snapshot);
     // A state the mapping does not know says nothing about the print: like an offline poll, it is not derived from.
     if (job.state === 'unknown') return;
+    // Nobody listens to the events (the status nodes derive their own, each from its own baseline): no
+    // derivation; a listener that comes later starts from the status of then (see the constructor).
+    if (this.listenerCount('event') === 0) {
+      this.memory = undefined;
+      this.latestPrint = print;
+      return;
+    }
     const first = this.memory === undefined;
     const { memory, events } = deriveEvents(this.memory, snapshot, this.options.derive);
     this.memory = memory;
