@@ -1,6 +1,7 @@
 // Closed-loop measurement: N requests (or messages) always outstanding; each round reports
 // throughput, latency percentiles and the CPU the measuring process spent per completed item.
 import { performance } from 'node:perf_hooks';
+import { profiled } from './profile';
 import { cpuSince, medians, percentile, ROUNDS, ROUND_MS, sleep, WARMUP_MS } from './stats';
 
 export interface Tally {
@@ -42,11 +43,18 @@ export class Counter {
   }
 }
 
-/** Runs the loop: warm-up, then ROUNDS rounds of ROUND_MS; the median of each figure. */
-export async function measureLoop(loop: ClosedLoop): Promise<LoopFigures> {
+/** Runs the loop: warm-up, then ROUNDS rounds of ROUND_MS; the median of each figure. `label` names its profile (BENCH_PROFILE). */
+export async function measureLoop(loop: ClosedLoop, label = 'loop'): Promise<LoopFigures> {
   loop.start();
   await sleep(WARMUP_MS);
   loop.take();
+  const rounds = await profiled(label, () => measureRounds(loop));
+  await loop.stop();
+  const m = medians(rounds);
+  return { ...m, errors: rounds.reduce((sum, r) => sum + r.errors, 0) };
+}
+
+async function measureRounds(loop: ClosedLoop): Promise<LoopFigures[]> {
   const rounds: LoopFigures[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const cpu0 = process.cpuUsage();
@@ -63,9 +71,7 @@ export async function measureLoop(loop: ClosedLoop): Promise<LoopFigures> {
       errors: t.errors,
     });
   }
-  await loop.stop();
-  const m = medians(rounds);
-  return { ...m, errors: rounds.reduce((sum, r) => sum + r.errors, 0) };
+  return rounds;
 }
 
 /** `inFlight` async workers, each awaiting `fire()` again as soon as its last one finished. */

@@ -199,7 +199,8 @@ export class AppConnection {
     const send = (route: Route): Promise<PrinterResponse<T>> => this.#send<T>(route, target.path, headers, body, req, deadline);
     let res: PrinterResponse<T> | undefined;
     try {
-      const route = await this.#routes.choose(req.via ?? 'auto');
+      const via = req.via ?? 'auto';
+      const route = this.#routes.known(via) ?? (await this.#routes.choose(via));
       try {
         res = await send(route);
       } catch (err) {
@@ -306,7 +307,14 @@ export class AppConnection {
     return url.startsWith('https:') ? { httpsAgent: this.#httpsAgent() } : { httpAgent: this.#httpAgent() };
   }
 
-  async #send<T>(route: Route, path: string, requestHeaders: Record<string, string>, body: EncodedBody, req: PrinterRequest, deadline: Deadline): Promise<PrinterResponse<T>> {
+  async #send<T>(
+    route: Route,
+    path: string,
+    requestHeaders: Record<string, string>,
+    body: EncodedBody,
+    req: PrinterRequest,
+    deadline: Deadline,
+  ): Promise<PrinterResponse<T>> {
     const base = route === 'local' ? (this.localUrl as string) : this.baseUrl;
     const url = `${base}${path}`;
     // The OctoEverywhere credentials go only to OctoEverywhere; the printer's own key goes to both.
@@ -322,7 +330,7 @@ export class AppConnection {
       data,
       encodedAs: body.contentType,
       agent: url.startsWith('https:') ? this.#httpsAgent() : this.#httpAgent(),
-      signal: deadline.signal,
+      deadline,
       stream: responseType === 'stream',
       // A stream is bounded by whoever reads it (a webcam stream runs for minutes): only a cap the
       // caller asked for applies. A body read into memory is always bounded.
@@ -345,7 +353,7 @@ export class AppConnection {
         // An error thrown by checkAnswer reaches the caller as is, not as a network failure.
         if (err instanceof Refused) throw err.error;
         // A stale kept-alive socket: an idempotent request is safely sent once more on a fresh one.
-        if (attempt === 1 && IDEMPOTENT.has(method) && !(data instanceof Readable) && !deadline.signal.aborted && isStaleSocket(err)) continue;
+        if (attempt === 1 && IDEMPOTENT.has(method) && !(data instanceof Readable) && !deadline.aborted && isStaleSocket(err)) continue;
         throw networkError(err, route === 'local' ? "The request to the printer's local URL" : 'The request through OctoEverywhere', deadline);
       }
     }

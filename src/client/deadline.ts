@@ -7,11 +7,14 @@ import { NetworkError } from './errors';
 
 export class Deadline {
   readonly ms: number;
-  readonly #controller = new AbortController();
+  /** Made only when someone asks for `signal` (axios, a stream reader): the fast path listens with onCancel(). */
+  #controller?: AbortController;
   readonly #clock: Clock;
   readonly #parent?: AbortSignal;
   #timer?: ClockTimer;
   #expired = false;
+  #aborted = false;
+  #listener?: () => void;
 
   /**
    * Starts now: `signal` aborts after `ms` on `clock`, or as soon as `parent` (the caller's signal)
@@ -23,22 +26,33 @@ export class Deadline {
     this.#clock = clock;
     this.#parent = parent;
     if (parent?.aborted) {
-      this.#controller.abort();
+      this.#aborted = true;
       return;
     }
     parent?.addEventListener('abort', this.#onParentAbort, { once: true });
-    this.#timer = clock.setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#controller.signal.aborted) return;
-      this.#expired = true;
-      this.release();
-      this.#controller.abort();
-    }, ms);
+    this.#timer = clock.setTimeout(this.#onTime, ms);
   }
 
   /** Given to axios (and any other reader of the answer) in place of the caller's signal. */
   get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort();
+    }
     return this.#controller.signal;
+  }
+
+  /** Whether the request was ended: by its time, the caller or abort(). */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /**
+   * `fn` runs once when the request is ended (as `signal`'s abort event would), unless replaced or
+   * cleared (undefined) before: the one listener of the relay fast path, cheaper than an AbortSignal.
+   */
+  onCancel(fn: (() => void) | undefined): void {
+    this.#listener = fn;
   }
 
   /** Whether the request ended because its time was up (not because the caller cancelled it). */
@@ -58,7 +72,7 @@ export class Deadline {
   /** Ends the request now, not as a timeout (e.g. an answer refused after its head). */
   abort(): void {
     this.release();
-    this.#controller.abort();
+    this.#cancel();
   }
 
   /** The request is over: stops the timer and lets go of the caller's signal. Safe to call twice. */
@@ -77,9 +91,26 @@ export class Deadline {
     );
   }
 
+  #cancel(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.();
+    this.#controller?.abort();
+  }
+
+  readonly #onTime = (): void => {
+    this.#timer = undefined;
+    if (this.#aborted) return;
+    this.#expired = true;
+    this.release();
+    this.#cancel();
+  };
+
   readonly #onParentAbort = (): void => {
     this.release();
-    this.#controller.abort();
+    this.#cancel();
   };
 }
 

@@ -7,6 +7,7 @@ import https from 'node:https';
 import { finished, pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import axios from 'axios';
+import type { Deadline } from './deadline';
 import { TransportError } from './network-errors';
 
 /** The headers every request carried under axios, kept so that a printer sees the same request. */
@@ -26,7 +27,8 @@ export interface WireRequest {
   /** The content type the body codec gave `data` (a JSON body it encoded itself needs no second look). */
   encodedAs?: string;
   agent: http.Agent;
-  signal: AbortSignal;
+  /** Ends the request (its time, the caller's signal): the request and its socket are destroyed. */
+  deadline: Deadline;
   stream: boolean;
   /** Bytes the answer may have; -1 for no bound. */
   maxContentLength: number;
@@ -49,8 +51,8 @@ export class Refused {
 /** Sends one request and reads its answer: a Buffer, or (stream) the body for the caller to read. */
 export function send(req: WireRequest): Promise<WireResponse> {
   return new Promise((resolve, reject) => {
-    const { signal } = req;
-    if (signal.aborted) {
+    const { deadline } = req;
+    if (deadline.aborted) {
       reject(canceled());
       return;
     }
@@ -67,11 +69,12 @@ export function send(req: WireRequest): Promise<WireResponse> {
         body.destroy();
       }
     };
-    const release = (): void => signal.removeEventListener('abort', onAbort);
+    const release = (): void => deadline.onCancel(undefined);
     const fail = (err: unknown): void => {
       if (settled) return;
       settled = true;
       release();
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- transport errors and Refused, mapped by the caller
       reject(err);
     };
     const succeed = (res: WireResponse): void => {
@@ -82,7 +85,7 @@ export function send(req: WireRequest): Promise<WireResponse> {
       else release();
       resolve(res);
     };
-    signal.addEventListener('abort', onAbort);
+    deadline.onCancel(onAbort);
 
     let data = req.data;
     const headers = requestHeaders(req.headers);
@@ -140,8 +143,7 @@ export function send(req: WireRequest): Promise<WireResponse> {
         pending.then(() => {
           if (!settled && !sent.destroyed) read(res);
         }, refuse);
-      }
-      else read(res);
+      } else read(res);
     };
 
     const read = (res: http.IncomingMessage): void => {
@@ -248,9 +250,7 @@ class HeaderSet {
   }
 }
 
-// eslint-disable-next-line no-control-regex -- exactly the bytes a header value cannot carry
 const NOT_HEADER_BYTE = /[^\t\x20-\x7e\x80-\xff]/;
-// eslint-disable-next-line no-control-regex -- the same, every one
 const NOT_HEADER_BYTES = /[^\t\x20-\x7e\x80-\xff]+/g;
 
 /** A value as sent: characters a header cannot carry dropped, spaces and tabs trimmed (as axios did). */
