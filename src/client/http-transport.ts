@@ -94,8 +94,8 @@ export function send(req: WireRequest): Promise<WireResponse> {
       // An empty string is no body (no Content-Length); an empty Buffer is one of 0 bytes.
       data = text === '' ? undefined : Buffer.from(text, 'utf8');
     }
-    if (Buffer.isBuffer(data) && !('content-length' in headers.index)) headers.set('Content-Length', String(data.length));
-    headers.setDefault('Accept-Encoding', ACCEPT_ENCODING);
+    if (Buffer.isBuffer(data)) headers.setDefault('content-length', 'Content-Length', String(data.length));
+    headers.setDefault('accept-encoding', 'Accept-Encoding', ACCEPT_ENCODING);
 
     let target: URL;
     try {
@@ -218,12 +218,13 @@ function tooLarge(max: number): TransportError {
 /** The request's headers: a default Accept first, the caller's (merged by name in any case), then a User-Agent unless given. */
 function requestHeaders(given: WireRequest['headers']): HeaderSet {
   const set = new HeaderSet();
-  set.set('Accept', DEFAULT_ACCEPT);
+  set.values.Accept = DEFAULT_ACCEPT;
+  set.index.accept = 'Accept';
   for (const name in given) {
     const value = given[name];
     if (value !== undefined) set.set(name, String(value));
   }
-  set.setDefault('User-Agent', USER_AGENT);
+  set.setDefault('user-agent', 'User-Agent', USER_AGENT);
   return set;
 }
 
@@ -240,8 +241,11 @@ class HeaderSet {
     this.values[key] = headerValue(value);
   }
 
-  setDefault(name: string, value: string): void {
-    if (!(name.toLowerCase() in this.index)) this.set(name, value);
+  /** Our own header (`lower` its lower-case name, `value` already clean), unless the caller set it. */
+  setDefault(lower: string, name: string, value: string): void {
+    if (lower in this.index) return;
+    this.index[lower] = name;
+    this.values[name] = value;
   }
 
   get(lower: string): string | undefined {
@@ -361,6 +365,9 @@ function flattenHeaders(headers: http.IncomingHttpHeaders, decoded: boolean): Re
 // eslint-disable-next-line no-control-regex -- control characters other than tab
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]+/g;
 
+// eslint-disable-next-line no-control-regex -- the same, any one
+const HAS_CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
 function answerValue(value: string): string {
-  return trimSpaceTab(value.replace(CONTROL, ''));
+  return trimSpaceTab(HAS_CONTROL.test(value) ? value.replace(CONTROL, '') : value);
 }
