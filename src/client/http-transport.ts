@@ -220,11 +220,16 @@ function requestHeaders(given: WireRequest['headers']): HeaderSet {
   const set = new HeaderSet();
   set.values.Accept = DEFAULT_ACCEPT;
   set.index.accept = 'Accept';
+  // axios's defaults held a Content-Type slot right after Accept: a caller's Content-Type, in any
+  // case, went there, spelled so.
+  set.index['content-type'] = 'Content-Type';
+  set.values['Content-Type'] = undefined as unknown as string;
   for (const name in given) {
     const value = given[name];
     if (value !== undefined) set.set(name, String(value));
   }
   set.setDefault('user-agent', 'User-Agent', USER_AGENT);
+  if (set.values['Content-Type'] === undefined) delete set.values['Content-Type'];
   return set;
 }
 
