@@ -288,7 +288,7 @@ export async function farm(arg: FarmArg): Promise<LiveFarmFigures> {
     const pushes = async (): Promise<number> => (await Promise.all(sims.map((s) => s.pushes()))).reduce((a, b) => a + b, 0);
     const p0 = await pushes();
     const w0 = performance.now();
-    const rounds = summary(await measureRounds(FARM_ROUNDS, FARM_ROUND_MS, simCpuUs));
+    const rounds = summary(await measureRounds(FARM_ROUNDS, FARM_ROUND_MS, simCpuUs, 'live-farm'));
     const pushPerSec = ((await pushes()) - p0) / ((performance.now() - w0) / 1000);
     const mem = await memoryPerConn(deployment, FARM);
     errors += sinkCount('errors');

@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, each in a fresh process, then one table and bench/results.json.
 // `npm run bench -- relay mjpeg` runs only the ones named. Never part of `npm test`.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,19 +53,50 @@ async function runOne(bench: string): Promise<Section> {
   }
 }
 
+/** The newest modification time of the files under `dir` (0 when there is none). */
+function newest(dir: string): number {
+  if (!fs.existsSync(dir)) return 0;
+  let latest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) latest = Math.max(latest, fs.statSync(path.join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+  }
+  return latest;
+}
+
+/** Our nodes and client are measured as users run them, from dist/: built first when src/ changed since. */
+function ensureBuilt(): void {
+  const root = path.join(__dirname, '..');
+  if (newest(path.join(root, 'src')) <= newest(path.join(root, 'dist'))) return;
+  process.stderr.write('bench: src/ is newer than dist/, building …\n');
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'build.js')], { stdio: 'inherit' });
+}
+
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const unknown = wanted.filter((w) => !BENCHES.includes(w));
   if (unknown.length) throw new Error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${BENCHES.join(', ')}`);
   const list = wanted.length ? wanted : BENCHES;
+  ensureBuilt();
   const started = performance.now();
-  const sections: Array<Section & { date?: string }> = [];
+  const sections: Array<Section & { date?: string; load?: { before: string; after: string } }> = [];
   for (const bench of list) {
     const t0 = performance.now();
     process.stderr.write(`bench: ${bench} …\n`);
+    // The machine may be shared: the load before and after each section says how far to trust it.
+    const loadBefore = loadAverage();
     const section = await runOne(bench);
-    sections.push(section);
-    console.log(`${markdown(section)}\n\n_(${((performance.now() - t0) / 1000).toFixed(0)} s)_\n`);
+    const load = { before: loadBefore, after: loadAverage() };
+    sections.push({ ...section, load });
+    console.log(
+      `${markdown(section)}\n\n_(${((performance.now() - t0) / 1000).toFixed(0)} s; load average 1/5/15 min: ${load.before} before, ${load.after} after)_\n`,
+    );
   }
   const nodeRed = (JSON.parse(fs.readFileSync(require.resolve('node-red/package.json'), 'utf8')) as { version: string }).version;
   const cpus = os.cpus();

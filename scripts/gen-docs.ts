@@ -1,5 +1,6 @@
-// Writes the README's generated tables (events, error codes) from the client's own tables, so the
-// docs and the code cannot disagree. `npm run docs` rewrites them; a test fails if they are stale.
+// Writes the README's generated tables (events, error codes) from the client's own tables, and its
+// benchmark summary from docs/benchmarks-readme-table.md, so the docs and the code cannot disagree.
+// `npm run docs` rewrites them; a test fails if they are stale.
 import fs from 'node:fs';
 import path from 'node:path';
 import { COMMAND_CODES, EVENT_DESCRIPTIONS, EVENT_NAMES, EVENT_TYPES, FAILURE_DETECTION_CODES, OWN_EVENT_DESCRIPTIONS, SERVICE_CODES } from '../src/client';
@@ -35,7 +36,17 @@ function detectionErrorsTable(): string {
   return ['| `msg.error.code` | Meaning | Kind | Then | What to do |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 
-const SECTIONS: Record<string, () => string> = { events: eventsTable, errors: errorsTable, 'detection-errors': detectionErrorsTable };
+/** The benchmark summary, kept in docs/benchmarks-readme-table.md beside the page that explains it. */
+function benchTable(): string {
+  return fs.readFileSync(path.resolve(__dirname, '..', 'docs', 'benchmarks-readme-table.md'), 'utf8').trim();
+}
+
+const SECTIONS: Record<string, () => string> = {
+  events: eventsTable,
+  errors: errorsTable,
+  'detection-errors': detectionErrorsTable,
+  bench: benchTable,
+};
 
 /** The README with every generated section filled in. */
 export function renderReadme(text: string): string {

@@ -38,3 +38,15 @@ export function goal(text: string, value: Figure, ok: (v: number) => boolean, sh
 }
 
 export const fmt = (v: number, digits = 2): string => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(digits));
+
+/**
+ * A goal that is a bound on one figure: met or missed, and by how much (the figure against the bound,
+ * in % of the bound), e.g. `1.62× vs ≥ 2×: missed by 19 %`.
+ */
+export function bound(text: string, value: Figure, limit: number, kind: 'at least' | 'at most', show: (v: number) => string): Goal {
+  if (value === null || !Number.isFinite(value)) return { text, met: null, detail: 'not measured' };
+  const met = kind === 'at least' ? value >= limit : value <= limit;
+  const by = Math.abs((value - limit) / limit) * 100;
+  const sign = kind === 'at least' ? '≥' : '≤';
+  return { text, met, detail: `${show(value)} vs ${sign} ${show(limit)}: ${met ? `met, ${fmt(by, 0)} % to spare` : `missed by ${fmt(by, 0)} %`}` };
+}

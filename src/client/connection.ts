@@ -4,13 +4,14 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { finished, Readable } from 'node:stream';
-import axios, { type AxiosResponse, type RawAxiosRequestHeaders } from 'axios';
+import axios, { type AxiosResponse } from 'axios';
 import WebSocket from 'ws';
-import { decodeBody, encodeBody, parseJson, type ResponseType, withContentType } from './body-codec';
+import { decodeBody, type EncodedBody, encodeBody, parseJson, type ResponseType, withContentType } from './body-codec';
 import { type Clock, realClock } from './clock';
 import { Deadline } from './deadline';
 import { AppConnectionRequiredError, InvalidArgumentError, OctoEverywhereError, serviceError } from './errors';
 import { isStaleSocket, isUnreachable, networkError } from './network-errors';
+import { Refused, send as sendOnWire, type WireRequest, type WireResponse } from './http-transport';
 import { type Route, RouteChooser } from './route-chooser';
 import { baseUrlString, loopbackAwareLookup, parseBaseUrl, parseLocalUrl } from './urls';
 import { checkHeaders, checkPrinterPath, PrinterTarget } from './validate';
@@ -26,8 +27,9 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024 * 1024;
 
 /**
- * The one axios instance of every connection (each request brings its connection's agent): an
- * instance per connection weighed on a 1,000-connection farm and bought nothing.
+ * The one axios instance of every connection's App API calls (printer requests and the command API go
+ * on Node's http, http-transport.ts), each request bringing its connection's agent: an instance per
+ * connection weighed on a 1,000-connection farm and bought nothing.
  * Every status is an answer to interpret, not an exception; redirects are not followed so that the
  * auth header can never be replayed to another host.
  */
@@ -136,6 +138,9 @@ export class AppConnection {
   readonly #authorization: string;
   readonly #appApiToken?: string;
   readonly #octoPrintApiKey?: string;
+  /** The auth headers of each route, made once: the relay's, and the LAN's (the printer's own key only). */
+  readonly #relayAuth: Record<string, string>;
+  readonly #localAuth: Record<string, string>;
   /** One keep-alive pool per connection, created on first use for the protocol actually used. */
   #agents: { http?: http.Agent; https?: https.Agent } = {};
   readonly #routes: RouteChooser;
@@ -157,6 +162,8 @@ export class AppConnection {
     this.#appApiToken = nonEmpty(options.appApiToken);
     this.#octoPrintApiKey = nonEmpty(options.octoPrintApiKey);
     this.hasAppApi = this.#appApiToken !== undefined;
+    this.#relayAuth = this.relayAuthHeaders();
+    this.#localAuth = this.#octoPrintApiKey ? { 'X-Api-Key': this.#octoPrintApiKey } : {};
   }
 
   /** The headers a relay request (HTTP or WebSocket handshake) carries for authentication. */
@@ -185,14 +192,15 @@ export class AppConnection {
   async request<T = unknown>(req: PrinterRequest, target: PrinterTarget = new PrinterTarget(req.path, req.headers)): Promise<PrinterResponse<T>> {
     this.#assertOpen();
     const body = encodeBody(req.body, req.bodyLength);
-    const headers: RawAxiosRequestHeaders = withContentType({ ...target.headers }, body);
+    const headers: Record<string, string> = withContentType({ ...target.headers }, body);
     if (body.data instanceof Readable && body.length !== undefined) headers['Content-Length'] = String(body.length);
     // One deadline from here to the end of the answer, over the LAN probe, the fallback and a resend.
     const deadline = req.deadline ?? this.deadline(req);
-    const send = (route: Route): Promise<PrinterResponse<T>> => this.#send<T>(route, target.path, headers, body.data, req, deadline);
+    const send = (route: Route): Promise<PrinterResponse<T>> => this.#send<T>(route, target.path, headers, body, req, deadline);
     let res: PrinterResponse<T> | undefined;
     try {
-      const route = await this.#routes.choose(req.via ?? 'auto');
+      const via = req.via ?? 'auto';
+      const route = this.#routes.known(via) ?? (await this.#routes.choose(via));
       try {
         res = await send(route);
       } catch (err) {
@@ -302,55 +310,59 @@ export class AppConnection {
   async #send<T>(
     route: Route,
     path: string,
-    requestHeaders: RawAxiosRequestHeaders,
-    data: unknown,
+    requestHeaders: Record<string, string>,
+    body: EncodedBody,
     req: PrinterRequest,
     deadline: Deadline,
   ): Promise<PrinterResponse<T>> {
     const base = route === 'local' ? (this.localUrl as string) : this.baseUrl;
     const url = `${base}${path}`;
     // The OctoEverywhere credentials go only to OctoEverywhere; the printer's own key goes to both.
-    const headers: RawAxiosRequestHeaders = {
-      ...requestHeaders,
-      ...(route === 'relay' ? this.relayAuthHeaders() : this.#octoPrintApiKey ? { 'X-Api-Key': this.#octoPrintApiKey } : {}),
-    };
+    const headers: Record<string, string> = { ...requestHeaders, ...(route === 'relay' ? this.#relayAuth : this.#localAuth) };
     const responseType = req.responseType ?? 'auto';
-    // An error thrown by checkAnswer reaches the caller as is, not as a network failure.
-    let refused: { error: unknown } | undefined;
-    let res: AxiosResponse;
     const method = req.method ?? 'GET';
+    const data = body.data;
+    const check = req.checkAnswer;
+    const wire: WireRequest = {
+      url,
+      method,
+      headers,
+      data,
+      encodedAs: body.contentType,
+      agent: url.startsWith('https:') ? this.#httpsAgent() : this.#httpAgent(),
+      deadline,
+      stream: responseType === 'stream',
+      // A stream is bounded by whoever reads it (a webcam stream runs for minutes): only a cap the
+      // caller asked for applies. A body read into memory is always bounded.
+      maxContentLength: responseType === 'stream' && req.maxResponseBytes === undefined ? -1 : positiveOr(req.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES),
+      // A relay 6xx throws below whatever its head says.
+      checkHead: check
+        ? (res) => {
+            const statusCode = res.statusCode ?? 0;
+            if (route === 'relay' && statusCode >= 600 && statusCode <= 699) return;
+            return check({ statusCode, headers: res.headers, via: route });
+          }
+        : undefined,
+    };
+    let res: WireResponse;
     for (let attempt = 1; ; attempt++) {
       try {
-        res = await httpClient.request({
-          ...this.#agentFor(url),
-          transport: req.checkAnswer ? checkedTransport(url, route, req.checkAnswer, (error) => (refused = { error })) : undefined,
-          method: method,
-          url,
-          headers,
-          data,
-          responseType: responseType === 'stream' ? 'stream' : 'arraybuffer',
-          // No axios `timeout`: in Node it is a socket idle timeout, which a dribbling answer never trips.
-          signal: deadline.signal,
-          // A stream is bounded by whoever reads it (a webcam stream runs for minutes): only a cap the
-          // caller asked for applies. A body read into memory is always bounded.
-          maxContentLength: responseType === 'stream' && req.maxResponseBytes === undefined ? -1 : positiveOr(req.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES),
-          decompress: true,
-        });
+        res = await sendOnWire(wire);
         break;
       } catch (err) {
-        if (refused) throw refused.error;
+        // An error thrown by checkAnswer reaches the caller as is, not as a network failure.
+        if (err instanceof Refused) throw err.error;
         // A stale kept-alive socket: an idempotent request is safely sent once more on a fresh one.
-        if (attempt === 1 && IDEMPOTENT.has(method) && !(data instanceof Readable) && !deadline.signal.aborted && isStaleSocket(err)) continue;
+        if (attempt === 1 && IDEMPOTENT.has(method) && !(data instanceof Readable) && !deadline.aborted && isStaleSocket(err)) continue;
         throw networkError(err, route === 'local' ? "The request to the printer's local URL" : 'The request through OctoEverywhere', deadline);
       }
     }
     if (route === 'relay' && res.status >= 600 && res.status <= 699) {
-      if (responseType === 'stream') (res.data as Readable).destroy();
+      if (res.data instanceof Readable) res.data.destroy();
       throw serviceError(res.status, 'The printer request', this.appId);
     }
-    const responseHeaders = flattenHeaders(res.headers);
-    const body = responseType === 'stream' ? (res.data as Readable) : decodeBody(res.data as Buffer, responseHeaders['content-type'], responseType);
-    return { statusCode: res.status, headers: responseHeaders, body: body as T, url, via: route };
+    const answer = res.data instanceof Readable ? res.data : decodeBody(res.data, res.headers['content-type'], responseType);
+    return { statusCode: res.status, headers: res.headers, body: answer as T, url, via: route };
   }
 
   #assertOpen(): void {
@@ -389,52 +401,4 @@ function nonEmpty(value: string | undefined): string | undefined {
   return v === '' ? undefined : v;
 }
 
-function flattenHeaders(headers: AxiosResponse['headers']): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) {
-    if (v === undefined || v === null) continue;
-    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
-  }
-  return out;
-}
-
 const IDEMPOTENT = new Set<string>(['GET', 'HEAD', 'OPTIONS']);
-
-/**
- * An axios transport (Node's http or https `request`) that shows `check` each answer's head before
- * axios reads its body; an answer it refuses is dropped with its socket (destroying the request
- * fails axios's promise) and `refused` gets the reason. Axios's own hooks all run after the body.
- */
-function checkedTransport(
-  url: string,
-  via: Route,
-  check: (head: AnswerHead) => void | Promise<void>,
-  refused: (error: unknown) => void,
-): Pick<typeof http, 'request'> {
-  const transport = url.startsWith('https:') ? https : http;
-  return {
-    request: ((options: http.RequestOptions, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest => {
-      const request = transport.request(options, (res) => {
-        const statusCode = res.statusCode ?? 0;
-        if (via === 'relay' && statusCode >= 600 && statusCode <= 699) {
-          onResponse(res);
-          return;
-        }
-        const refuse = (error: unknown): void => {
-          refused(error);
-          request.destroy(error instanceof Error ? error : new Error(String(error)));
-        };
-        let pending: void | Promise<void>;
-        try {
-          pending = check({ statusCode, headers: res.headers, via });
-        } catch (err) {
-          refuse(err);
-          return;
-        }
-        if (pending) pending.then(() => onResponse(res), refuse);
-        else onResponse(res);
-      });
-      return request;
-    }) as typeof http.request,
-  };
-}

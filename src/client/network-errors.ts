@@ -7,6 +7,20 @@ import { NetworkError, OctoEverywhereError } from './errors';
 /** Socket codes that mean nothing listens at the address (the request never reached anyone). */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTDOWN']);
 
+/**
+ * A failure of the relay fast path (http-transport.ts) named with axios's codes, so that both clients'
+ * failures map to the same errors here: ERR_CANCELED, ERR_BAD_RESPONSE (size cap, cut-off answer).
+ */
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
 function codeOf(err: unknown): string | undefined {
   return err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException | undefined)?.code;
 }
@@ -27,7 +41,7 @@ export function networkError(err: unknown, what: string, deadline?: Deadline): O
       kind: 'temporary',
     });
   }
-  if (code === 'ERR_BAD_RESPONSE' && err instanceof AxiosError && /maxContentLength/.test(err.message)) {
+  if (code === 'ERR_BAD_RESPONSE' && (err instanceof AxiosError || err instanceof TransportError) && /maxContentLength/.test(err.message)) {
     return new NetworkError('OE_RESPONSE_TOO_LARGE', `${what} returned more data than allowed; raise the size limit or stream the response.`, {
       kind: 'permanent',
     });

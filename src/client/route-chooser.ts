@@ -29,6 +29,13 @@ export class RouteChooser {
     this.#probe = probe ?? ((url) => probeTcp(url, clock));
   }
 
+  /** The route when it is known without probing (no LAN URL, an explicit one, the LAN URL resting); else undefined. */
+  known(via: 'auto' | Route): Route | undefined {
+    if (via === 'relay') return via;
+    if (via === 'auto' && (!this.localUrl || this.#clock.now() < this.#downUntil)) return 'relay';
+    return undefined;
+  }
+
   /** The route for a request asking for `via`; `auto` probes the LAN URL unless it failed lately. */
   async choose(via: 'auto' | Route): Promise<Route> {
     if (via !== 'auto') {
