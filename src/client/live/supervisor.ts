@@ -7,6 +7,7 @@ import type { Clock, ClockTimer } from '../clock';
 import { NetworkError, OctoEverywhereError } from '../errors';
 import type { Route } from '../route-chooser';
 import { type BackoffOptions, reconnectDelayMs } from './backoff';
+import { type ConnectPacer, pacerFor } from './pacer';
 
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** The Elegoo CC2 forgets a client silent for 65 s, and the MQTT keepalive follows the heartbeat. */
@@ -51,6 +52,8 @@ export interface SupervisorOptions {
   backoff?: BackoffOptions;
   /** Injectable for seeded tests of the reconnect spread. */
   random?: () => number;
+  /** Paces the openings of every socket on the clock (default: the process's pacer for `clock`). */
+  pacer?: ConnectPacer;
 }
 
 export interface SupervisorEvents {
@@ -61,6 +64,8 @@ export class SocketSupervisor<A extends SupervisedAttempt> extends EventEmitter<
   private attempt: A | undefined;
   private heartbeatTimer: ClockTimer | undefined;
   private retryTimer: ClockTimer | undefined;
+  /** Cancels an opening that waits for the pacer. */
+  private cancelAdmission: (() => void) | undefined;
   private failures = 0;
   private running = false;
   private current: SupervisedState = { status: 'stopped' };
@@ -87,7 +92,7 @@ export class SocketSupervisor<A extends SupervisedAttempt> extends EventEmitter<
 
   /** Timers held now (heartbeat, retry): lets tests check nothing is left behind. */
   get pendingTimers(): number {
-    return (this.heartbeatTimer ? 1 : 0) + (this.retryTimer ? 1 : 0);
+    return (this.heartbeatTimer ? 1 : 0) + (this.retryTimer ? 1 : 0) + (this.cancelAdmission ? 1 : 0);
   }
 
   /** Starts (again, after a stop: a redeploy gives a stopped socket one fresh try). */
@@ -95,7 +100,7 @@ export class SocketSupervisor<A extends SupervisedAttempt> extends EventEmitter<
     if (this.running) return;
     this.running = true;
     this.failures = 0;
-    this.connect();
+    this.admit();
   }
 
   /**
@@ -109,6 +114,20 @@ export class SocketSupervisor<A extends SupervisedAttempt> extends EventEmitter<
     this.attempt = undefined;
     attempt?.close();
     if (!quiet && this.current.status !== 'stopped') this.setState({ status: 'stopped' });
+  }
+
+  /** Opens when the pacer lets it (at once unless many sockets of this process are opening right now). */
+  private admit(): void {
+    const pacer = this.options.pacer ?? pacerFor(this.options.clock);
+    let admitted = false;
+    const cancel = pacer.admit(() => {
+      admitted = true;
+      this.cancelAdmission = undefined;
+      this.connect();
+    });
+    if (admitted) return;
+    this.cancelAdmission = cancel;
+    if (this.current.status !== 'connecting') this.setState({ status: 'connecting', attempt: this.failures + 1 });
   }
 
   private connect(): void {
@@ -186,7 +205,7 @@ export class SocketSupervisor<A extends SupervisedAttempt> extends EventEmitter<
     this.setState({ status: 'connecting', attempt: this.failures + 1, retryInMs, error });
     this.retryTimer = this.options.clock.setTimeout(() => {
       this.retryTimer = undefined;
-      this.connect();
+      this.admit();
     }, retryInMs);
   }
 
@@ -200,6 +219,8 @@ export class SocketSupervisor<A extends SupervisedAttempt> extends EventEmitter<
     this.options.clock.clearTimer(this.retryTimer);
     this.heartbeatTimer = undefined;
     this.retryTimer = undefined;
+    this.cancelAdmission?.();
+    this.cancelAdmission = undefined;
   }
 }
 
