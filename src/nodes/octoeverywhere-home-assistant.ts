@@ -168,7 +168,12 @@ export = function register(RED: NodeAPI): void {
       webcam.close();
       const closing = bridge;
       bridge = undefined;
-      void (closing?.close(removed) ?? Promise.resolve()).then(() => port.close(removed)).finally(done);
+      // Never rejects: a failed goodbye publish must not become an unhandled rejection in the runtime.
+      void (closing?.close(removed) ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => port.close(removed))
+        .catch(() => undefined)
+        .finally(done);
     });
   }
 
