@@ -4,18 +4,14 @@
 // says why once; a wrong one stops live with one warning, polling carries on, and nothing reconnects.
 import assert from 'node:assert/strict';
 import type { TestFlows } from 'node-red-node-test-helper';
-import type { LiveState, PrinterEvent } from '../../src/client';
+import type { LiveState } from '../../src/client';
 import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
-import type { StatusPoller } from '../../src/nodes/shared/poller';
-import type { LiveFeed } from '../../src/nodes/shared/live-feed';
-import type { AppConnectionNode } from '../../src/nodes/shared/types';
 import { credentialsOf } from '../helpers/simulator';
-import { configModule, helper, OWN, pollModule, record, type Recorded, settle } from './status-poll.fixture';
+import { configModule, drainLive, eventNames, helper, liveFeed, liveFlow, type Mode, OWN, pollModule, record, type Recorded } from './status-poll.fixture';
 import { until } from '../client/live-helpers';
 
 type Kind = 'bambu' | 'elegoo-cc2';
-type Mode = 'poll' | 'live' | 'auto';
 
 interface Rig {
   clock: ManagedClock;
@@ -30,47 +26,11 @@ async function startRig(kind: Kind): Promise<Rig> {
   return { clock, sim, printer: sim.printers[0] as SimulatedPrinter };
 }
 
-function flow(rig: Rig, serialNumber: string | undefined, nodes: Array<{ id: string; mode: Mode }>): TestFlows {
-  const out: Array<Record<string, unknown>> = [
-    {
-      id: 'c1',
-      type: 'octoeverywhere-app-connection',
-      printerName: 'Printer',
-      serviceUrl: rig.sim.serviceUrl,
-      ...(serialNumber === undefined ? {} : { serialNumber }),
-    },
-  ];
-  for (const n of nodes) {
-    out.push(
-      {
-        id: n.id,
-        type: 'octoeverywhere-status-poll',
-        connection: 'c1',
-        interval: 10,
-        output: 'change',
-        bedCooldownC: 40,
-        mode: n.mode,
-        version: 2,
-        wires: [[`${n.id}-status`], [`${n.id}-events`]],
-      },
-      { id: `${n.id}-status`, type: 'helper' },
-      { id: `${n.id}-events`, type: 'helper' },
-    );
-  }
-  return out as TestFlows;
-}
-
-const config = (): AppConnectionNode => helper.getNode('c1') as unknown as AppConnectionNode;
-const poller = (): StatusPoller => config().poller();
-const feed = (): LiveFeed => config().live();
-const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
-const names = (events: PrinterEvent[]): string[] => events.map((e) => e.event);
-
-async function drain(): Promise<void> {
-  await settle(poller());
-  await pause();
-  await settle(poller());
-}
+const flow = (rig: Rig, serialNumber: string | undefined, nodes: Array<{ id: string; mode: Mode }>): TestFlows =>
+  liveFlow(rig.sim.serviceUrl, nodes, { printerName: 'Printer', ...(serialNumber === undefined ? {} : { serialNumber }) });
+const feed = liveFeed;
+const drain = drainLive;
+const names = eventNames;
 
 async function run(rig: Rig, ms: number, done?: () => boolean): Promise<void> {
   for (let t = 0; t < ms; t += 1000) {

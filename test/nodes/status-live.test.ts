@@ -3,51 +3,16 @@
 // one socket per printer, and no event is announced twice across a fallback, a reconnect or a redeploy.
 import assert from 'node:assert/strict';
 import type { TestFlows } from 'node-red-node-test-helper';
-import type { PrinterEvent } from '../../src/client';
 import { startSimulator, createClock } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
-import type { StatusPoller } from '../../src/nodes/shared/poller';
-import type { LiveFeed } from '../../src/nodes/shared/live-feed';
-import type { AppConnectionNode } from '../../src/nodes/shared/types';
 import { type ClockedSimulator, credentialsOf, startClockedSimulator } from '../helpers/simulator';
-import { configModule, helper, OWN, pollModule, record, settle } from './status-poll.fixture';
+import { configModule, drainLive, eventNames, helper, liveFeed, liveFlow, type Mode, OWN, pollModule, record } from './status-poll.fixture';
 import { until } from '../client/live-helpers';
 
-type Mode = 'poll' | 'live' | 'auto';
-
-function flow(rig: ClockedSimulator, nodes: Array<{ id: string; mode: Mode }>): TestFlows {
-  const out: Array<Record<string, unknown>> = [{ id: 'c1', type: 'octoeverywhere-app-connection', printerName: 'Voron 2.4', serviceUrl: rig.sim.serviceUrl }];
-  for (const n of nodes) {
-    out.push(
-      {
-        id: n.id,
-        type: 'octoeverywhere-status-poll',
-        connection: 'c1',
-        interval: 10,
-        output: 'change',
-        bedCooldownC: 40,
-        mode: n.mode,
-        version: 2,
-        wires: [[`${n.id}-status`], [`${n.id}-events`]],
-      },
-      { id: `${n.id}-status`, type: 'helper' },
-      { id: `${n.id}-events`, type: 'helper' },
-    );
-  }
-  return out as TestFlows;
-}
-
-const config = (): AppConnectionNode => helper.getNode('c1') as unknown as AppConnectionNode;
-const poller = (): StatusPoller => config().poller();
-const feed = (): LiveFeed => config().live();
-const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
-
-/** Lets the poll in flight and the socket's frames arrive (real loopback I/O; only time is simulated). */
-async function drain(): Promise<void> {
-  await settle(poller());
-  await pause();
-  await settle(poller());
-}
+const flow = (rig: ClockedSimulator, nodes: Array<{ id: string; mode: Mode }>): TestFlows => liveFlow(rig.sim.serviceUrl, nodes);
+const feed = liveFeed;
+const drain = drainLive;
+const names = eventNames;
 
 async function run(rig: ClockedSimulator, ms: number, done?: () => boolean): Promise<void> {
   for (let t = 0; t < ms; t += 1000) {
@@ -56,8 +21,6 @@ async function run(rig: ClockedSimulator, ms: number, done?: () => boolean): Pro
     if (done?.()) return;
   }
 }
-
-const names = (events: PrinterEvent[]): string[] => events.map((e) => e.event);
 
 /** The poll mode's sequence for the same print (test/nodes/status-poll.test.ts). */
 const WHOLE_PRINT = [

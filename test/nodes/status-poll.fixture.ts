@@ -9,6 +9,7 @@ import type { Simulator } from '../../src/simulator';
 import type { StatusPoller } from '../../src/nodes/shared/poller';
 import type { AppConnectionCredentials, AppConnectionNode } from '../../src/nodes/shared/types';
 import type { Clock, PrinterEvent } from '../../src/client';
+import type { LiveFeed } from '../../src/nodes/shared/live-feed';
 
 export const configModule = nodeModule('octoeverywhere-app-connection') as NodeInitializer;
 export const pollModule = nodeModule('octoeverywhere-status-poll') as NodeInitializer;
@@ -125,6 +126,46 @@ export function countCalls<T extends object, K extends keyof T>(target: T, key: 
       target[key] = original;
     },
   };
+}
+
+// ---- live and auto modes (status-live*.test.ts) ---------------------------------------------------
+
+export type Mode = 'poll' | 'live' | 'auto';
+
+/** Config node `c1` (with `config` added) and a status node per entry, each wired to helpers `<id>-status` and `<id>-events`. */
+export function liveFlow(serviceUrl: string, nodes: Array<{ id: string; mode: Mode }>, config: Record<string, unknown> = {}): TestFlows {
+  const out: Array<Record<string, unknown>> = [{ id: 'c1', type: 'octoeverywhere-app-connection', printerName: 'Voron 2.4', serviceUrl, ...config }];
+  for (const n of nodes) {
+    out.push(
+      {
+        id: n.id,
+        type: 'octoeverywhere-status-poll',
+        connection: 'c1',
+        interval: 10,
+        output: 'change',
+        bedCooldownC: 40,
+        mode: n.mode,
+        version: 2,
+        wires: [[`${n.id}-status`], [`${n.id}-events`]],
+      },
+      { id: `${n.id}-status`, type: 'helper' },
+      { id: `${n.id}-events`, type: 'helper' },
+    );
+  }
+  return out as TestFlows;
+}
+
+const configNode = (): AppConnectionNode => helper.getNode('c1') as unknown as AppConnectionNode;
+/** The poller and the live feed of config node `c1`. */
+export const livePoller = (): StatusPoller => configNode().poller();
+export const liveFeed = (): LiveFeed => configNode().live();
+export const eventNames = (events: PrinterEvent[]): string[] => events.map((e) => e.event);
+
+/** Lets the poll in flight and the socket's frames arrive (real loopback I/O; only time is simulated). */
+export async function drainLive(): Promise<void> {
+  await settle(livePoller());
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await settle(livePoller());
 }
 
 export { helper };
