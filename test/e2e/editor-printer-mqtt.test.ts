@@ -3,8 +3,7 @@
 // deploy, and what Done saves.
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import type { NodeRedProcess } from '../helpers/node-red-process';
-import { artifactPath, browserAvailable, launchBrowser, type LocalBrowser, startNodeRedWithPackage } from './support';
+import { artifactPath, browserAvailable, type EditorSession, openEditor } from './support';
 
 const FLOW = [
   { id: 'tab', type: 'tab', label: 'MQTT' },
@@ -35,25 +34,18 @@ interface EditorNode {
 
 describe('e2e: the printer mqtt edit dialog', function () {
   this.timeout(120_000);
-  let nodeRed: NodeRedProcess;
-  let browser: LocalBrowser;
+  let editor: EditorSession | undefined;
   let page: Page;
 
   before(async function () {
     if (!browserAvailable(this)) return;
-    nodeRed = await startNodeRedWithPackage({ flows: FLOW });
-    browser = await launchBrowser();
-    page = await browser.context.newPage();
-    await page.goto(`${nodeRed.url}/`);
-    await page.waitForSelector('[id="pm"] .red-ui-flow-node-label');
+    editor = await openEditor(FLOW, (p) => p.waitForSelector('[id="pm"] .red-ui-flow-node-label'));
+    page = editor.page;
   });
   afterEach(async function () {
     if (this.currentTest?.state === 'failed' && page) await page.screenshot({ path: artifactPath('editor-printer-mqtt-failure.png') }).catch(() => undefined);
   });
-  after(async () => {
-    await browser?.close();
-    await nodeRed?.stop();
-  });
+  after(() => editor?.close());
 
   const node = (): Promise<EditorNode> =>
     page.evaluate(() => {

@@ -3,8 +3,7 @@
 // checks them again at deploy: test/nodes/printer-socket.test.ts).
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import type { NodeRedProcess } from '../helpers/node-red-process';
-import { artifactPath, browserAvailable, launchBrowser, type LocalBrowser, startNodeRedWithPackage } from './support';
+import { artifactPath, browserAvailable, type EditorSession, openEditor } from './support';
 
 interface EditorNode {
   valid?: boolean;
@@ -43,25 +42,18 @@ const FLOW = [
 
 describe('e2e: the printer socket in the editor', function () {
   this.timeout(120_000);
-  let nodeRed: NodeRedProcess;
-  let browser: LocalBrowser;
+  let editor: EditorSession | undefined;
   let page: Page;
 
   before(async function () {
     if (!browserAvailable(this)) return;
-    nodeRed = await startNodeRedWithPackage({ flows: FLOW });
-    browser = await launchBrowser();
-    page = await browser.context.newPage();
-    await page.goto(`${nodeRed.url}/`);
-    await page.waitForFunction(() => Boolean((window as unknown as { RED?: EditorRED }).RED?.nodes?.node('ps')));
+    editor = await openEditor(FLOW, (p) => p.waitForFunction(() => Boolean((window as unknown as { RED?: EditorRED }).RED?.nodes?.node('ps'))));
+    page = editor.page;
   });
   afterEach(async function () {
     if (this.currentTest?.state === 'failed' && page) await page.screenshot({ path: artifactPath('printer-socket-failure.png') }).catch(() => undefined);
   });
-  after(async () => {
-    await browser?.close();
-    await nodeRed?.stop();
-  });
+  after(() => editor?.close());
 
   /** The node definition's own validators, as the editor runs them (a failing one shows the red triangle). */
   const valid = (fields: Partial<EditorNode>): Promise<boolean> =>

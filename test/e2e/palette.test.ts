@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import type { NodeRedProcess } from '../helpers/node-red-process';
-import { artifactPath, browserAvailable, launchBrowser, type LocalBrowser, startNodeRedWithPackage } from './support';
+import { artifactPath, browserAvailable, type EditorSession, openEditor } from './support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -39,26 +38,21 @@ const FLOW = [
 
 describe('e2e: palette and node labels', function () {
   this.timeout(120_000);
-  let nodeRed: NodeRedProcess;
-  let browser: LocalBrowser;
+  let editor: EditorSession | undefined;
   let page: Page;
 
   before(async function () {
     if (!browserAvailable(this)) return;
-    nodeRed = await startNodeRedWithPackage({ flows: FLOW });
-    browser = await launchBrowser();
-    page = await browser.context.newPage();
-    await page.goto(`${nodeRed.url}/`);
-    await page.waitForSelector(`.red-ui-palette-node[data-palette-type="${NODES[0].type}"]`);
-    await page.waitForSelector('[id="n0"] .red-ui-flow-node-label');
+    editor = await openEditor(FLOW, async (p) => {
+      await p.waitForSelector(`.red-ui-palette-node[data-palette-type="${NODES[0].type}"]`);
+      await p.waitForSelector('[id="n0"] .red-ui-flow-node-label');
+    });
+    page = editor.page;
   });
   afterEach(async function () {
     if (this.currentTest?.state === 'failed' && page) await page.screenshot({ path: artifactPath('palette-failure.png') }).catch(() => undefined);
   });
-  after(async () => {
-    await browser?.close();
-    await nodeRed?.stop();
-  });
+  after(() => editor?.close());
 
   it('the README names every node the test knows', () => {
     for (const n of NODES) assert.ok(readmeNames().includes(n.name), `README has a "### ${n.name} — …" heading`);

@@ -149,6 +149,31 @@ export async function launchBrowser(): Promise<LocalBrowser> {
   };
 }
 
+export interface EditorSession {
+  nodeRed: NodeRedProcess;
+  browser: LocalBrowser;
+  page: Page;
+  close(): Promise<void>;
+}
+
+/** Node-RED with the package and `flows`, and Chromium on its editor once `ready(page)` resolves. */
+export async function openEditor(flows: unknown[], ready: (page: Page) => Promise<unknown>): Promise<EditorSession> {
+  const nodeRed = await startNodeRedWithPackage({ flows });
+  const browser = await launchBrowser();
+  const page = await browser.context.newPage();
+  await page.goto(`${nodeRed.url}/`);
+  await ready(page);
+  return {
+    nodeRed,
+    browser,
+    page,
+    async close() {
+      await browser.close();
+      await nodeRed.stop();
+    },
+  };
+}
+
 export function artifactPath(name: string): string {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, name);
