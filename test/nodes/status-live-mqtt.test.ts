@@ -8,7 +8,20 @@ import type { LiveState } from '../../src/client';
 import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
 import { credentialsOf } from '../helpers/simulator';
-import { configModule, drainLive, eventNames, helper, liveFeed, liveFlow, type Mode, OWN, pollModule, record, type Recorded } from './status-poll.fixture';
+import {
+  configModule,
+  drainLive,
+  eventNames,
+  helper,
+  liveFeed,
+  liveFlow,
+  type Mode,
+  runLive,
+  OWN,
+  pollModule,
+  record,
+  type Recorded,
+} from './status-poll.fixture';
 import { until } from '../client/live-helpers';
 
 type Kind = 'bambu' | 'elegoo-cc2';
@@ -28,17 +41,6 @@ async function startRig(kind: Kind): Promise<Rig> {
 
 const flow = (rig: Rig, serialNumber: string | undefined, nodes: Array<{ id: string; mode: Mode }>): TestFlows =>
   liveFlow(rig.sim.serviceUrl, nodes, { printerName: 'Printer', ...(serialNumber === undefined ? {} : { serialNumber }) });
-const feed = liveFeed;
-const drain = drainLive;
-const names = eventNames;
-
-async function run(rig: Rig, ms: number, done?: () => boolean): Promise<void> {
-  for (let t = 0; t < ms; t += 1000) {
-    await rig.clock.advance(1000);
-    await drain();
-    if (done?.()) return;
-  }
-}
 
 /**
  * What the node said with `method` since it was made: the test helper's sinon spy records it (the
@@ -52,7 +54,7 @@ function said(id: string, method: 'log' | 'warn'): () => string[] {
 /** Every state of the config node's live feed from now on (an extra subscriber, as a second node would be). */
 function liveStates(): LiveState[] {
   const states: LiveState[] = [];
-  feed().subscribe({ state: (s) => states.push(s), snapshot: () => undefined });
+  liveFeed().subscribe({ state: (s) => states.push(s), snapshot: () => undefined });
   return states;
 }
 
@@ -61,15 +63,15 @@ async function wholePrint(rig: Rig, recs: Recorded[]): Promise<void> {
   const { printer } = rig;
   const sim = printer.simulation;
   printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
-  await run(rig, 600_000, () => sim.state === 'printing' && sim.progress >= 22);
+  await runLive(rig.clock, 600_000, () => sim.state === 'printing' && sim.progress >= 22);
   printer.scriptGadget('warn');
-  await run(rig, 20_000);
+  await runLive(rig.clock, 20_000);
   printer.pause();
-  await run(rig, 60_000);
+  await runLive(rig.clock, 60_000);
   printer.resume();
-  await run(rig, 3_600_000, () => sim.state === 'complete');
-  await run(rig, 3_600_000, () => sim.heaters.bed.actual < 39);
-  await run(rig, 20_000, () => recs.every((r) => r.events.some((e) => e.event === 'bed-cooldown-complete')));
+  await runLive(rig.clock, 3_600_000, () => sim.state === 'complete');
+  await runLive(rig.clock, 3_600_000, () => sim.heaters.bed.actual < 39);
+  await runLive(rig.clock, 20_000, () => recs.every((r) => r.events.some((e) => e.event === 'bed-cooldown-complete')));
 }
 
 describe('node: octoeverywhere-status-poll live on Bambu Lab and Elegoo CC2 (serial number in the config node)', () => {
@@ -85,7 +87,7 @@ describe('node: octoeverywhere-status-poll live on Bambu Lab and Elegoo CC2 (ser
   const load = async (r: Rig, serialNumber: string | undefined, nodes: Array<{ id: string; mode: Mode }>): Promise<void> => {
     const keys = r.sim.createAppConnection(0);
     await helper.load([configModule, pollModule], flow(r, serialNumber, nodes), { c1: credentialsOf(keys) });
-    await drain();
+    await drainLive();
   };
 
   for (const kind of ['bambu', 'elegoo-cc2'] as const) {
@@ -98,23 +100,23 @@ describe('node: octoeverywhere-status-poll live on Bambu Lab and Elegoo CC2 (ser
       ]);
       const live = record('lv');
       const polled = record('pl');
-      await run(r, 10_000, () => feed().state.status === 'connected');
-      assert.equal(feed().state.status, 'connected', 'live through the MQTT proxy');
+      await runLive(r.clock, 10_000, () => liveFeed().state.status === 'connected');
+      assert.equal(liveFeed().state.status, 'connected', 'live through the MQTT proxy');
       assert.equal(r.sim.socketChaos.openSockets, 1, 'one MQTT proxy session');
       // Pushed: the start is told within two simulated seconds, far inside the 10 s poll interval.
       r.printer.startPrint('warmup.gcode', { durationSec: 60, totalLayers: 5 });
-      await run(r, 2000, () => live.events.length > 0);
+      await runLive(r.clock, 2000, () => live.events.length > 0);
       assert.equal(live.events[0]?.event, 'print-started');
       assert.equal(live.events[0]?.source, 'live');
       r.printer.cancel();
-      await run(r, 30_000, () => polled.events.some((e) => e.event === 'print-failed') && live.events.some((e) => e.event === 'print-failed'));
-      assert.deepEqual(names(live.events), ['print-started', 'print-failed'], 'a cancel is one print-failed');
+      await runLive(r.clock, 30_000, () => polled.events.some((e) => e.event === 'print-failed') && live.events.some((e) => e.event === 'print-failed'));
+      assert.deepEqual(eventNames(live.events), ['print-started', 'print-failed'], 'a cancel is one print-failed');
       live.events.length = 0;
       polled.events.length = 0;
 
       await wholePrint(r, [live, polled]);
-      assert.deepEqual(names(live.events), names(polled.events), 'the same events as the poll mode');
-      assert.ok(names(live.events).includes('first-layer-complete') && names(live.events).includes('print-complete'));
+      assert.deepEqual(eventNames(live.events), eventNames(polled.events), 'the same events as the poll mode');
+      assert.ok(eventNames(live.events).includes('first-layer-complete') && eventNames(live.events).includes('print-complete'));
       // Gadget is polled under its own rules, and its warning too goes out on the live snapshot.
       assert.deepEqual(
         live.events.filter((e) => e.source !== 'live').map((e) => e.event),
@@ -131,15 +133,15 @@ describe('node: octoeverywhere-status-poll live on Bambu Lab and Elegoo CC2 (ser
       await load(r, '', [{ id: 'p1', mode: 'auto' }]);
       const logs = said('p1', 'log');
       const rec = record('p1');
-      await until(() => feed().state.status === 'unsupported', 'the live verdict');
-      const state = feed().state;
+      await until(() => liveFeed().state.status === 'unsupported', 'the live verdict');
+      const state = liveFeed().state;
       assert.ok(state.status === 'unsupported' && state.code === 'OE_LIVE_NEEDS_SERIAL', JSON.stringify(state));
       assert.match(state.reason, /errors\.needs-serial/, 'the catalog text that says to enter the serial number');
       r.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 10 });
-      await run(r, 30_000, () => rec.events.length > 0);
-      await run(r, 30_000);
+      await runLive(r.clock, 30_000, () => rec.events.length > 0);
+      await runLive(r.clock, 30_000);
       assert.equal(r.sim.socketChaos.openSockets, 0, 'no MQTT session');
-      assert.deepEqual(names(rec.events).slice(0, 1), ['print-started']);
+      assert.deepEqual(eventNames(rec.events).slice(0, 1), ['print-started']);
       assert.equal(rec.events[0]?.source, 'poll');
       // Said once, however many polls; not a warning, not an error.
       assert.deepEqual(
@@ -155,13 +157,13 @@ describe('node: octoeverywhere-status-poll live on Bambu Lab and Elegoo CC2 (ser
     await load(r, undefined, [{ id: 'p1', mode: 'live' }]);
     const logs = said('p1', 'log');
     const rec = record('p1');
-    await until(() => feed().state.status === 'unsupported', 'the live verdict');
-    await run(r, 30_000);
-    const state = feed().state;
+    await until(() => liveFeed().state.status === 'unsupported', 'the live verdict');
+    await runLive(r.clock, 30_000);
+    const state = liveFeed().state;
     assert.ok(state.status === 'unsupported' && state.code === 'OE_LIVE_NEEDS_SERIAL');
     assert.equal(logs().filter((l) => l.includes('live-unsupported')).length, 1);
     r.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 10 });
-    await run(r, 30_000, () => rec.events.length > 0);
+    await runLive(r.clock, 30_000, () => rec.events.length > 0);
     assert.equal(rec.events[0]?.event, 'print-started', 'polled');
     assert.notEqual(rec.events[0]?.source, 'live');
     assert.equal(r.sim.socketChaos.openedSockets, 0, 'no MQTT session');
@@ -177,8 +179,8 @@ describe('node: octoeverywhere-status-poll live on Bambu Lab and Elegoo CC2 (ser
     await load(r, '01P00A999999999', [{ id: 'p1', mode: 'auto' }]);
     const rec = record('p1');
     const states = liveStates();
-    await run(r, 120_000, () => feed().state.status === 'stopped');
-    const state = feed().state;
+    await runLive(r.clock, 120_000, () => liveFeed().state.status === 'stopped');
+    const state = liveFeed().state;
     assert.ok(state.status === 'stopped' && state.error?.code === 'OE_MQTT_SUBSCRIBE_REFUSED', JSON.stringify(states.map((s) => s.status)));
     assert.match(state.error.message, /serial number \(01P00A999999999\)/);
     // Each subscription dropped the printer's MQTT link for everyone: two, then none (no storm). The
@@ -195,8 +197,8 @@ describe('node: octoeverywhere-status-poll live on Bambu Lab and Elegoo CC2 (ser
     assert.ok(rec.nodeStatus.some((s) => s.fill === 'red' && s.text === 'OE_MQTT_SUBSCRIBE_REFUSED'));
     assert.deepEqual(rec.errors, [], 'polling still works: nothing for Catch nodes');
     r.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 10 });
-    await run(r, 600_000, () => rec.events.some((e) => e.event === 'print-progress'));
-    assert.deepEqual(names(rec.events).slice(0, 1), ['print-started']);
+    await runLive(r.clock, 600_000, () => rec.events.some((e) => e.event === 'print-progress'));
+    assert.deepEqual(eventNames(rec.events).slice(0, 1), ['print-started']);
     assert.ok(
       rec.events.every((e) => e.source !== 'live'),
       'polled',
@@ -213,18 +215,18 @@ describe('node: octoeverywhere-status-poll live on Bambu Lab and Elegoo CC2 (ser
     await load(r, 'E2CC99999999999', [{ id: 'p1', mode: 'auto' }]);
     const rec = record('p1');
     const states = liveStates();
-    await run(r, 120_000, () => feed().state.status === 'stopped');
-    const state = feed().state;
+    await runLive(r.clock, 120_000, () => liveFeed().state.status === 'stopped');
+    const state = liveFeed().state;
     assert.ok(state.status === 'stopped' && state.error?.code === 'OE_MQTT_SUBSCRIBE_REFUSED', JSON.stringify(states.map((s) => s.status)));
     assert.match(state.error.message, /serial number \(E2CC99999999999\)/);
     assert.equal(r.sim.socketChaos.openedSockets, 1, 'one MQTT session');
     const stoppedAt = states.length;
     assert.equal(rec.warnings.filter((w) => w === `${OWN}log.live-stopped`).length, 1);
     r.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 10 });
-    await run(r, 120_000, () => rec.events.length > 0);
+    await runLive(r.clock, 120_000, () => rec.events.length > 0);
     assert.equal(rec.events[0]?.event, 'print-started');
     assert.notEqual(rec.events[0]?.source, 'live');
-    await run(r, 300_000);
+    await runLive(r.clock, 300_000);
     assert.equal(states.length, stoppedAt, 'no new attempt');
     assert.equal(r.sim.socketChaos.openedSockets, 1);
     assert.equal(r.sim.socketChaos.openSockets, 0);
@@ -235,11 +237,11 @@ describe('node: octoeverywhere-status-poll live on Bambu Lab and Elegoo CC2 (ser
     await load(r, 'device/+', [{ id: 'p1', mode: 'auto' }]);
     const warnings = said('p1', 'warn');
     const rec = record('p1');
-    await until(() => feed().state.status === 'stopped', 'the verdict');
-    const state = feed().state;
+    await until(() => liveFeed().state.status === 'stopped', 'the verdict');
+    const state = liveFeed().state;
     assert.ok(state.status === 'stopped' && state.error?.code === 'OE_SERIAL_NUMBER_INVALID');
     r.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 10 });
-    await run(r, 30_000, () => rec.events.length > 0);
+    await runLive(r.clock, 30_000, () => rec.events.length > 0);
     assert.equal(rec.events[0]?.event, 'print-started', 'polled');
     assert.equal(r.sim.socketChaos.openedSockets, 0, 'no MQTT session');
     assert.deepEqual(warnings(), [`${OWN}log.live-stopped`], 'one warning');

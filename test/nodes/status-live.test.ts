@@ -6,21 +6,10 @@ import type { TestFlows } from 'node-red-node-test-helper';
 import { startSimulator, createClock } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
 import { type ClockedSimulator, credentialsOf, startClockedSimulator } from '../helpers/simulator';
-import { configModule, drainLive, eventNames, helper, liveFeed, liveFlow, type Mode, OWN, pollModule, record } from './status-poll.fixture';
+import { configModule, drainLive, eventNames, helper, liveFeed, liveFlow, type Mode, runLive, OWN, pollModule, record } from './status-poll.fixture';
 import { until } from '../client/live-helpers';
 
 const flow = (rig: ClockedSimulator, nodes: Array<{ id: string; mode: Mode }>): TestFlows => liveFlow(rig.sim.serviceUrl, nodes);
-const feed = liveFeed;
-const drain = drainLive;
-const names = eventNames;
-
-async function run(rig: ClockedSimulator, ms: number, done?: () => boolean): Promise<void> {
-  for (let t = 0; t < ms; t += 1000) {
-    await rig.clock.advance(1000);
-    await drain();
-    if (done?.()) return;
-  }
-}
 
 /** The poll mode's sequence for the same print (test/nodes/status-poll.test.ts). */
 const WHOLE_PRINT = [
@@ -50,14 +39,14 @@ describe('node: octoeverywhere-status-poll, live and auto modes', () => {
   const load = async (nodes: Array<{ id: string; mode: Mode }>): Promise<void> => {
     const keys = rig.sim.createAppConnection(0);
     await helper.load([configModule, pollModule], flow(rig, nodes), { c1: credentialsOf(keys) });
-    await drain();
+    await drainLive();
   };
 
   it('auto on Moonraker goes live and gives the whole print the poll sequence, once each, pushed before the next poll', async () => {
     await load([{ id: 'p1', mode: 'auto' }]);
     const rec = record('p1');
-    await until(() => feed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
-    await run(rig, 3000);
+    await until(() => liveFeed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
+    await runLive(rig.clock, 3000);
     assert.ok(rec.nodeStatus.length === 0 || rec.nodeStatus.every((s) => s.fill !== 'red'));
     const { printer } = rig;
     const sim = printer.simulation;
@@ -67,16 +56,16 @@ describe('node: octoeverywhere-status-poll, live and auto modes', () => {
     await until(() => rec.events.length > 0, 'the pushed print-started');
     assert.equal(rec.events[0]?.event, 'print-started');
     assert.equal(rec.events[0]?.source, 'live');
-    await run(rig, 600_000, () => sim.state === 'printing' && sim.progress >= 22);
+    await runLive(rig.clock, 600_000, () => sim.state === 'printing' && sim.progress >= 22);
     printer.scriptGadget('warn');
-    await run(rig, 20_000);
+    await runLive(rig.clock, 20_000);
     printer.pause();
-    await run(rig, 60_000);
+    await runLive(rig.clock, 60_000);
     printer.resume();
-    await run(rig, 3_600_000, () => sim.state === 'complete');
-    await run(rig, 3_600_000, () => sim.heaters.bed.actual < 39);
-    await run(rig, 20_000);
-    assert.deepEqual(names(rec.events), WHOLE_PRINT);
+    await runLive(rig.clock, 3_600_000, () => sim.state === 'complete');
+    await runLive(rig.clock, 3_600_000, () => sim.heaters.bed.actual < 39);
+    await runLive(rig.clock, 20_000);
+    assert.deepEqual(eventNames(rec.events), WHOLE_PRINT);
     const progress = rec.events.filter((e) => e.event === 'print-progress').map((e) => Math.floor((e.progress as number) / 10));
     assert.deepEqual(progress, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
@@ -88,15 +77,15 @@ describe('node: octoeverywhere-status-poll, live and auto modes', () => {
     ]);
     const a = record('p1');
     const b = record('p2');
-    await until(() => feed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
-    await run(rig, 3000);
+    await until(() => liveFeed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
+    await runLive(rig.clock, 3000);
     assert.equal(rig.sim.socketChaos.openSockets, 1, 'one socket for two nodes');
-    assert.equal(feed().subscribers, 2);
+    assert.equal(liveFeed().subscribers, 2);
     rig.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
     await rig.clock.advance(1000);
     await until(() => a.events.length > 0 && b.events.length > 0, 'both nodes told');
-    assert.deepEqual(names(a.events), ['print-started']);
-    assert.deepEqual(names(b.events), ['print-started']);
+    assert.deepEqual(eventNames(a.events), ['print-started']);
+    assert.deepEqual(eventNames(b.events), ['print-started']);
     await helper.unload();
     await until(() => rig.sim.socketChaos.openSockets === 0, 'the socket to close');
   });
@@ -104,13 +93,13 @@ describe('node: octoeverywhere-status-poll, live and auto modes', () => {
   it('live falls back to polling while the socket is stalled and goes live again, announcing nothing twice', async () => {
     await load([{ id: 'p1', mode: 'live' }]);
     const rec = record('p1');
-    await until(() => feed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
+    await until(() => liveFeed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
     const { printer } = rig;
     printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
-    await run(rig, 5000, () => rec.events.length > 0);
-    assert.deepEqual(names(rec.events), ['print-started']);
+    await runLive(rig.clock, 5000, () => rec.events.length > 0);
+    assert.deepEqual(eventNames(rec.events), ['print-started']);
     rig.sim.chaos.stallSockets = true;
-    await run(rig, 60_000, () => rec.warnings.length > 0);
+    await runLive(rig.clock, 60_000, () => rec.warnings.length > 0);
     // The test runtime answers RED._ with the key: the catalog text itself names the code.
     assert.deepEqual(rec.warnings, [`${OWN}log.live-fallback`]);
     assert.ok(
@@ -118,25 +107,25 @@ describe('node: octoeverywhere-status-poll, live and auto modes', () => {
       'the yellow ring while the socket is re-made',
     );
     // The pause is seen by the poller while the socket is down.
-    await run(rig, 120_000, () => printer.simulation.progress >= 12);
+    await runLive(rig.clock, 120_000, () => printer.simulation.progress >= 12);
     printer.pause();
-    await run(rig, 30_000, () => rec.events.some((e) => e.event === 'print-paused'));
+    await runLive(rig.clock, 30_000, () => rec.events.some((e) => e.event === 'print-paused'));
     const paused = rec.events.find((e) => e.event === 'print-paused');
     assert.equal(paused?.source, 'poll');
     rig.sim.chaos.stallSockets = false;
     // Past two heartbeats: a socket made while the relay was still stalled has been replaced by now.
-    await run(rig, 60_000);
-    await run(rig, 120_000, () => feed().state.status === 'connected');
+    await runLive(rig.clock, 60_000);
+    await runLive(rig.clock, 120_000, () => liveFeed().state.status === 'connected');
     const before = rec.events.length;
     printer.resume();
-    await run(rig, 120_000, () => rec.events.some((e) => e.event === 'print-resumed'));
-    await run(rig, 3_600_000, () => printer.simulation.state === 'complete');
-    await run(rig, 20_000);
+    await runLive(rig.clock, 120_000, () => rec.events.some((e) => e.event === 'print-resumed'));
+    await runLive(rig.clock, 3_600_000, () => printer.simulation.state === 'complete');
+    await runLive(rig.clock, 20_000);
     assert.ok(
       rec.events.slice(before).some((e) => e.source === 'live'),
       'live again after the stall',
     );
-    const seq = names(rec.events).filter((e) => e !== 'print-progress');
+    const seq = eventNames(rec.events).filter((e) => e !== 'print-progress');
     assert.deepEqual(seq, ['print-started', 'first-layer-complete', 'third-layer-complete', 'print-paused', 'print-resumed', 'print-complete']);
     const progress = rec.events.filter((e) => e.event === 'print-progress').map((e) => Math.floor((e.progress as number) / 10));
     assert.deepEqual(progress, [...new Set(progress)], 'each 10 % step once');
@@ -146,12 +135,12 @@ describe('node: octoeverywhere-status-poll, live and auto modes', () => {
     rig.printer.online = false;
     await load([{ id: 'p1', mode: 'auto' }]);
     const rec = record('p1');
-    await run(rig, 5000);
-    assert.equal(feed().state.status, 'connecting');
+    await runLive(rig.clock, 5000);
+    assert.equal(liveFeed().state.status, 'connecting');
     assert.equal(rig.sim.socketChaos.openSockets, 0);
     rig.printer.online = true;
-    await run(rig, 60_000, () => feed().state.status === 'connected' && rig.sim.socketChaos.openSockets === 1);
-    assert.equal(feed().state.status, 'connected');
+    await runLive(rig.clock, 60_000, () => liveFeed().state.status === 'connected' && rig.sim.socketChaos.openSockets === 1);
+    assert.equal(liveFeed().state.status, 'connected');
     rig.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
     await rig.clock.advance(1000);
     await until(() => rec.events.length > 0, 'the pushed print-started');
@@ -161,19 +150,19 @@ describe('node: octoeverywhere-status-poll, live and auto modes', () => {
   it('a redeploy mid-print re-fires nothing', async () => {
     await load([{ id: 'p1', mode: 'auto' }]);
     let rec = record('p1');
-    await until(() => feed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
+    await until(() => liveFeed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
     rig.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 100 });
-    await run(rig, 120_000, () => rig.printer.simulation.progress >= 25);
-    assert.ok(names(rec.events).includes('print-started'));
+    await runLive(rig.clock, 120_000, () => rig.printer.simulation.progress >= 25);
+    assert.ok(eventNames(rec.events).includes('print-started'));
     // A full redeploy: the config node and the status node are made again.
     const keys = rig.sim.createAppConnection(0);
     await helper.setFlows(flow(rig, [{ id: 'p1', mode: 'auto' }]), { c1: credentialsOf(keys) } as never);
-    await drain();
+    await drainLive();
     rec = record('p1');
-    await until(() => feed().running, 'the live socket again');
-    await run(rig, 15_000);
+    await until(() => liveFeed().running, 'the live socket again');
+    await runLive(rig.clock, 15_000);
     assert.deepEqual(
-      names(rec.events).filter((e) => e !== 'print-progress'),
+      eventNames(rec.events).filter((e) => e !== 'print-progress'),
       [],
       'nothing already seen is announced again',
     );
@@ -195,17 +184,17 @@ describe('node: octoeverywhere-status-poll, live and auto modes', () => {
         logs.push(String(m));
         log.call(node, m);
       };
-      await until(() => feed().subscribers === 1 && !feed().running && logs.length > 0, 'the live verdict');
-      assert.equal(feed().state.status, 'unsupported');
+      await until(() => liveFeed().subscribers === 1 && !liveFeed().running && logs.length > 0, 'the live verdict');
+      assert.equal(liveFeed().state.status, 'unsupported');
       octo.printer.startPrint('cube.gcode', { durationSec: 600, totalLayers: 10 });
       for (let t = 0; t < 30_000; t += 1000) {
         await clock.advance(1000);
-        await drain();
+        await drainLive();
       }
       assert.equal(sim.socketChaos.openSockets, 0, 'no socket');
       assert.equal(logs.filter((l) => l === `${OWN}log.live-unsupported`).length, 1, logs.join('\n'));
       assert.equal(rec.errors.length, 0);
-      assert.deepEqual(names(rec.events).slice(0, 1), ['print-started']);
+      assert.deepEqual(eventNames(rec.events).slice(0, 1), ['print-started']);
       assert.equal(rec.events[0]?.source, 'poll');
     } finally {
       await helper.unload();

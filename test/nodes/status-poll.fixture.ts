@@ -168,4 +168,13 @@ export async function drainLive(): Promise<void> {
   await settle(livePoller());
 }
 
+/** Moves the clock a second at a time, draining after each, for `ms` or until `done()`. */
+export async function runLive(clock: { advance(ms: number): Promise<unknown> }, ms: number, done?: () => boolean): Promise<void> {
+  for (let t = 0; t < ms; t += 1000) {
+    await clock.advance(1000);
+    await drainLive();
+    if (done?.()) return;
+  }
+}
+
 export { helper };
