@@ -4,7 +4,6 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { finished, Readable } from 'node:stream';
-import axios, { type AxiosResponse } from 'axios';
 import WebSocket from 'ws';
 import { decodeBody, type EncodedBody, encodeBody, parseJson, type ResponseType, withContentType } from './body-codec';
 import { type Clock, realClock } from './clock';
@@ -26,19 +25,8 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Bound on a response read into memory when the caller sets none: above the largest account limit seen (500 MiB). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024 * 1024;
 
-/**
- * The one axios instance of every connection's App API calls (printer requests and the command API go
- * on Node's http, http-transport.ts), each request bringing its connection's agent: an instance per
- * connection weighed on a 1,000-connection farm and bought nothing.
- * Every status is an answer to interpret, not an exception; redirects are not followed so that the
- * auth header can never be replayed to another host.
- */
-const httpClient = axios.create({
-  validateStatus: () => true,
-  maxRedirects: 0,
-  proxy: false,
-  maxBodyLength: Infinity,
-});
+/** An App API answer is a small JSON document: anything past this is not one. */
+const APP_API_MAX_BYTES = 4 * 1024 * 1024;
 const AGENT_OPTIONS = { keepAlive: true, scheduling: 'lifo' as const, lookup: loopbackAwareLookup };
 
 export type AuthType = 'bearer' | 'basic';
@@ -234,20 +222,21 @@ export class AppConnection {
   async appApi(feature: string, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>, options: CallOptions = {}): Promise<unknown> {
     this.#assertOpen();
     const token = this.appApiToken(feature);
-    let res: AxiosResponse<Buffer>;
+    let res: WireResponse;
     const encoded = encodeBody(body);
     const deadline = this.deadline(options);
     try {
       const url = `${this.serviceUrl}${path}`;
-      res = await httpClient.request<Buffer>({
-        ...this.#agentFor(url),
-        method,
+      res = await sendOnWire({
         url,
+        method,
         headers: withContentType({ AppToken: token, Accept: 'application/json' }, encoded),
         data: encoded.data,
-        responseType: 'arraybuffer',
-        signal: deadline.signal,
-        maxContentLength: 4 * 1024 * 1024,
+        encodedAs: encoded.contentType,
+        agent: url.startsWith('https:') ? this.#httpsAgent() : this.#httpAgent(),
+        deadline,
+        stream: false,
+        maxContentLength: APP_API_MAX_BYTES,
       });
     } catch (err) {
       throw networkError(err, feature, deadline);
@@ -255,7 +244,8 @@ export class AppConnection {
       deadline.release();
     }
     if (res.status < 200 || res.status >= 300) throw serviceError(res.status, feature, this.appId);
-    return parseJson(res.data, feature);
+    // Not a stream: the answer was read whole into a Buffer.
+    return parseJson(res.data as Buffer, feature);
   }
 
   /** Opens a WebSocket to the printer through the relay (wss), authenticated in the handshake. */
@@ -300,11 +290,6 @@ export class AppConnection {
 
   #httpsAgent(): https.Agent {
     return (this.#agents.https ??= new https.Agent(AGENT_OPTIONS));
-  }
-
-  /** The axios agent option for `url`: only the agent of its protocol, so the other is never created. */
-  #agentFor(url: string): { httpAgent: http.Agent } | { httpsAgent: https.Agent } {
-    return url.startsWith('https:') ? { httpsAgent: this.#httpsAgent() } : { httpAgent: this.#httpAgent() };
   }
 
   async #send<T>(

@@ -1,7 +1,9 @@
-// The relay fast path: printer requests and command API calls on Node's own http/https and the
-// connection's keep-alive agent, without an HTTP client library. It does what axios did for them, the
-// same on the wire and in the errors (headers, body encoding, decompression, size cap, abort), at
-// about a third of its CPU per request (docs/benchmarks.md). The App APIs keep axios.
+// The fast path: printer requests, command API calls and the App APIs (Info, Gadget status every
+// 10 s of a print, Live Links, webhooks) on Node's own http/https and the connection's keep-alive
+// agent, without an HTTP client library. It does what axios did for them, the same on the wire and in
+// the errors (headers, body encoding, decompression, size cap, abort), at about a third of its CPU
+// per request (docs/benchmarks.md). The rare calls (the Failure Detection API once an interval, the
+// local plugin probe) keep axios.
 import http from 'node:http';
 import https from 'node:https';
 import { finished, pipeline, Readable, Transform, type TransformCallback } from 'node:stream';

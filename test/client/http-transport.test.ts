@@ -169,3 +169,63 @@ describe('client: the relay fast path puts the same bytes on the wire as axios d
     }
   });
 });
+
+describe('client: the App API calls put the same bytes on the wire as axios did (issue 19)', () => {
+  let server: RawServer;
+  let connection: AppConnection;
+  let agent: http.Agent;
+
+  beforeEach(async () => {
+    server = await startRawServer();
+    connection = new AppConnection({
+      url: `http://${HOST}:${server.port}`,
+      serviceUrl: `http://${HOST}:${server.port}`,
+      authBearerToken: SECRETS.authBearerToken,
+      appApiToken: SECRETS.appApiToken,
+    });
+    agent = new http.Agent({ keepAlive: true, lookup: loopbackAwareLookup } as http.AgentOptions);
+  });
+  afterEach(async () => {
+    agent.destroy();
+    await connection.close();
+    await server.close();
+  });
+
+  /** The call as AppConnection.appApi() made it through axios before (commit a7c7b12). */
+  async function viaAxios(method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<unknown> {
+    const encoded = encodeBody(body);
+    const res = await legacy.request<Buffer>({
+      httpAgent: agent,
+      method,
+      url: `http://${HOST}:${server.port}${path}`,
+      headers: withContentType({ AppToken: SECRETS.appApiToken, Accept: 'application/json' }, encoded),
+      data: encoded.data,
+      responseType: 'arraybuffer',
+      maxContentLength: 4 * 1024 * 1024,
+    });
+    return JSON.parse(Buffer.from(res.data).toString('utf8')) as unknown;
+  }
+
+  it('sends the same head and body (token, JSON body, no body) and reads the same answer, compressed or not', async () => {
+    const calls: Array<['GET' | 'POST', string, Record<string, unknown> | undefined]> = [
+      ['POST', '/api/appconnection/v1/info', {}],
+      ['POST', '/api/gadget/GetStatusFromAppConnection', { Nested: { a: [1, 'é'] } }],
+      ['GET', '/api/appconnection/v1/info', undefined],
+    ];
+    const answer = Buffer.from(JSON.stringify({ Status: 200, Result: { PrinterName: 'Voron 2.4 é' } }));
+    for (const encoding of ['identity', 'gzip', 'br']) {
+      server.answer = () => ({
+        head: { 'Content-Type': 'application/json', 'Content-Encoding': encoding },
+        body: encoding === 'gzip' ? zlib.gzipSync(answer) : encoding === 'br' ? zlib.brotliCompressSync(answer) : answer,
+      });
+      for (const [method, path, body] of calls) {
+        const fast = await connection.appApi('Info', method, path, body);
+        const old = await viaAxios(method, path, body);
+        const [fastRaw, oldRaw] = server.raw.splice(0);
+        assert.equal(fastRaw.toString('latin1'), oldRaw.toString('latin1'), `${method} ${path} (${encoding})`);
+        assert.deepEqual(fast, old);
+        assert.deepEqual(fast, JSON.parse(answer.toString('utf8')));
+      }
+    }
+  });
+});
