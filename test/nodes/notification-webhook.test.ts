@@ -12,6 +12,7 @@ import { routesOn } from '../../src/nodes/shared/webhook-route';
 import { RENEW_EVERY_MS } from '../../src/nodes/shared/webhook-registration';
 import { helper, nodeModule, setFlows } from '../helpers/nodes';
 import { secretsIn, watchSecret } from '../helpers/secrets';
+import { post } from '../security/webhook-support';
 import { credentialsOf, sharedConnectionCredentials, watchConnectionSecrets } from '../helpers/simulator';
 import type { AppConnectionCredentials } from '../../src/nodes/shared/types';
 
@@ -48,34 +49,6 @@ interface HelperNode {
   id: string;
   on(event: string, fn: (arg: never) => void): void;
 }
-interface Reply {
-  status: number | 'reset';
-  body: string;
-}
-
-/** One POST to the served httpNode; `hold` keeps the body open (a slow sender) until the answer comes. */
-function post(port: number, path: string, body: string | Buffer | undefined, headers: Record<string, string | number> = {}, hold = false): Promise<Reply> {
-  return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } });
-    let settled = false;
-    const finish = (reply: Reply): void => {
-      if (!settled) resolve(reply);
-      settled = true;
-    };
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => finish({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', () => finish({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', () => finish({ status: 'reset', body: '' }));
-    if (body !== undefined) req.write(body);
-    if (hold) req.flushHeaders();
-    else req.end();
-  });
-}
-
 async function until(what: string, test: () => boolean, tries = 400): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (test()) return;
@@ -228,17 +201,17 @@ describe('node: octoeverywhere-notification-webhook', function () {
       assert.deepEqual(await post(port, url, '{"EventType": 1'), { status: 400, body: 'OE_WEBHOOK_BAD_JSON' });
       assert.deepEqual(await post(port, url, '[1,2]'), { status: 400, body: 'OE_WEBHOOK_NOT_AN_EVENT' });
       assert.deepEqual(await post(port, url, '{"PrinterId":"P1"}'), { status: 400, body: 'OE_WEBHOOK_NOT_AN_EVENT' });
-      assert.deepEqual(await post(port, url, 'EventType=1', { 'content-type': 'application/x-www-form-urlencoded' }), {
+      assert.deepEqual(await post(port, url, 'EventType=1', { headers: { 'content-type': 'application/x-www-form-urlencoded' } }), {
         status: 415,
         body: 'OE_WEBHOOK_CONTENT_TYPE',
       });
-      assert.deepEqual(await post(port, url, event({ EventType: 1 }), { 'content-type': 'multipart/form-data; boundary=x' }), {
+      assert.deepEqual(await post(port, url, event({ EventType: 1 }), { headers: { 'content-type': 'multipart/form-data; boundary=x' } }), {
         status: 415,
         body: 'OE_WEBHOOK_CONTENT_TYPE',
       });
       // JSON labelled as text, or with a charset, is still a delivery.
-      assert.equal((await post(port, url, event({ EventType: 1 }), { 'content-type': 'text/plain; charset=utf-8' })).status, 200);
-      assert.equal((await post(port, url, event({ EventType: 2 }), { 'content-type': 'application/json; charset=utf-8' })).status, 200);
+      assert.equal((await post(port, url, event({ EventType: 1 }), { headers: { 'content-type': 'text/plain; charset=utf-8' } })).status, 200);
+      assert.equal((await post(port, url, event({ EventType: 2 }), { headers: { 'content-type': 'application/json; charset=utf-8' } })).status, 200);
       await until('two messages', () => messages.length === 2);
       assert.deepEqual(
         messages.map((m) => m.topic),
@@ -251,10 +224,13 @@ describe('node: octoeverywhere-notification-webhook', function () {
       await load(hookNode());
       const url = `/oe/hook?token=${TOKEN}`;
       // Declared: answered before a byte of the body is sent.
-      assert.deepEqual(await post(port, url, undefined, { 'content-length': 50 * 1024 * 1024 }, true), { status: 413, body: 'OE_WEBHOOK_TOO_LARGE' });
+      assert.deepEqual(await post(port, url, undefined, { headers: { 'content-length': 50 * 1024 * 1024 }, hold: true }), {
+        status: 413,
+        body: 'OE_WEBHOOK_TOO_LARGE',
+      });
       // Chunked, no length: refused once it passes the bound; the sender may see the reset first.
       const huge = Buffer.alloc(4 * 1024 * 1024, 'a');
-      const chunked = await post(port, url, huge, { 'transfer-encoding': 'chunked' });
+      const chunked = await post(port, url, huge, { headers: { 'transfer-encoding': 'chunked' } });
       assert.ok(chunked.status === 413 || chunked.status === 'reset', `got ${chunked.status}`);
       // Just under the bound is fine.
       const padded = JSON.stringify({ EventType: 1, Pad: 'x'.repeat(900) });
@@ -280,7 +256,7 @@ describe('node: octoeverywhere-notification-webhook', function () {
       const big = JSON.stringify({ EventType: 2, Pad: 'x'.repeat(1024 * 1024) });
       assert.deepEqual(await post(port, url, big), { status: 413, body: 'OE_WEBHOOK_TOO_LARGE' });
       // Chunked: no declared length, so the parsed body's own length counts.
-      assert.deepEqual(await post(port, url, big, { 'transfer-encoding': 'chunked' }), { status: 413, body: 'OE_WEBHOOK_TOO_LARGE' });
+      assert.deepEqual(await post(port, url, big, { headers: { 'transfer-encoding': 'chunked' } }), { status: 413, body: 'OE_WEBHOOK_TOO_LARGE' });
       const deep = `{"EventType":1,"Deep":${'['.repeat(5000)}${']'.repeat(5000)}}`;
       assert.deepEqual(await post(port, url, deep), { status: 400, body: 'OE_WEBHOOK_TOO_DEEP' });
       assert.equal((await post(port, url, event({ EventType: 1 }))).status, 200);
@@ -293,7 +269,7 @@ describe('node: octoeverywhere-notification-webhook', function () {
 
     it('gives a slow sender 10 s (on the node clock), then 408; nothing is sent', async () => {
       await load(hookNode());
-      const pending = post(port, `/oe/hook?token=${TOKEN}`, '{"EventType":', { 'content-length': 200 }, true);
+      const pending = post(port, `/oe/hook?token=${TOKEN}`, '{"EventType":', { headers: { 'content-length': 200 }, hold: true });
       await new Promise((r) => setTimeout(r, 20)); // the request reaches the node
       await clock.advance(9_999);
       let answered = false;
