@@ -1,5 +1,5 @@
 // The one time rule of every request that reads its whole answer (relay requests, command API calls,
-// App API calls): it ends by its deadline, whatever the far side dribbles. axios's own `timeout` is a
+// App API calls, the Failure Detection API, the Printer ID look-up on the LAN): it ends by its deadline, whatever the far side dribbles. axios's own `timeout` is a
 // socket idle timeout in Node (any byte restarts it), so an answer sending a byte every second never
 // timed out; a Deadline starts with the request and covers connecting, the head and the body.
 import { type Clock, type ClockTimer, realClock } from './clock';
@@ -83,12 +83,8 @@ export class Deadline {
   }
 
   /** OE_TIMEOUT for `what`; the message names only the limit, never a URL or a header. */
-  error(what: string): NetworkError {
-    return new NetworkError(
-      'OE_TIMEOUT',
-      `${what} did not complete within ${formatMs(this.ms)}. Check the printer is online; a longer timeout may help for large transfers.`,
-      { kind: 'temporary' },
-    );
+  error(what: string, advice = 'Check the printer is online; a longer timeout may help for large transfers.'): NetworkError {
+    return new NetworkError('OE_TIMEOUT', `${what} did not complete within ${formatMs(this.ms)}. ${advice}`, { kind: 'temporary' });
   }
 
   #cancel(): void {

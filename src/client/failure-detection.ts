@@ -6,6 +6,7 @@ import axios, { type AxiosResponse } from 'axios';
 import { encodeBody, tryParseJson, withContentType } from './body-codec';
 import type { CallOptions } from './connection';
 import type { Clock } from './clock';
+import { Deadline } from './deadline';
 import { detectionCodeError, failureDetectionError, FailureDetectionError, InvalidArgumentError, OctoEverywhereError } from './errors';
 import { networkError } from './network-errors';
 import { baseUrlString, isLoopbackHost, loopbackAwareLookup, parseBaseUrl } from './urls';
@@ -183,6 +184,8 @@ export class FailureDetectionClient {
       throw detectionCodeError('OE_GADGET_UNTRUSTED_URL');
     }
     if (!this.keyMayGoTo(url)) throw detectionCodeError('OE_GADGET_UNTRUSTED_URL');
+    // A deadline, not axios's `timeout` (a socket idle timeout: an answer dribbling a byte at a time never ended).
+    const deadline = new Deadline(positiveOr(options.timeoutMs, timeoutMs), options.signal);
     try {
       return await httpClient.request<Buffer>({
         ...this.#agentFor(url),
@@ -191,13 +194,14 @@ export class FailureDetectionClient {
         headers: { ...headers, 'X-API-Key': this.#apiKey, Accept: 'application/json' },
         data,
         responseType: 'arraybuffer',
-        timeout: positiveOr(options.timeoutMs, timeoutMs),
-        signal: options.signal,
+        signal: deadline.signal,
         maxContentLength: MAX_ANSWER_BYTES,
       });
     } catch (err) {
-      const e = networkError(err, what);
+      const e = deadline.expired ? deadline.error(what, 'The next frame is tried at the next interval.') : networkError(err, what);
       throw new FailureDetectionError(e.code, e.message, { kind: e.kind, behaviour: e.code === 'OE_ABORTED' ? 'refused' : 'retry' });
+    } finally {
+      deadline.release();
     }
   }
 

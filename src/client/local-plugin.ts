@@ -1,6 +1,7 @@
 // Finding a printer's OctoEverywhere Printer ID on the LAN (docs/octoeverywhere.md §6), to preselect it in the portal.
 // These requests go straight to the printer's own address and carry no OctoEverywhere credential.
 import axios from 'axios';
+import { Deadline } from './deadline';
 import { InvalidArgumentError, OctoEverywhereError } from './errors';
 import { networkError } from './network-errors';
 import { baseUrlString, loopbackAwareLookup, parseLocalUrl } from './urls';
@@ -20,8 +21,10 @@ export async function findPrinterId(localUrl: string, options: { timeoutMs?: num
   if (!base) throw new InvalidArgumentError("The printer's local URL is missing.", 'OE_MISSING_URL');
   // Without a trailing slash: a bare origin's pathname is '/', which would make every path start with '//'.
   const root = baseUrlString(base);
+  // One deadline for both questions (axios's `timeout` is a socket idle timeout: a dribbling answer never ended).
+  const deadline = new Deadline(options.timeoutMs ?? 5000);
   const client = axios.create({
-    timeout: options.timeoutMs ?? 5000,
+    signal: deadline.signal,
     validateStatus: () => true,
     maxRedirects: 0,
     proxy: false,
@@ -33,10 +36,18 @@ export async function findPrinterId(localUrl: string, options: { timeoutMs?: num
       const res = await client.get(`${root}${path}`, { responseType: 'json' });
       return { status: res.status, data: res.data };
     } catch (err) {
-      throw networkError(err, 'Asking the printer for its Printer ID');
+      throw networkError(err, 'Asking the printer for its Printer ID', deadline);
     }
   };
+  try {
+    return await ask(get);
+  } finally {
+    deadline.release();
+  }
+}
 
+/** The two questions, in order: OctoPrint's plugin API, then Moonraker's database. */
+async function ask(get: (path: string) => Promise<{ status: number; data: unknown }>): Promise<PrinterIdResult> {
   const octo = await get('/api/plugin/octoeverywhere');
   if (octo.status === 200 && isObject(octo.data) && typeof octo.data.PrinterId === 'string' && PRINTER_ID.test(octo.data.PrinterId)) {
     return {

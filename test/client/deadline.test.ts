@@ -8,7 +8,15 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { AppConnection, OctoEverywhereClient, type OctoEverywhereError, transfer } from '../../src/client';
+import {
+  AppConnection,
+  DetectionContext,
+  FailureDetectionClient,
+  findPrinterId,
+  OctoEverywhereClient,
+  type OctoEverywhereError,
+  transfer,
+} from '../../src/client';
 import { Deadline } from '../../src/client/deadline';
 import { createClock, type ManagedClock } from '../../src/simulator';
 import { type DribbleServer, DRIBBLE_FOR_MS, startDribbleServer } from '../helpers/dribble';
@@ -99,6 +107,42 @@ describe('client: request deadlines (issue 14 item 3)', function () {
   it('the connection timeout applies when the call sets none', async () => {
     const c = client({ timeoutMs: TIMEOUT_MS });
     await timesOut('connection-default', c.connection, () => c.commands.status());
+  });
+
+  /** Like timesOut(), for the clients that own no AppConnection: the socket is checked on the server's side. */
+  async function endsByDeadline(label: string, call: () => Promise<unknown>): Promise<void> {
+    const started = Date.now();
+    const error = await call().then(
+      () => assert.fail(`${label}: ended OK after ${Date.now() - started} ms instead of OE_TIMEOUT`),
+      (e: OctoEverywhereError) => e,
+    );
+    const tookMs = Date.now() - started;
+    assert.equal(error.code, 'OE_TIMEOUT', `${label}: ${error.code} after ${tookMs} ms: ${error.message}`);
+    assert.equal(error.kind, 'temporary');
+    assert.ok(tookMs < BOUND_MS, `${label}: OE_TIMEOUT after ${tookMs} ms, the dribble lasts ${DRIBBLE_FOR_MS} ms`);
+    assert.deepEqual(secretsIn(`${error.message}${JSON.stringify(error)}`), []);
+    assert.ok(!error.message.includes(String(server.port)), 'the message names no address');
+    await server.socketsClosed();
+    figure(`deadline/${label}`, { timeoutMs: TIMEOUT_MS, dribbleMs: DRIBBLE_FOR_MS, oeTimeoutAfterMs: tookMs });
+  }
+
+  it('the Gadget Failure Detection API: a context and a frame', async () => {
+    server.respond(() => ({ dribble: 'body', contentType: 'application/json' }));
+    const gadget = new FailureDetectionClient({
+      apiKey: SECRETS.authBearerToken,
+      serviceUrl: `http://127.0.0.1:${server.port}`,
+      createTimeoutMs: TIMEOUT_MS,
+      processTimeoutMs: TIMEOUT_MS,
+    });
+    open.push(gadget);
+    await endsByDeadline('gadget-create', () => gadget.createContext());
+    const context = new DetectionContext('ctx', `http://127.0.0.1:${server.port}/process`, `http://127.0.0.1:${server.port}/fallback`);
+    await endsByDeadline('gadget-process', () => gadget.process(context, Buffer.from([0xff, 0xd8, 0xff, 0xd9])));
+  });
+
+  it("the printer's Printer ID on the LAN (the editor's look-up), both of its questions within one deadline", async () => {
+    server.respond(() => ({ dribble: 'body', contentType: 'application/json' }));
+    await endsByDeadline('printer-id', () => findPrinterId(`http://127.0.0.1:${server.port}`, { timeoutMs: TIMEOUT_MS }));
   });
 
   it('a caller that cancels still gets OE_ABORTED, not OE_TIMEOUT', async () => {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { NodeAPI } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { createClock, startSimulator, type CompletionKeys, type ManagedClock, type Simulator } from '../../src/simulator';
 import { routesOn } from '../../src/nodes/shared/webhook-route';
 import { RENEW_EVERY_MS } from '../../src/nodes/shared/webhook-registration';
@@ -530,6 +530,34 @@ describe('node: octoeverywhere-notification-webhook', function () {
     assert.match(token, /^[A-Za-z0-9_-]{43}$/);
     watchSecret(token);
     assert.equal((await post(port, `/oe/hook?token=${encodeURIComponent(token)}`, event({ EventType: 1 }))).status, 200);
+  });
+
+  it("gives a webhook node's token to the editor's token route, and never another node type's `token` credential", async () => {
+    // Another package's node with a credential of the same name (a bot token, say): none of ours.
+    const OTHER_TOKEN = 'ghp_OtherPackageSentinel0123456789abcdef';
+    watchSecret(OTHER_TOKEN);
+    const otherModule: Module = (RED) => {
+      RED.nodes.registerType(
+        'other-token-holder',
+        function (this: Node, def: NodeDef) {
+          RED.nodes.createNode(this, def);
+        },
+        { credentials: { token: { type: 'password' } } },
+      );
+    };
+    await helper.load([configModule, capture, otherModule], flow(hookNode(), { id: 'x1', type: 'other-token-holder' }), {
+      c1: configCreds(),
+      w1: { token: TOKEN },
+      x1: { token: OTHER_TOKEN },
+    });
+    const mine = await helper.request().get('/octoeverywhere/notification-webhook/w1/token');
+    assert.equal(mine.status, 200);
+    assert.deepEqual(mine.body, { token: TOKEN });
+    const theirs = await helper.request().get('/octoeverywhere/notification-webhook/x1/token');
+    assert.equal(theirs.status, 404);
+    assert.equal(theirs.body.code, 'OE_NOT_DEPLOYED');
+    assert.deepEqual(secretsIn(JSON.stringify(theirs.body)), []);
+    assert.equal((await helper.request().get('/octoeverywhere/notification-webhook/c1/token')).status, 404, 'nor our config node');
   });
 });
 

@@ -441,6 +441,24 @@ describe('security: no secret leaks anywhere', function () {
       assert.deepEqual(hits, { flows: 0, credentialsView: 0, webhookCredentialsView: 0, savedFiles: 0, output: 0 });
     });
 
+    it("a read-only user's credentials view of each of our nodes that holds credentials says only which are set", async () => {
+      const views: Record<string, unknown> = {};
+      for (const [type, id] of [
+        ['octoeverywhere-app-connection', 'c1'],
+        ['octoeverywhere-notification-webhook', 'hook'],
+        ['octoeverywhere-gadget-api', 'gk'],
+      ]) {
+        const res = await call(`/credentials/${type}/${id}`, viewerToken);
+        assert.equal(res.status, 200, type);
+        const view = (await res.json()) as Record<string, unknown>;
+        views[type] = view;
+        assert.ok(Object.keys(view).length > 0, `${type}: some credential is set`);
+        for (const [key, value] of Object.entries(view)) assert.ok(key.startsWith('has_') && typeof value === 'boolean', `${type}: ${key} is a value`);
+      }
+      assert.deepEqual(secretsIn(JSON.stringify(views).replace(HOOK_TOKEN, '')), []);
+      assert.ok(!JSON.stringify(views).includes(HOOK_TOKEN), 'not the webhook token either');
+    });
+
     it('a read-only user cannot start the portal, read a result, list webcams, read features or send a webhook test', async () => {
       const routes: Array<[string, unknown?]> = [
         ['/octoeverywhere/portal/start', { editorUrl: `${nodeRed.url}/`, serviceUrl: sim.serviceUrl }],

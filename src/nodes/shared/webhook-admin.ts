@@ -16,9 +16,11 @@ interface WebhookCredentials {
 export function registerWebhookRoutes(RED: NodeAPI, services: ReadonlyMap<string, ServiceWebhook>): void {
   const t = (key: string): string => RED._(key);
   // The token, for the editor to show the webhook URL: only to users who may change the node, never cached.
+  // Only a webhook node's: another package's node may keep a credential called `token` too.
   RED.httpAdmin.get(`${ADMIN_ROUTES}/notification-webhook/:id/token`, RED.auth.needsPermission(`${TYPE}.write`), (req, res) => {
     res.set('Cache-Control', 'no-store');
-    const creds = RED.nodes.getCredentials(String(req.params.id)) as WebhookCredentials | undefined;
+    const id = String(req.params.id);
+    const creds = isWebhookNode(RED, id) ? (RED.nodes.getCredentials(id) as WebhookCredentials | undefined) : undefined;
     if (!isStrongWebhookToken(creds?.token)) return void res.status(404).json({ code: 'OE_NOT_DEPLOYED', message: t('errors.no-token') });
     res.json({ token: creds.token });
   });
@@ -41,4 +43,13 @@ export function registerWebhookRoutes(RED: NodeAPI, services: ReadonlyMap<string
       },
     );
   });
+}
+
+/** Whether `id` is a notification webhook node of the deployed flows. */
+function isWebhookNode(RED: NodeAPI, id: string): boolean {
+  let found = false;
+  RED.nodes.eachNode((n) => {
+    if (n.id === id && n.type === TYPE) found = true;
+  });
+  return found;
 }
