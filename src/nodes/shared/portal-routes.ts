@@ -351,7 +351,8 @@ export async function testConnection(values: TestValues): Promise<TestAnswer> {
     ]);
     const checks: TestCheck[] = [];
     checks.push(relay.ok ? { id: 'relay', level: 'ok', result: 'ok' } : failed('relay', relay.err));
-    if (!info) checks.push({ id: 'app-api', level: 'warn', result: 'shared' });
+    // No App API token: a Shared Connection has none; an App Connection URL (app-…) is missing its own.
+    if (!info) checks.push({ id: 'app-api', level: 'warn', result: namesAppConnection(client.connection.baseUrl) ? 'no-token' : 'shared' });
     else checks.push(info.ok ? { id: 'app-api', level: 'ok', result: 'ok' } : failed('app-api', info.err));
     if (lan) checks.push(lan.check);
 
@@ -372,6 +373,11 @@ export async function testConnection(values: TestValues): Promise<TestAnswer> {
   } finally {
     await client.close();
   }
+}
+
+/** Whether a Connection URL's host is an App Connection's (`app-….octoeverywhere.com`, the simulator's `app-….localhost`). */
+function namesAppConnection(baseUrl: string): boolean {
+  return /^app-/i.test(new URL(baseUrl).hostname);
 }
 
 const MQTT_PLATFORM_NAMES = { bambu: 'Bambu Lab', 'elegoo-cc2': 'Elegoo CC2' } as const;
