@@ -177,6 +177,22 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     await page.locator('#node-config-input-name').scrollIntoViewIfNeeded();
     await tray.screenshot({ path: artifactPath('app-connection-dialog.png') });
 
+    // A mistyped Connection URL fails the relay line on its own, though the App API token still works.
+    const typo = url.replace(/app-([a-z0-9])/, (_m, c: string) => `app-${c === 'a' ? 'b' : 'a'}`);
+    await page.fill('#node-config-input-url', typo);
+    await page.click('#node-config-oe-test');
+    await page.waitForSelector('#node-config-oe-test-result[data-state="error"]');
+    const result = page.locator('#node-config-oe-test-result');
+    assert.match((await result.textContent()) ?? '', /^Not usable as it is:/);
+    assert.equal(await result.locator('[data-check="relay"]').getAttribute('data-level'), 'error');
+    assert.match(
+      (await result.locator('[data-check="relay"]').textContent()) ?? '',
+      /^Relay: the status command through the Connection URL failed \(OE_6\d\d\)\. \S/,
+    );
+    assert.equal(await result.locator('[data-check="app-api"]').getAttribute('data-level'), 'ok');
+    assert.deepEqual(secretsIn((await result.textContent()) ?? ''), [], 'the test shows no secret');
+    await page.fill('#node-config-input-url', url);
+
     // Cancel would lose secrets that cannot be fetched again: the dialog asks first.
     await page.click('#node-config-dialog-cancel');
     const ask = page.locator('.red-ui-notification', { hasText: 'cannot show them again' });
