@@ -190,6 +190,8 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
       /^Relay: the status command through the Connection URL failed \(OE_6\d\d\)\. \S/,
     );
     assert.equal(await result.locator('[data-check="app-api"]').getAttribute('data-level'), 'ok');
+    assert.equal(await result.locator('[data-check="printer"]').getAttribute('data-level'), 'warn', 'never "Voron 2.4 is online" as an ok line');
+    assert.match((await result.locator('[data-check="printer"]').textContent()) ?? '', /Voron 2\.4 is online at OctoEverywhere, but the nodes cannot reach it/);
     assert.deepEqual(secretsIn((await result.textContent()) ?? ''), [], 'the test shows no secret');
     await page.fill('#node-config-input-url', url);
 

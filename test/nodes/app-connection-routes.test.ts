@@ -319,6 +319,9 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       assert.equal(check(typo.body, 'relay')?.level, 'error');
       assert.match(String(check(typo.body, 'relay')?.code), /^OE_6\d\d$/);
       assert.equal(check(typo.body, 'app-api')?.level, 'ok');
+      // The Info API still says the printer is online, but not as an ok line: the nodes cannot reach it.
+      assert.deepEqual(lines(typo.body).slice(-1), ['printer:warn:unreached']);
+      assert.equal(check(typo.body, 'printer')?.args?.printer, 'Voron 2.4');
 
       const closed = await freePort();
       const nothing = await test({ credentials: { url: `http://127.0.0.1:${closed}`, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken } });

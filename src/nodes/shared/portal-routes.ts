@@ -356,16 +356,17 @@ export async function testConnection(values: TestValues): Promise<TestAnswer> {
     else checks.push(info.ok ? { id: 'app-api', level: 'ok', result: 'ok' } : failed('app-api', info.err));
     if (lan) checks.push(lan.check);
 
-    // The printer: online when its plugin answered the relay or the Info API says so.
+    // The printer: online when its plugin answered the relay. Online by the Info API alone is said as
+    // unreached: OctoEverywhere reaches it, the nodes (through this Connection URL) do not.
     const known = info?.ok ? info.info : undefined;
     if (relay.ok || known) {
-      const online = relay.ok || known?.isOnline === true;
+      const result = relay.ok ? 'online' : known?.isOnline === true ? 'unreached' : 'offline';
       const args: Record<string, string | string[]> = {};
       if (known?.printerName) args.printer = known.printerName;
       if (relay.ok && relay.status.platformVersion) args.platform = relay.status.platformVersion;
       if (lan?.pluginVersion) args.plugin = lan.pluginVersion;
       if (relay.ok) args.features = featureNames(relay.status.features);
-      checks.push({ id: 'printer', level: online ? 'ok' : 'warn', result: online ? 'online' : 'offline', args });
+      checks.push({ id: 'printer', level: relay.ok ? 'ok' : 'warn', result, args });
     }
     const live = relay.ok ? liveCheck(relay.status, values.serialNumber) : undefined;
     if (live) checks.push(live);
