@@ -14,6 +14,12 @@ import { ADMIN, artifactPath, browserAvailable, completePortal, launchBrowser, t
 
 const SAVED_ID = 'saved-cfg';
 const SHARED_ID = 'saved-shared';
+/** Saved config nodes whose only non-default Advanced value is the one named (issue 13.6). */
+const ADVANCED_ONE: Readonly<Record<string, { field: string; value: string }>> = {
+  'adv-connection-id': { field: 'connectionId', value: 'c0ffee' },
+  'adv-printer-ip': { field: 'printerLocalIp', value: '192.168.1.50' },
+  'adv-app-id': { field: 'appId', value: 'nodered' },
+};
 
 const FLOW = [
   { id: 'tab', type: 'tab', label: 'Printer' },
@@ -90,8 +96,15 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
       version: 1,
     };
     const sharedConfig = { ...savedConfig, id: SHARED_ID, name: 'Shared printer', serviceUrl: '' };
+    const advancedOne = Object.entries(ADVANCED_ONE).map(([id, { field, value }]) => ({
+      ...savedConfig,
+      id,
+      name: id,
+      serviceUrl: 'https://octoeverywhere.com/',
+      [field]: value,
+    }));
     nodeRed = await startNodeRedWithPackage({
-      flows: [...FLOW, savedConfig, sharedConfig],
+      flows: [...FLOW, savedConfig, sharedConfig, ...advancedOne],
       credentials: { [SAVED_ID]: { ...credentialsOf(keys) }, [SHARED_ID]: { ...credentialsOf(sim.sharedConnection(1)) } },
     });
     browser = await launchBrowser();
@@ -163,6 +176,24 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     await tray.screenshot({ path: artifactPath('app-connection-dialog-test.png') });
     await page.locator('#node-config-input-name').scrollIntoViewIfNeeded();
     await tray.screenshot({ path: artifactPath('app-connection-dialog.png') });
+
+    // A mistyped Connection URL fails the relay line on its own, though the App API token still works.
+    const typo = url.replace(/app-([a-z0-9])/, (_m, c: string) => `app-${c === 'a' ? 'b' : 'a'}`);
+    await page.fill('#node-config-input-url', typo);
+    await page.click('#node-config-oe-test');
+    await page.waitForSelector('#node-config-oe-test-result[data-state="error"]');
+    const result = page.locator('#node-config-oe-test-result');
+    assert.match((await result.textContent()) ?? '', /^Not usable as it is:/);
+    assert.equal(await result.locator('[data-check="relay"]').getAttribute('data-level'), 'error');
+    assert.match(
+      (await result.locator('[data-check="relay"]').textContent()) ?? '',
+      /^Relay: the status command through the Connection URL failed \(OE_6\d\d\)\. \S/,
+    );
+    assert.equal(await result.locator('[data-check="app-api"]').getAttribute('data-level'), 'ok');
+    assert.equal(await result.locator('[data-check="printer"]').getAttribute('data-level'), 'warn', 'never "Voron 2.4 is online" as an ok line');
+    assert.match((await result.locator('[data-check="printer"]').textContent()) ?? '', /Voron 2\.4 is online at OctoEverywhere, but the nodes cannot reach it/);
+    assert.deepEqual(secretsIn((await result.textContent()) ?? ''), [], 'the test shows no secret');
+    await page.fill('#node-config-input-url', url);
 
     // Cancel would lose secrets that cannot be fetched again: the dialog asks first.
     await page.click('#node-config-dialog-cancel');
@@ -241,6 +272,48 @@ describe('e2e: Connect with OctoEverywhere in the Node-RED editor', function () 
     assert.equal(await page.isVisible('#node-config-input-serviceUrl'), true, 'the toggle opens it');
     await cancelDialog();
   });
+
+  it('issue 13.6: the dialog reads Connect, name, Connection URL, credentials, LAN URL, then Advanced with its four fields', async () => {
+    await openConfig('_ADD_');
+    const everyday = [
+      'oe-connect',
+      'input-name',
+      'input-url',
+      'input-authBearerToken',
+      'input-authBasicHttpUser',
+      'input-authBasicHttpPassword',
+      'input-appApiToken',
+      'input-localUrl',
+    ];
+    const advanced = ['input-connectionId', 'input-printerLocalIp', 'input-appId', 'input-serviceUrl'];
+    // Every element with an id, in document order, and whether it sits in the Advanced section.
+    const inDom = await page.$$eval('.oe-app-connection [id]', (els) =>
+      els.map((e) => ({ id: e.id.replace('node-config-', ''), inAdvanced: e.closest('#node-config-oe-advanced') !== null })),
+    );
+    const at = (id: string): number => {
+      const i = inDom.findIndex((e) => e.id === id);
+      assert.ok(i >= 0, `#node-config-${id} is in the dialog`);
+      return i;
+    };
+    const placed = {
+      inOrder: everyday.every((id, i) => i === 0 || at(everyday[i - 1]) < at(id)),
+      everydayOutside: everyday.filter((id) => inDom[at(id)].inAdvanced),
+      lastEverydayBeforeToggle: at(everyday[everyday.length - 1]) < at('oe-advanced-toggle'),
+      advancedInside: advanced.filter((id) => !inDom[at(id)].inAdvanced),
+    };
+    assert.deepEqual(placed, { inOrder: true, everydayOutside: [], lastEverydayBeforeToggle: true, advancedInside: [] });
+    await cancelDialog();
+  });
+
+  for (const [id, { field, value }] of Object.entries(ADVANCED_ONE)) {
+    it(`issue 13.6: a saved node whose ${field} is not the default (${value}) opens Advanced by itself`, async () => {
+      await openConfig(id);
+      assert.equal(await page.isVisible('#node-config-oe-advanced'), true, 'Advanced opened by itself');
+      assert.equal(await page.inputValue(`#node-config-input-${field}`), value);
+      assert.equal(await page.getAttribute('#node-config-oe-advanced-toggle', 'aria-expanded'), 'true');
+      await cancelDialog();
+    });
+  }
 
   it('issues 13.6 and 14.3: a saved node with a non-default Service URL opens Advanced, and shows its Connection URL and Basic user', async () => {
     await openConfig(SAVED_ID);

@@ -54,6 +54,12 @@ describe('e2e: palette and node labels', function () {
   });
   after(() => editor?.close());
 
+  it('knows every flow node of the package (package.json), so a new one cannot go unlabelled', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
+    const flowTypes = Object.keys(pkg['node-red'].nodes).filter((t) => t !== 'octoeverywhere-app-connection' && t !== 'octoeverywhere-gadget-api');
+    assert.deepEqual(flowTypes.sort(), NODES.map((n) => n.type).sort());
+  });
+
   it('the README names every node the test knows', () => {
     for (const n of NODES) assert.ok(readmeNames().includes(n.name), `README has a "### ${n.name} — …" heading`);
   });

@@ -2,6 +2,8 @@
 // simulator: portal start → callback → one read of the result, paste, Find Printer ID, Test connection.
 // Permissions are tested with a real Node-RED and adminAuth in app-connection-permissions.test.ts.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { helper, nodeModule } from '../helpers/nodes';
 import { freePort } from '../helpers/node-red-process';
 import { json, type Recorder, startRecorder } from '../helpers/recorder';
@@ -14,6 +16,9 @@ import type { NodeAPI } from '../../src/nodes/shared/types';
 
 const configModule = nodeModule('octoeverywhere-app-connection') as Parameters<typeof helper.load>[0];
 const EDITOR = 'http://127.0.0.1:1880/prefix/ingress/';
+const catalog = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'nodes', 'locales', 'en-US', 'octoeverywhere-app-connection.json'), 'utf8')) as {
+  test: Record<string, Record<string, string>>;
+};
 
 type Body = Record<string, unknown>;
 
@@ -314,6 +319,9 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       assert.equal(check(typo.body, 'relay')?.level, 'error');
       assert.match(String(check(typo.body, 'relay')?.code), /^OE_6\d\d$/);
       assert.equal(check(typo.body, 'app-api')?.level, 'ok');
+      // The Info API still says the printer is online, but not as an ok line: the nodes cannot reach it.
+      assert.deepEqual(lines(typo.body).slice(-1), ['printer:warn:unreached']);
+      assert.equal(check(typo.body, 'printer')?.args?.printer, 'Voron 2.4');
 
       const closed = await freePort();
       const nothing = await test({ credentials: { url: `http://127.0.0.1:${closed}`, authBearerToken: keys.authBearerToken, appApiToken: keys.appApiToken } });
@@ -387,6 +395,16 @@ describe('node: octoeverywhere-app-connection admin routes', () => {
       assert.equal(shared.body.level, 'warn');
       assert.deepEqual(lines(shared.body), ['relay:ok:ok', 'app-api:warn:shared', 'printer:ok:online']);
       assert.deepEqual(secretsIn(logged()), []);
+    });
+
+    it('an App Connection URL without its App API token is not called a Shared Connection: the token is missing', async () => {
+      const keys = sim.createAppConnection(0, { appId: 'nodered' });
+      watchConnectionSecrets(keys);
+      await helper.load(configModule, []);
+      const res = await test({ credentials: { url: keys.url, authBearerToken: keys.authBearerToken, appApiToken: '' } });
+      assert.equal(res.body.level, 'warn');
+      assert.deepEqual(lines(res.body), ['relay:ok:ok', 'app-api:warn:no-token', 'printer:ok:online']);
+      assert.match(catalog.test['app-api']['no-token'], /App API token/);
     });
 
     describe('issue 14.4: saved secrets only go to the saved addresses', () => {

@@ -11,6 +11,8 @@ import { appConnectionCredentials } from '../helpers/simulator';
 import { createClock, startSimulator, type ManagedClock, type Simulator } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
 import type { AppConnectionCredentials, AppConnectionNode, Node } from '../../src/nodes/shared/types';
+import { ACTIONS, payloadArguments } from '../../src/nodes/shared/printer-actions';
+import type { Translate } from '../../src/nodes/shared/settings';
 
 const configModule = nodeModule('octoeverywhere-app-connection') as NodeInitializer;
 const commandModule = nodeModule('octoeverywhere-printer-command') as NodeInitializer;
@@ -422,6 +424,30 @@ describe('node: octoeverywhere-printer-command', () => {
       assertError(await h.run({ action: 'pause', payload: { zLift: 5 } }), 'OE_INVALID_ARGUMENT', 'errors.unknown-arguments');
       assert.match(catalog.errors['unknown-arguments'], /__keys__[^]*__args__/);
       assert.deepEqual(h.sent, []);
+    });
+
+    it('the refusal names the keys it did not take and every key the action takes, in the catalog words', () => {
+      const text: Translate = (key, vars = {}) =>
+        String(key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], catalog)).replace(/__(\w+)__/g, (_m, v: string) => String(vars[v]));
+      const refusal = (name: string, payload: unknown): string => {
+        try {
+          payloadArguments(name, ACTIONS[name], payload, text);
+        } catch (err) {
+          assert.equal((err as { code?: string }).code, 'OE_INVALID_ARGUMENT');
+          return (err as Error).message;
+        }
+        assert.fail(`${name} took ${JSON.stringify(payload)}`);
+      };
+      assert.equal(
+        refusal('set-light', { Name: 'chamber', On: true, brightness: 50 }),
+        "set-light does not take brightness in msg.payload; it takes name, on (OctoEverywhere's spelling, e.g. SmartPause, works too). Nothing was sent.",
+      );
+      assert.match(
+        refusal('pause', { zLift: 5, SmartPause: true }),
+        /^pause does not take zLift in msg\.payload; it takes smartPause, disableHotend, disableBed, zLiftMm, retractFilamentMm, suppressNotification, showSmartPausePopup /,
+      );
+      assert.match(refusal('home', { JobStatus: {} }), /JobStatus/);
+      assert.deepEqual(payloadArguments('set-light', ACTIONS['set-light'], { NAME: 'chamber', oN: false }, text), { name: 'chamber', on: false });
     });
 
     it('an object payload to an action that takes no arguments is refused (an event or status message wired straight in); nothing sent', async () => {

@@ -351,20 +351,22 @@ export async function testConnection(values: TestValues): Promise<TestAnswer> {
     ]);
     const checks: TestCheck[] = [];
     checks.push(relay.ok ? { id: 'relay', level: 'ok', result: 'ok' } : failed('relay', relay.err));
-    if (!info) checks.push({ id: 'app-api', level: 'warn', result: 'shared' });
+    // No App API token: a Shared Connection has none; an App Connection URL (app-…) is missing its own.
+    if (!info) checks.push({ id: 'app-api', level: 'warn', result: namesAppConnection(client.connection.baseUrl) ? 'no-token' : 'shared' });
     else checks.push(info.ok ? { id: 'app-api', level: 'ok', result: 'ok' } : failed('app-api', info.err));
     if (lan) checks.push(lan.check);
 
-    // The printer: online when its plugin answered the relay or the Info API says so.
+    // The printer: online when its plugin answered the relay. Online by the Info API alone is said as
+    // unreached: OctoEverywhere reaches it, the nodes (through this Connection URL) do not.
     const known = info?.ok ? info.info : undefined;
     if (relay.ok || known) {
-      const online = relay.ok || known?.isOnline === true;
+      const result = relay.ok ? 'online' : known?.isOnline === true ? 'unreached' : 'offline';
       const args: Record<string, string | string[]> = {};
       if (known?.printerName) args.printer = known.printerName;
       if (relay.ok && relay.status.platformVersion) args.platform = relay.status.platformVersion;
       if (lan?.pluginVersion) args.plugin = lan.pluginVersion;
       if (relay.ok) args.features = featureNames(relay.status.features);
-      checks.push({ id: 'printer', level: online ? 'ok' : 'warn', result: online ? 'online' : 'offline', args });
+      checks.push({ id: 'printer', level: relay.ok ? 'ok' : 'warn', result, args });
     }
     const live = relay.ok ? liveCheck(relay.status, values.serialNumber) : undefined;
     if (live) checks.push(live);
@@ -372,6 +374,11 @@ export async function testConnection(values: TestValues): Promise<TestAnswer> {
   } finally {
     await client.close();
   }
+}
+
+/** Whether a Connection URL's host is an App Connection's (`app-….octoeverywhere.com`, the simulator's `app-….localhost`). */
+function namesAppConnection(baseUrl: string): boolean {
+  return /^app-/i.test(new URL(baseUrl).hostname);
 }
 
 const MQTT_PLATFORM_NAMES = { bambu: 'Bambu Lab', 'elegoo-cc2': 'Elegoo CC2' } as const;
