@@ -15,9 +15,12 @@ import { isObject, positiveOr } from './values';
 export const FAILURE_DETECTION_URL = 'https://gadget-pv1-oeapi.octoeverywhere.com';
 const CREATE_PATH = '/api/gadget/v1/createcontext';
 export const DEFAULT_CONFIDENCE = 3;
-/** The service asks for at least this long between two calls of a context, and we never wait longer than the max. */
+/**
+ * The service asks for at least this long between two calls of a context. There is no upper bound:
+ * the SDK clamps to 1800 s, but the docs say to wait *at least* the interval asked for (up to 5000 s
+ * under load), and a call sooner would be rate-limited and still count against the budget.
+ */
 export const MIN_INTERVAL_SEC = 20;
-export const MAX_INTERVAL_SEC = 1800;
 /** Before a context's first answer, calls are this far apart. */
 export const FIRST_INTERVAL_SEC = 60;
 /** A failed createcontext is tried again after this. */
@@ -61,7 +64,7 @@ export class DetectionContext {
   }
 }
 
-/** A process answer, in our names; the interval is already clamped to 20…1800 s. */
+/** A process answer, in our names; the interval is already at least 20 s. */
 export interface DetectionResult {
   /** 1 failure … 10 perfect: for display only. */
   printQuality: number;
@@ -241,10 +244,10 @@ function toResult(body: Record<string, unknown>, what: string): DetectionResult 
   };
 }
 
-/** The wait the service asked for, within 20…1800 s (the SDK's bounds); 60 s when it gave none. */
+/** The wait the service asked for, in whole seconds and at least 20 s (never shorter than asked); 60 s when it gave none. */
 export function clampInterval(sec: number | undefined): number {
   if (sec === undefined || !Number.isFinite(sec)) return FIRST_INTERVAL_SEC;
-  return Math.min(MAX_INTERVAL_SEC, Math.max(MIN_INTERVAL_SEC, Math.ceil(sec)));
+  return Math.max(MIN_INTERVAL_SEC, Math.ceil(sec));
 }
 
 /** True when the bytes start like a JPEG (SOI and a marker): checked before a paid call. */

@@ -135,7 +135,6 @@ export {
   FIRST_INTERVAL_SEC,
   FREE_CALLS_PER_MONTH,
   looksLikeJpeg,
-  MAX_INTERVAL_SEC,
   MIN_INTERVAL_SEC,
   PROCESS_TIMEOUT_MS,
 } from './failure-detection';

@@ -253,7 +253,7 @@ describe('client: Gadget Failure Detection API', () => {
     }
   });
 
-  it('session: never a call before the interval; 60 s before the first answer, 30 s after a failed create, clamped 20…1800 s', async () => {
+  it('session: never a call before the interval; 60 s before the first answer, 30 s after a failed create, at least 20 s and never shorter than asked', async () => {
     const session = new FailureDetectionSession(client, clock);
     const start = clock.now();
     // A failed createcontext: tried again 30 s later.
@@ -272,9 +272,19 @@ describe('client: Gadget Failure Detection API', () => {
     await session.process(FAKE_JPEG);
     assert.equal(session.dueAt() - clock.now(), 20_000, 'at least 20 s');
     await clock.advance(20_000);
+    // A long interval (the service's range goes to 5000 s under load) is honoured in full: never sooner.
     sim.gadgetApi.knobs.intervalSec = 5000;
-    assert.equal((await session.process(FAKE_JPEG)).nextIntervalSec, 1800);
-    assert.equal(session.dueAt() - clock.now(), 1_800_000, 'at most 1800 s');
+    assert.equal((await session.process(FAKE_JPEG)).nextIntervalSec, 5000);
+    assert.equal(session.dueAt() - clock.now(), 5_000_000, 'the whole 5000 s');
+    const calls = sim.gadgetApi.calls.length;
+    await clock.advance(1_800_000);
+    assert.equal((await caught(session.process(FAKE_JPEG))).code, 'OE_GADGET_TOO_SOON', 'not after 1800 s');
+    await clock.advance(3_199_999);
+    assert.equal((await caught(session.process(FAKE_JPEG))).code, 'OE_GADGET_TOO_SOON', 'not 1 ms before 5000 s');
+    assert.equal(sim.gadgetApi.calls.length, calls, 'nothing was sent before the interval');
+    await clock.advance(1);
+    sim.gadgetApi.knobs.intervalSec = 40;
+    assert.equal((await session.process(FAKE_JPEG)).printQuality, 8, 'sent once the 5000 s have passed, not rate-limited');
     // A new print: a new context, its first call no sooner than 20 s after the last one.
     const old = session.context;
     session.newPrint();
@@ -283,6 +293,6 @@ describe('client: Gadget Failure Detection API', () => {
     await clock.advance(20_000);
     await session.process(FAKE_JPEG);
     assert.ok(session.context && session.context !== old, 'a new context');
-    assert.deepEqual([clampInterval(undefined), clampInterval(19.2), clampInterval(40), clampInterval(99999)], [60, 20, 40, 1800]);
+    assert.deepEqual([clampInterval(undefined), clampInterval(19.2), clampInterval(40.2), clampInterval(99999)], [60, 20, 41, 99999]);
   });
 });

@@ -155,6 +155,33 @@ describe('node: octoeverywhere-failure-detection', () => {
     assert.equal(scored?.fill, 'green');
   });
 
+  it("a long interval the service asks for (3000 s, beyond the SDK's 1800) is waited out in full under a flood", async () => {
+    rig.sim.gadgetApi.knobs.intervalSec = 3000;
+    await load();
+    const t0 = rig.clock.now();
+    // One frame every 5 s for 2 h 10 min.
+    for (let i = 0; i <= 1560; i++) {
+      await frame({ payload: good(), seq: i });
+      await advance(5_000);
+    }
+    const calls = processCalls();
+    assert.deepEqual(
+      calls.map((c) => [(c.at - t0) / 1000, c.status]),
+      [
+        [0, 200],
+        [3000, 200],
+        [6000, 200],
+      ],
+      'one call per 3000 s, none rate-limited',
+    );
+    assert.deepEqual(
+      outs.map((m) => (m as { seq?: number }).seq),
+      [0, 599, 1199],
+    );
+    assert.equal(errors.length, 0);
+    assert.equal(statusesOf('fd').find((s) => /^quality/.test(String(s.text)))?.text, 'quality 8 · next call in 3000 s · 1/5000 calls this month');
+  });
+
   it('after one failure uses the fallback URL for the rest of the print', async () => {
     await load();
     rig.sim.gadgetApi.knobs.regionalDown = true;
