@@ -342,6 +342,24 @@ describe('node: octoeverywhere-failure-detection', () => {
     assert.equal(seen[0]?.code, 'OE_NO_GADGET_API');
   });
 
+  it('a confidence level or budget that is not valid stops the node with OE_INVALID_CONFIG instead of a silent default', async () => {
+    for (const bad of [{ monthlyBudget: '1,000' }, { monthlyBudget: -1 }, { warningConfidence: 0 }, { pauseConfidence: 6 }, { warningConfidence: 2.5 }]) {
+      await load(bad);
+      await frame({ payload: good() });
+      assert.equal(errors[0]?.code, 'OE_INVALID_CONFIG', JSON.stringify(bad));
+      assert.equal(statusesOf('fd').at(-1)?.text, 'OE_INVALID_CONFIG');
+      assert.equal(rig.sim.gadgetApi.calls.length, 0, `no call with ${JSON.stringify(bad)}`);
+      await helper.unload();
+    }
+    // Empty fields (an old flow) take the defaults: levels 3, budget 5,000.
+    await load({ warningConfidence: '', pauseConfidence: undefined, monthlyBudget: '' });
+    await frame({ payload: good() });
+    assert.equal(errors.length, 0);
+    assert.equal(account().budget.limit, 5000);
+    assert.deepEqual([account().client.warningConfidence, account().client.pauseConfidence], [3, 3]);
+    assert.equal(processCalls().length, 1);
+  });
+
   it('on close the waiting frame is let go and its timer released', async () => {
     await load();
     await frame({ payload: good() });
