@@ -108,6 +108,45 @@ describe('client: Gadget Failure Detection API', () => {
     }
   });
 
+  it("reads the old spec's `PrintQuality ` (trailing space); an answer missing a field is OE_INVALID_RESPONSE, retried", async () => {
+    const answers: object[] = [];
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answers.shift() ?? {})));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const own = new FailureDetectionClient({ apiKey: key, serviceUrl: origin });
+    const urls = { ProcessRequestUrl: `${origin}/api/gadget/v1/process/c1`, FallbackProcessRequestUrl: `${origin}/fallback/c1` };
+    try {
+      for (const missing of ['ContextId', 'ProcessRequestUrl', 'FallbackProcessRequestUrl']) {
+        answers.push(Object.fromEntries(Object.entries({ ContextId: 'c1', ...urls }).filter(([k]) => k !== missing)));
+        const err = await caught(own.createContext());
+        assert.deepEqual([err.code, err.behaviour], ['OE_INVALID_RESPONSE', 'retry'], `without ${missing}`);
+      }
+      answers.push({ ContextId: 'c1', ...urls });
+      const context = await own.createContext();
+      answers.push({ NextProcessIntervalSec: 40, 'PrintQuality ': 2, WarningSuggested: true, PauseSuggested: false, Score: 90 });
+      assert.deepEqual(await own.process(context, FAKE_JPEG), {
+        printQuality: 2,
+        warningSuggested: true,
+        pauseSuggested: false,
+        score: 90,
+        nextIntervalSec: 40,
+      });
+      const full = { NextProcessIntervalSec: 40, PrintQuality: 9, WarningSuggested: false, PauseSuggested: false, Score: 4 };
+      for (const missing of ['PrintQuality', 'Score', 'WarningSuggested', 'PauseSuggested']) {
+        answers.push(Object.fromEntries(Object.entries(full).filter(([k]) => k !== missing)));
+        const err = await caught(own.process(context, FAKE_JPEG));
+        assert.deepEqual([err.code, err.behaviour], ['OE_INVALID_RESPONSE', 'retry'], `without ${missing}`);
+      }
+      assert.equal(context.usingFallback, true, 'an unusable answer is a failure too');
+    } finally {
+      await own.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('after one failure uses the fallback URL for the rest of the context', async () => {
     const context = await client.createContext();
     sim.gadgetApi.knobs.regionalDown = true;
