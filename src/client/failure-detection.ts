@@ -1,5 +1,6 @@
 // The Gadget AI Failure Detection API (docs/octoeverywhere.md §10): scores any JPEG with a developer API key, one
 // context per print. The two calls, where the key may go, and the pacing rules live here, in one place.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosResponse } from 'axios';
@@ -148,6 +149,17 @@ export class FailureDetectionClient {
     }
   }
 
+  /**
+   * Which key, service and levels this client calls with, as a short digest (never the key): a
+   * context kept from before a redeploy is only used again by a client with the same fingerprint.
+   */
+  get fingerprint(): string {
+    return createHash('sha256')
+      .update(JSON.stringify([this.#apiKey, this.serviceUrl, this.warningConfidence, this.pauseConfidence]))
+      .digest('hex')
+      .slice(0, 16);
+  }
+
   /** Releases the keep-alive sockets; later calls fail with OE_CLOSED. */
   close(): Promise<void> {
     this.#closed = true;
@@ -262,6 +274,32 @@ function confidence(value: number | undefined, what: string): number {
   return value;
 }
 
+/** A session's context and pacing, as plain data (kept in the node's context store across a redeploy). */
+export interface SessionState {
+  context?: { id: string; processUrl: string; fallbackUrl: string; usingFallback: boolean };
+  intervalMs: number;
+  /** Clock ms. */
+  dueAt: number;
+  lastProcessAt?: number;
+}
+
+/** Whether `value` is a SessionState (a record read back from a context store). */
+export function isSessionState(value: unknown): value is SessionState {
+  if (!isObject(value)) return false;
+  const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+  if (!num(value.intervalMs) || !num(value.dueAt) || (value.lastProcessAt !== undefined && !num(value.lastProcessAt))) return false;
+  const c = value.context;
+  if (c === undefined) return true;
+  return (
+    isObject(c) &&
+    typeof c.id === 'string' &&
+    c.id !== '' &&
+    typeof c.processUrl === 'string' &&
+    typeof c.fallbackUrl === 'string' &&
+    typeof c.usingFallback === 'boolean'
+  );
+}
+
 /**
  * One node's calls over the prints it watches: a context per print and the pacing of section A —
  * never a call before `dueAt()`, whatever the input rate. The clock is injected so tests drive time.
@@ -280,6 +318,40 @@ export class FailureDetectionSession {
 
   get context(): DetectionContext | undefined {
     return this.#context;
+  }
+
+  /** What a later session needs to go on where this one stopped (a redeploy): the context and the pacing. */
+  state(): SessionState {
+    const c = this.#context;
+    return {
+      ...(c ? { context: { id: c.id, processUrl: c.processUrl, fallbackUrl: c.fallbackUrl, usingFallback: c.usingFallback } } : {}),
+      intervalMs: this.#intervalMs,
+      dueAt: this.#dueAt,
+      ...(this.#lastProcessAt === undefined ? {} : { lastProcessAt: this.#lastProcessAt }),
+    };
+  }
+
+  /**
+   * Goes on from a state() of an earlier session with the same client fingerprint: the same context
+   * and no call before the interval it was waiting for. A kept context whose URLs the key may not go
+   * to is not used (the pacing still is).
+   */
+  restore(state: SessionState): void {
+    const c = state.context;
+    const trusted = (u: string): boolean => {
+      try {
+        return this.client.keyMayGoTo(new URL(u));
+      } catch {
+        return false;
+      }
+    };
+    if (c && trusted(c.usingFallback ? c.fallbackUrl : c.processUrl)) {
+      this.#context = new DetectionContext(c.id, c.processUrl, c.fallbackUrl);
+      this.#context.usingFallback = c.usingFallback;
+    }
+    this.#intervalMs = Math.max(MIN_INTERVAL_SEC * 1000, state.intervalMs);
+    this.#dueAt = Math.max(this.#dueAt, state.dueAt);
+    if (state.lastProcessAt !== undefined) this.#lastProcessAt = state.lastProcessAt;
   }
 
   /** When the next call may go out (clock ms). */

@@ -133,6 +133,8 @@ export {
   type FailureDetectionOptions,
   FailureDetectionSession,
   FIRST_INTERVAL_SEC,
+  isSessionState,
+  type SessionState,
   FREE_CALLS_PER_MONTH,
   looksLikeJpeg,
   MIN_INTERVAL_SEC,
