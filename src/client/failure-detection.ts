@@ -1,5 +1,6 @@
 // The Gadget AI Failure Detection API (docs/octoeverywhere.md §10): scores any JPEG with a developer API key, one
 // context per print. The two calls, where the key may go, and the pacing rules live here, in one place.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosResponse } from 'axios';
@@ -16,9 +17,12 @@ import { isObject, positiveOr } from './values';
 export const FAILURE_DETECTION_URL = 'https://gadget-pv1-oeapi.octoeverywhere.com';
 const CREATE_PATH = '/api/gadget/v1/createcontext';
 export const DEFAULT_CONFIDENCE = 3;
-/** The service asks for at least this long between two calls of a context, and we never wait longer than the max. */
+/**
+ * The service asks for at least this long between two calls of a context. There is no upper bound:
+ * the SDK clamps to 1800 s, but the docs say to wait *at least* the interval asked for (up to 5000 s
+ * under load), and a call sooner would be rate-limited and still count against the budget.
+ */
 export const MIN_INTERVAL_SEC = 20;
-export const MAX_INTERVAL_SEC = 1800;
 /** Before a context's first answer, calls are this far apart. */
 export const FIRST_INTERVAL_SEC = 60;
 /** A failed createcontext is tried again after this. */
@@ -62,7 +66,7 @@ export class DetectionContext {
   }
 }
 
-/** A process answer, in our names; the interval is already clamped to 20…1800 s. */
+/** A process answer, in our names; the interval is already at least 20 s. */
 export interface DetectionResult {
   /** 1 failure … 10 perfect: for display only. */
   printQuality: number;
@@ -144,6 +148,17 @@ export class FailureDetectionClient {
       context.usingFallback = true;
       throw err;
     }
+  }
+
+  /**
+   * Which key, service and levels this client calls with, as a short digest (never the key): a
+   * context kept from before a redeploy is only used again by a client with the same fingerprint.
+   */
+  get fingerprint(): string {
+    return createHash('sha256')
+      .update(JSON.stringify([this.#apiKey, this.serviceUrl, this.warningConfidence, this.pauseConfidence]))
+      .digest('hex')
+      .slice(0, 16);
   }
 
   /** Releases the keep-alive sockets; later calls fail with OE_CLOSED. */
@@ -245,10 +260,10 @@ function toResult(body: Record<string, unknown>, what: string): DetectionResult 
   };
 }
 
-/** The wait the service asked for, within 20…1800 s (the SDK's bounds); 60 s when it gave none. */
+/** The wait the service asked for, in whole seconds and at least 20 s (never shorter than asked); 60 s when it gave none. */
 export function clampInterval(sec: number | undefined): number {
   if (sec === undefined || !Number.isFinite(sec)) return FIRST_INTERVAL_SEC;
-  return Math.min(MAX_INTERVAL_SEC, Math.max(MIN_INTERVAL_SEC, Math.ceil(sec)));
+  return Math.max(MIN_INTERVAL_SEC, Math.ceil(sec));
 }
 
 /** True when the bytes start like a JPEG (SOI and a marker): checked before a paid call. */
@@ -261,6 +276,32 @@ function confidence(value: number | undefined, what: string): number {
   if (!Number.isInteger(value) || value < 1 || value > 5)
     throw new InvalidArgumentError(`The ${what} confidence level must be a whole number from 1 to 5.`, 'OE_INVALID_ARGUMENT');
   return value;
+}
+
+/** A session's context and pacing, as plain data (kept in the node's context store across a redeploy). */
+export interface SessionState {
+  context?: { id: string; processUrl: string; fallbackUrl: string; usingFallback: boolean };
+  intervalMs: number;
+  /** Clock ms. */
+  dueAt: number;
+  lastProcessAt?: number;
+}
+
+/** Whether `value` is a SessionState (a record read back from a context store). */
+export function isSessionState(value: unknown): value is SessionState {
+  if (!isObject(value)) return false;
+  const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+  if (!num(value.intervalMs) || !num(value.dueAt) || (value.lastProcessAt !== undefined && !num(value.lastProcessAt))) return false;
+  const c = value.context;
+  if (c === undefined) return true;
+  return (
+    isObject(c) &&
+    typeof c.id === 'string' &&
+    c.id !== '' &&
+    typeof c.processUrl === 'string' &&
+    typeof c.fallbackUrl === 'string' &&
+    typeof c.usingFallback === 'boolean'
+  );
 }
 
 /**
@@ -281,6 +322,40 @@ export class FailureDetectionSession {
 
   get context(): DetectionContext | undefined {
     return this.#context;
+  }
+
+  /** What a later session needs to go on where this one stopped (a redeploy): the context and the pacing. */
+  state(): SessionState {
+    const c = this.#context;
+    return {
+      ...(c ? { context: { id: c.id, processUrl: c.processUrl, fallbackUrl: c.fallbackUrl, usingFallback: c.usingFallback } } : {}),
+      intervalMs: this.#intervalMs,
+      dueAt: this.#dueAt,
+      ...(this.#lastProcessAt === undefined ? {} : { lastProcessAt: this.#lastProcessAt }),
+    };
+  }
+
+  /**
+   * Goes on from a state() of an earlier session with the same client fingerprint: the same context
+   * and no call before the interval it was waiting for. A kept context whose URLs the key may not go
+   * to is not used (the pacing still is).
+   */
+  restore(state: SessionState): void {
+    const c = state.context;
+    const trusted = (u: string): boolean => {
+      try {
+        return this.client.keyMayGoTo(new URL(u));
+      } catch {
+        return false;
+      }
+    };
+    if (c && trusted(c.usingFallback ? c.fallbackUrl : c.processUrl)) {
+      this.#context = new DetectionContext(c.id, c.processUrl, c.fallbackUrl);
+      this.#context.usingFallback = c.usingFallback;
+    }
+    this.#intervalMs = Math.max(MIN_INTERVAL_SEC * 1000, state.intervalMs);
+    this.#dueAt = Math.max(this.#dueAt, state.dueAt);
+    if (state.lastProcessAt !== undefined) this.#lastProcessAt = state.lastProcessAt;
   }
 
   /** When the next call may go out (clock ms). */

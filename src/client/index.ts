@@ -133,9 +133,10 @@ export {
   type FailureDetectionOptions,
   FailureDetectionSession,
   FIRST_INTERVAL_SEC,
+  isSessionState,
+  type SessionState,
   FREE_CALLS_PER_MONTH,
   looksLikeJpeg,
-  MAX_INTERVAL_SEC,
   MIN_INTERVAL_SEC,
   PROCESS_TIMEOUT_MS,
 } from './failure-detection';

@@ -4,7 +4,7 @@
 import { OctoEverywhereError } from '../client';
 import { clockFor } from './shared/clock';
 import { fail, asOctoEverywhereError } from './shared/failure';
-import { type DetectionView, FailureDetectionController } from './shared/failure-detection-controller';
+import { type DetectionRecord, type DetectionView, FailureDetectionController } from './shared/failure-detection-controller';
 import { migrate } from './shared/migrations';
 import { status } from './shared/status';
 import type { Done, GadgetApiNode, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus, Send } from './shared/types';
@@ -18,6 +18,10 @@ interface FailureDetectionDef extends NodeDef {
 }
 
 export = function register(RED: NodeAPI): void {
+  // Each node's print context and pacing, by node id, for this runtime: kept across a redeploy (Node-RED
+  // deletes a node's own context on every close unless a context store is configured), dropped when
+  // the node is removed. In memory only: a restart starts a new context.
+  const kept = new Map<string, DetectionRecord>();
   function FailureDetection(this: Node, saved: FailureDetectionDef): void {
     RED.nodes.createNode(this, saved);
     const def = migrate(TYPE, saved);
@@ -28,6 +32,13 @@ export = function register(RED: NodeAPI): void {
       if (!config || typeof config.gadgetApi !== 'function') throw new OctoEverywhereError('OE_NO_GADGET_API', RED._('errors.no-config'));
       controller = new FailureDetectionController({
         account: config.gadgetApi(),
+        memory: {
+          load: () => Promise.resolve(kept.get(node.id)),
+          save: (record) => {
+            kept.set(node.id, record);
+            return Promise.resolve();
+          },
+        },
         clock: clockFor(RED),
         t: (key, vars) => RED._(key, vars),
         hooks: {
@@ -50,9 +61,11 @@ export = function register(RED: NodeAPI): void {
     config.register(node);
     controller.start();
     node.on('input', (msg: NodeMessage, send: Send, done: Done) => controller.input({ msg: msg, send, done }));
-    node.on('close', () => {
+    node.on('close', (removed: boolean, done: () => void) => {
       controller.close();
       config.deregister(node);
+      if (removed) kept.delete(node.id);
+      done();
     });
   }
 

@@ -108,6 +108,45 @@ describe('client: Gadget Failure Detection API', () => {
     }
   });
 
+  it("reads the old spec's `PrintQuality ` (trailing space); an answer missing a field is OE_INVALID_RESPONSE, retried", async () => {
+    const answers: object[] = [];
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answers.shift() ?? {})));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const own = new FailureDetectionClient({ apiKey: key, serviceUrl: origin });
+    const urls = { ProcessRequestUrl: `${origin}/api/gadget/v1/process/c1`, FallbackProcessRequestUrl: `${origin}/fallback/c1` };
+    try {
+      for (const missing of ['ContextId', 'ProcessRequestUrl', 'FallbackProcessRequestUrl']) {
+        answers.push(Object.fromEntries(Object.entries({ ContextId: 'c1', ...urls }).filter(([k]) => k !== missing)));
+        const err = await caught(own.createContext());
+        assert.deepEqual([err.code, err.behaviour], ['OE_INVALID_RESPONSE', 'retry'], `without ${missing}`);
+      }
+      answers.push({ ContextId: 'c1', ...urls });
+      const context = await own.createContext();
+      answers.push({ NextProcessIntervalSec: 40, 'PrintQuality ': 2, WarningSuggested: true, PauseSuggested: false, Score: 90 });
+      assert.deepEqual(await own.process(context, FAKE_JPEG), {
+        printQuality: 2,
+        warningSuggested: true,
+        pauseSuggested: false,
+        score: 90,
+        nextIntervalSec: 40,
+      });
+      const full = { NextProcessIntervalSec: 40, PrintQuality: 9, WarningSuggested: false, PauseSuggested: false, Score: 4 };
+      for (const missing of ['PrintQuality', 'Score', 'WarningSuggested', 'PauseSuggested']) {
+        answers.push(Object.fromEntries(Object.entries(full).filter(([k]) => k !== missing)));
+        const err = await caught(own.process(context, FAKE_JPEG));
+        assert.deepEqual([err.code, err.behaviour], ['OE_INVALID_RESPONSE', 'retry'], `without ${missing}`);
+      }
+      assert.equal(context.usingFallback, true, 'an unusable answer is a failure too');
+    } finally {
+      await own.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('after one failure uses the fallback URL for the rest of the context', async () => {
     const context = await client.createContext();
     sim.gadgetApi.knobs.regionalDown = true;
@@ -253,7 +292,7 @@ describe('client: Gadget Failure Detection API', () => {
     }
   });
 
-  it('session: never a call before the interval; 60 s before the first answer, 30 s after a failed create, clamped 20…1800 s', async () => {
+  it('session: never a call before the interval; 60 s before the first answer, 30 s after a failed create, at least 20 s and never shorter than asked', async () => {
     const session = new FailureDetectionSession(client, clock);
     const start = clock.now();
     // A failed createcontext: tried again 30 s later.
@@ -272,9 +311,19 @@ describe('client: Gadget Failure Detection API', () => {
     await session.process(FAKE_JPEG);
     assert.equal(session.dueAt() - clock.now(), 20_000, 'at least 20 s');
     await clock.advance(20_000);
+    // A long interval (the service's range goes to 5000 s under load) is honoured in full: never sooner.
     sim.gadgetApi.knobs.intervalSec = 5000;
-    assert.equal((await session.process(FAKE_JPEG)).nextIntervalSec, 1800);
-    assert.equal(session.dueAt() - clock.now(), 1_800_000, 'at most 1800 s');
+    assert.equal((await session.process(FAKE_JPEG)).nextIntervalSec, 5000);
+    assert.equal(session.dueAt() - clock.now(), 5_000_000, 'the whole 5000 s');
+    const calls = sim.gadgetApi.calls.length;
+    await clock.advance(1_800_000);
+    assert.equal((await caught(session.process(FAKE_JPEG))).code, 'OE_GADGET_TOO_SOON', 'not after 1800 s');
+    await clock.advance(3_199_999);
+    assert.equal((await caught(session.process(FAKE_JPEG))).code, 'OE_GADGET_TOO_SOON', 'not 1 ms before 5000 s');
+    assert.equal(sim.gadgetApi.calls.length, calls, 'nothing was sent before the interval');
+    await clock.advance(1);
+    sim.gadgetApi.knobs.intervalSec = 40;
+    assert.equal((await session.process(FAKE_JPEG)).printQuality, 8, 'sent once the 5000 s have passed, not rate-limited');
     // A new print: a new context, its first call no sooner than 20 s after the last one.
     const old = session.context;
     session.newPrint();
@@ -283,6 +332,6 @@ describe('client: Gadget Failure Detection API', () => {
     await clock.advance(20_000);
     await session.process(FAKE_JPEG);
     assert.ok(session.context && session.context !== old, 'a new context');
-    assert.deepEqual([clampInterval(undefined), clampInterval(19.2), clampInterval(40), clampInterval(99999)], [60, 20, 40, 1800]);
+    assert.deepEqual([clampInterval(undefined), clampInterval(19.2), clampInterval(40.2), clampInterval(99999)], [60, 20, 41, 99999]);
   });
 });

@@ -523,13 +523,18 @@ describe('example flows', function () {
         beforeFrame(i);
         const seen = frames.length;
         helper.getNode(`${prefix}-every`).receive({});
-        await eventually('the snapshot at the failure detection node', () => frames.length > seen);
+        // The flow only takes pictures while the status poll says the printer prints.
+        if (printing(prefix)) await eventually('the snapshot at the failure detection node', () => frames.length > seen);
+        else await settle(rig, flow);
         await account.settled();
         await settle(rig, flow);
         await step(rig, flow, everyMs);
         await account.settled();
       }
     }
+
+    /** What the flow keeps from the status poll: whether the printer prints now. */
+    const printing = (prefix: string): boolean => helper.getNode(`${prefix}-every`).context().flow.get('printing') === true;
 
     /** What both flows promise: a notification with the scored picture on each event, and the print paused on the pause suggestion. */
     async function checkOutcome(prefix: string, quality: NodeMessage[], paused: NodeMessage[]): Promise<void> {
@@ -575,21 +580,41 @@ describe('example flows', function () {
       await checkOutcome('gac', quality, paused);
       const frames = rig.sim.gadgetApi.processCalls().length;
       assert.ok(frames < quality.length + 1 && frames >= 5, `one call per interval (${frames})`);
+      // Paused, the printer no longer prints: once the status poll says so, no picture is scored.
+      await step(rig, flow, 60_000, () => !printing('gac'));
+      assert.equal(printing('gac'), false);
+      // The frame still waiting for the interval from before the pause may go; nothing after it.
+      await step(rig, flow, 40_000);
+      await (helper.getNode('oe-example-gadget-api') as unknown as GadgetApiNode).gadgetApi().settled();
+      const calls = rig.sim.gadgetApi.processCalls().length;
+      await drive(
+        flow,
+        'gac',
+        10_000,
+        () => false,
+        () => undefined,
+        12,
+      );
+      assert.equal(rig.sim.gadgetApi.processCalls().length, calls, 'no paid call while the printer does not print');
     });
 
     it('our webcam node: snapshots every 5 s, a new context per print from the status poll, notification and pause', async () => {
       const { flow } = await load('gadget-webcam-node.json');
       const quality = received('gwn-quality');
       const paused = received('gwn-paused');
-      // A frame before the print (its own context), then the print starts: the status poll's print-started starts another.
+      // Before the print: the inject fires, but no picture is taken or scored (an idle printer costs nothing).
+      const snapshots = received('gwn-detect');
       await drive(
         flow,
         'gwn',
         5_000,
         () => false,
         () => undefined,
-        1,
+        12,
       );
+      assert.equal(printing('gwn'), false);
+      assert.equal(snapshots.length, 0);
+      assert.equal(rig.sim.gadgetApi.calls.length, 0, 'no Gadget call before the print');
       rig.printer.startPrint('benchy.gcode', { durationSec: 7200 });
       await drive(
         flow,
@@ -600,7 +625,7 @@ describe('example flows', function () {
       );
       await checkOutcome('gwn', quality, paused);
       const creates = rig.sim.gadgetApi.calls.filter((c) => c.kind === 'create');
-      assert.equal(creates.length, 2, 'one context before the print, one for the print');
+      assert.equal(creates.length, 1, 'one context for the print');
     });
   });
 

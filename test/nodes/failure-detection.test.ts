@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeInitializer, NodeMessage } from 'node-red';
-import { coreNode, helper, nodeModule } from '../helpers/nodes';
+import { coreNode, helper, nodeModule, setFlows } from '../helpers/nodes';
 import { secretsIn, watchSecret } from '../helpers/secrets';
 import { type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
 import { statusesOf } from '../reliability/rig';
@@ -153,6 +153,33 @@ describe('node: octoeverywhere-failure-detection', () => {
     const scored = statusesOf('fd').find((s) => /^quality/.test(String(s.text)));
     assert.equal(scored?.text, 'quality 8 · next call in 40 s · 1/5000 calls this month');
     assert.equal(scored?.fill, 'green');
+  });
+
+  it("a long interval the service asks for (3000 s, beyond the SDK's 1800) is waited out in full under a flood", async () => {
+    rig.sim.gadgetApi.knobs.intervalSec = 3000;
+    await load();
+    const t0 = rig.clock.now();
+    // One frame every 5 s for 2 h 10 min.
+    for (let i = 0; i <= 1560; i++) {
+      await frame({ payload: good(), seq: i });
+      await advance(5_000);
+    }
+    const calls = processCalls();
+    assert.deepEqual(
+      calls.map((c) => [(c.at - t0) / 1000, c.status]),
+      [
+        [0, 200],
+        [3000, 200],
+        [6000, 200],
+      ],
+      'one call per 3000 s, none rate-limited',
+    );
+    assert.deepEqual(
+      outs.map((m) => (m as { seq?: number }).seq),
+      [0, 599, 1199],
+    );
+    assert.equal(errors.length, 0);
+    assert.equal(statusesOf('fd').find((s) => /^quality/.test(String(s.text)))?.text, 'quality 8 · next call in 3000 s · 1/5000 calls this month');
   });
 
   it('after one failure uses the fallback URL for the rest of the print', async () => {
@@ -313,6 +340,73 @@ describe('node: octoeverywhere-failure-detection', () => {
     helper.getNode('fd').receive({ payload: good() } as NodeMessage);
     await turns();
     assert.equal(seen[0]?.code, 'OE_NO_GADGET_API');
+  });
+
+  it('a confidence level or budget that is not valid stops the node with OE_INVALID_CONFIG instead of a silent default', async () => {
+    for (const bad of [{ monthlyBudget: '1,000' }, { monthlyBudget: -1 }, { warningConfidence: 0 }, { pauseConfidence: 6 }, { warningConfidence: 2.5 }]) {
+      await load(bad);
+      await frame({ payload: good() });
+      assert.equal(errors[0]?.code, 'OE_INVALID_CONFIG', JSON.stringify(bad));
+      assert.equal(statusesOf('fd').at(-1)?.text, 'OE_INVALID_CONFIG');
+      assert.equal(rig.sim.gadgetApi.calls.length, 0, `no call with ${JSON.stringify(bad)}`);
+      await helper.unload();
+    }
+    // Empty fields (an old flow) take the defaults: levels 3, budget 5,000.
+    await load({ warningConfidence: '', pauseConfidence: undefined, monthlyBudget: '' });
+    await frame({ payload: good() });
+    assert.equal(errors.length, 0);
+    assert.equal(account().budget.limit, 5000);
+    assert.deepEqual([account().client.warningConfidence, account().client.pauseConfidence], [3, 3]);
+    assert.equal(processCalls().length, 1);
+  });
+
+  it("a redeploy goes on with the print's context and pacing: no call sooner, no second context, no event again", async () => {
+    await load();
+    const t0 = rig.clock.now();
+    await frame({ payload: bad(), printId: 'p1' });
+    await advance(40_000);
+    await frame({ payload: bad(), printId: 'p1' });
+    assert.deepEqual(
+      events.map((m) => m.topic),
+      ['gadget-warning'],
+    );
+    await advance(5_000);
+    // Only the failure detection node is redeployed (renamed), 5 s into the 40 s interval.
+    const renamed = flow(rig).map((n) => ((n as { id: string }).id === 'fd' ? { ...n, name: 'renamed' } : n));
+    await setFlows(renamed, 'nodes', { g1: { apiKey: key } });
+    await settle();
+    await frame({ payload: bad(), printId: 'p1', seq: 'after the deploy' });
+    await advance(34_000);
+    assert.equal(processCalls().length, 2, 'no call before the interval ends');
+    await advance(1_000);
+    assert.equal(processCalls().length, 3);
+    assert.equal((processCalls()[2].at - t0) / 1000, 80);
+    // A full deploy (the config node too, same key and levels): still the same context.
+    await setFlows(renamed, 'full', { g1: { apiKey: key } });
+    helper.getNode('ev').on('input', (m: NodeMessage) => events.push(m));
+    await settle();
+    await frame({ payload: bad(), printId: 'p1' });
+    await advance(40_000);
+    await frame({ payload: bad(), printId: 'p1' });
+    assert.equal(new Set(processCalls().map((c) => c.contextId)).size, 1, 'one context for the print across both deploys');
+    assert.equal(rig.sim.gadgetApi.calls.filter((c) => c.kind === 'create').length, 1);
+    assert.ok(
+      processCalls().every((c) => c.status === 200),
+      'never rate-limited',
+    );
+    // The warning was not announced again; the pause comes on the 4th bad frame of the one context.
+    assert.deepEqual(
+      events.map((m) => m.topic),
+      ['gadget-warning', 'gadget-pause-suggested'],
+    );
+    // Another key: the kept context is not used (it belongs to the old key).
+    const other = rig.sim.gadgetApi.addKey();
+    watchSecret(other);
+    await setFlows(renamed, 'full', { g1: { apiKey: other } });
+    await settle();
+    await frame({ payload: good(), printId: 'p1' });
+    assert.equal(rig.sim.gadgetApi.calls.filter((c) => c.kind === 'create').length, 2, 'a new context for the new key');
+    assert.equal(processCalls().at(-1)?.status, 200);
   });
 
   it('on close the waiting frame is let go and its timer released', async () => {

@@ -11,12 +11,15 @@ import {
   type DetectionResult,
   FailureDetectionError,
   FailureDetectionSession,
+  isSessionState,
   looksLikeJpeg,
+  type SessionState,
   type OctoEverywhereError,
 } from '../../client';
 import { isObject } from '../../client/values';
 import { monthOf, nextMonthStart } from './call-budget';
 import { Timers } from './clock';
+import type { RecordStore } from './context-store';
 import { asOctoEverywhereError } from './failure';
 import type { GadgetApiAccount } from './gadget-api-account';
 import type { Done, NodeMessage, Send } from './types';
@@ -49,8 +52,35 @@ export interface DetectionHooks {
 /** The node's message catalog (RED._). */
 export type Translate = (key: string, vars?: Record<string, string | number>) => string;
 
+/**
+ * What the node keeps across a redeploy (in its context): the print's context and pacing, the print
+ * id and the flags' last state, for the client fingerprint they belong to. Without it a redeploy
+ * would call again at once, in a second context for the same print, and announce the same warning
+ * again.
+ */
+export interface DetectionRecord {
+  fingerprint: string;
+  session: SessionState;
+  printId?: string;
+  warned: boolean;
+  pauseSuggested: boolean;
+}
+
+export function isDetectionRecord(value: unknown): value is DetectionRecord {
+  if (!isObject(value)) return false;
+  return (
+    typeof value.fingerprint === 'string' &&
+    isSessionState(value.session) &&
+    (value.printId === undefined || typeof value.printId === 'string') &&
+    typeof value.warned === 'boolean' &&
+    typeof value.pauseSuggested === 'boolean'
+  );
+}
+
 export interface ControllerOptions {
   account: GadgetApiAccount;
+  /** Where the node's DetectionRecord is kept (its context); none: every deploy starts afresh. */
+  memory?: RecordStore<DetectionRecord>;
   clock: Clock;
   hooks: DetectionHooks;
   /** The failure-detection node's catalog, for the errors the node itself raises. */
@@ -73,6 +103,9 @@ export class FailureDetectionController {
   private warned = false;
   private pauseSuggested = false;
   private closed = false;
+  /** Inputs that arrived while the kept record was being read, replayed in order once it is. */
+  private early?: Frame[] = [];
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ControllerOptions) {
     this.session = new FailureDetectionSession(options.account.client, options.clock);
@@ -85,12 +118,32 @@ export class FailureDetectionController {
   }
 
   start(): void {
-    void this.options.account.budget.ready.then(() => {
-      if (!this.closed && !this.busy && !this.pending) this.options.hooks.status(this.ready());
+    const { memory, account } = this.options;
+    // Frames wait only for the kept record (an in-memory read); the budget is awaited before each call.
+    const restored = memory ? memory.load().then((record) => this.restore(record)) : Promise.resolve();
+    const startup = restored
+      .catch(() => undefined)
+      .then(() => {
+        const early = this.early ?? [];
+        this.early = undefined;
+        if (this.closed) return;
+        for (const frame of early) this.input(frame);
+        this.pump();
+      });
+    // Tracked like a call, so settled() also waits for the frames that came in meanwhile.
+    void account.track(startup);
+    void Promise.all([account.budget.ready, startup]).then(() => {
+      if (this.closed || this.busy || this.pending) return;
+      const wait = this.session.dueAt() - this.options.clock.now();
+      this.options.hooks.status(wait > 0 ? this.waiting(wait) : this.ready());
     });
   }
 
   input(frame: Frame): void {
+    if (this.early) {
+      this.early.push(frame);
+      return;
+    }
     const { msg } = frame;
     const printStarted = msg.topic === DETECTION_START_TOPIC;
     const printId = idOf(msg.printId) ?? (printStarted && isObject(msg.payload) ? idOf(msg.payload.printId) : undefined);
@@ -133,6 +186,31 @@ export class FailureDetectionController {
     const pending = this.pending;
     this.pending = undefined;
     pending?.done();
+    for (const frame of this.early ?? []) frame.done();
+    this.early = undefined;
+  }
+
+  /** Goes on from the record a node of the same id kept before a redeploy, when it used the same key, service and levels. */
+  private restore(record: DetectionRecord | undefined): void {
+    if (!record || record.fingerprint !== this.options.account.client.fingerprint) return;
+    this.session.restore(record.session);
+    this.printId = record.printId;
+    this.warned = record.warned;
+    this.pauseSuggested = record.pauseSuggested;
+  }
+
+  /** Keeps the current record (writes in order, so an older one never overwrites a newer one). */
+  private save(): void {
+    const { memory, account } = this.options;
+    if (!memory || this.closed) return;
+    const record: DetectionRecord = {
+      fingerprint: account.client.fingerprint,
+      session: this.session.state(),
+      ...(this.printId === undefined ? {} : { printId: this.printId }),
+      warned: this.warned,
+      pauseSuggested: this.pauseSuggested,
+    };
+    this.saving = this.saving.then(() => memory.save(record)).catch(() => undefined);
   }
 
   private newPrint(): void {
@@ -143,6 +221,7 @@ export class FailureDetectionController {
     // A frame of the last print is not scored in the new print's context.
     if (this.pending) this.drop(this.pending);
     this.pending = undefined;
+    this.save();
   }
 
   private drop(frame: Frame): void {
@@ -178,6 +257,7 @@ export class FailureDetectionController {
     // send() never rejects (every outcome ends the frame through a hook), so nothing is left unhandled.
     void this.options.account.track(this.send(frame)).finally(() => {
       this.busy = false;
+      this.save();
       this.pump();
     });
   }
