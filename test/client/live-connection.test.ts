@@ -364,6 +364,9 @@ describe('client live: the printer socket', () => {
       assert.equal(seen[0].authorization, undefined);
       assert.equal(seen[0]['x-api-key'], 'printer-key');
       assert.equal(seen[0]['sec-websocket-protocol'], 'a,b');
+      // The one LAN header rule, the HTTP requests' too; a copy, so no caller can change it.
+      connection.localAuthHeaders().Authorization = 'x';
+      assert.deepEqual(connection.localAuthHeaders(), { 'X-Api-Key': 'printer-key' });
 
       await new Promise((resolve) => server.close(resolve));
       const relayedSocket = await openPrinterSocket(ctx, '/websocket');
