@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { AppConnection, type LiveState, openPrinterSocket, realClock } from '../../src/client';
+import { AppConnection, type LiveState, realClock } from '../../src/client';
+import { openPrinterSocket } from '../../src/client/live/printer-socket';
 import { type LiveRig, names, record, type Recorder, startRig, tick, until } from './live-helpers';
 
 const stopped = (r: Recorder): LiveState[] => r.states.filter((s) => s.status === 'stopped');

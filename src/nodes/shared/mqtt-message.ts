@@ -1,7 +1,8 @@
 // What the printer-mqtt node does with messages, free of Node-RED wiring: the node's `topics`
 // property as a list of filters, msg.payload as the bytes to publish (as core's mqtt out does it),
 // a received payload in the node's output format (as core's mqtt in `auto-detect` does it).
-import { filterProblem, InvalidArgumentError, type MqttQos, topicProblem } from '../../client';
+import { InvalidArgumentError, type MqttQos } from '../../client';
+import { filterProblem, topicProblem } from '../../client/live/printer-mqtt';
 import { jsonText } from '../../client/body-codec';
 import type { Translate } from './settings';
 

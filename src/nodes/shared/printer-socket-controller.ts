@@ -3,7 +3,6 @@
 // errors on output 2 as the core websocket nodes report them, the status from the socket's state.
 import {
   type AppConnection,
-  checkSocketPath,
   type Clock,
   InvalidArgumentError,
   OctoEverywhereError,
@@ -13,6 +12,7 @@ import {
   type SupervisedState,
 } from '../../client';
 import { jsonText } from '../../client/body-codec';
+import { checkSocketPath } from '../../client/live/raw-socket';
 import { checkSubprotocols } from '../../client/validate';
 import { FlashStatus } from './flash-status';
 import { requiredNumber, type Translate } from './settings';
