@@ -14,7 +14,7 @@ import { configVersion, currentVersion, migrate, MIGRATIONS } from '../../src/no
 import type { AppConnectionNode, GadgetApiNode } from '../../src/nodes/shared/types';
 import { until } from '../client/live-helpers';
 import mqtt, { type MqttClient } from 'mqtt';
-import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
+import type { Simulator } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
 import { BROKER_REQUIRED, type Broker, mosquittoPath, startMosquitto } from '../helpers/mosquitto';
 
@@ -39,6 +39,21 @@ function editorDefault(type: string, key: string): string | undefined {
 /** A flow as saved before nodes carried `version`. */
 function firstShape(flow: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
   return flow.map(({ version: _version, ...rest }) => rest);
+}
+
+const original = shared.migrate;
+/**
+ * From now until `shared.migrate = original`: `type:id` of every config a node reads through its
+ * migration list, with the version it got.
+ */
+function watchMigrations(): Map<string, unknown> {
+  const read = new Map<string, unknown>();
+  shared.migrate = (type, config) => {
+    const out = original(type, config);
+    read.set(`${type}:${String(config.id)}`, out.version);
+    return out;
+  };
+  return read;
 }
 
 describe('migrations: every node type', () => {
@@ -89,18 +104,11 @@ describe('migrations: every node type', () => {
   describe('in the runtime, each node of a flow saved before versions works', function () {
     let rig: ClockedSimulator;
     let server: http.Server | undefined;
-    /** `type:id` of every config a node read through its migration list, with the version it got. */
     let read: Map<string, unknown>;
-    const original = shared.migrate;
 
     beforeEach(async () => {
       rig = await startClockedSimulator();
-      read = new Map();
-      shared.migrate = (type, config) => {
-        const out = original(type, config);
-        read.set(`${type}:${String(config.id)}`, out.version);
-        return out;
-      };
+      read = watchMigrations();
     });
     afterEach(async () => {
       shared.migrate = original;
@@ -294,38 +302,29 @@ describe('migrations: every node type', () => {
   });
 
   describe('in the runtime, the MQTT nodes of a flow saved before versions work', function () {
-    let clock: ManagedClock;
+    let rig: ClockedSimulator;
     let sim: Simulator;
     let broker: Broker | undefined;
     let watcher: MqttClient | undefined;
     let read: Map<string, unknown>;
-    const original = shared.migrate;
 
     beforeEach(async () => {
-      clock = createClock({ mode: 'manual' });
-      sim = await startSimulator({
-        clock,
-        printers: [
+      rig = await startClockedSimulator(
+        [
           { kind: 'bambu', name: 'P1S' },
           { kind: 'moonraker', name: 'Voron 2.4' },
         ],
-      });
-      helper.settings({ octoeverywhereClock: clock, mqttReconnectTime: 200 } as Parameters<typeof helper.settings>[0]);
-      read = new Map();
-      shared.migrate = (type, config) => {
-        const out = original(type, config);
-        read.set(`${type}:${String(config.id)}`, out.version);
-        return out;
-      };
+        { mqttReconnectTime: 200 },
+      );
+      sim = rig.sim;
+      read = watchMigrations();
     });
     afterEach(async () => {
       shared.migrate = original;
       await watcher?.endAsync(true);
       watcher = undefined;
       await helper.unload();
-      helper.settings({});
-      await sim.close();
-      clock.dispose();
+      await rig.close();
       await broker?.stop();
       broker = undefined;
     });
