@@ -9,6 +9,9 @@ const globals = require('globals');
 
 module.exports = tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.node-red/', '.nr5/', 'test/artifacts/', 'coverage/'] },
+  // An eslint-disable comment that no longer disables anything is an error: each one is needed (and
+  // says why after `--`, test/package/lint-habits.test.ts).
+  { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

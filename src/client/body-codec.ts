@@ -1,6 +1,6 @@
 // Request and answer bodies, each rule once: what a value becomes on the wire and the Content-Type it
-// implies (JSON is encoded only here), the caller's own Content-Type winning over that default, and
-// how an answer's bytes are read back (JSON by its media type, text, or bytes).
+// implies (user data is written as JSON only here, `jsonText`), the caller's own Content-Type winning
+// over that default, and how an answer's bytes are read back (JSON by its media type, text, or bytes).
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, OctoEverywhereError } from './errors';
 
@@ -41,16 +41,30 @@ export function encodeBody(body: unknown, streamLength?: number): EncodedBody {
   throw new InvalidArgumentError(`A request body of type ${typeof body} cannot be sent; use an object, a string or a Buffer.`);
 }
 
-/** JSON.stringify, with its TypeError (a cycle, a BigInt) as an argument error instead of a crash. */
-function toJson(value: unknown): string {
+/**
+ * A value as JSON text, or undefined when JSON cannot hold it (a cycle or a BigInt, where
+ * JSON.stringify throws; a function or a symbol, where it gives nothing). The package's one
+ * JSON.stringify of user data: request bodies here, socket frames and MQTT payloads in the nodes,
+ * each of which says in its own words (and code) what could not be sent.
+ */
+export function jsonText(value: unknown): string | undefined {
   try {
-    return JSON.stringify(value);
+    return JSON.stringify(value); // typed string, but undefined for a function or a symbol
   } catch {
+    return undefined;
+  }
+}
+
+/** A request body's JSON, with what JSON cannot hold as an argument error instead of a crash. */
+function toJson(value: unknown): string {
+  const json = jsonText(value);
+  if (json === undefined) {
     throw new InvalidArgumentError(
       'The request body cannot be sent as JSON (it has a cycle or a BigInt); send an object of plain values.',
       'OE_INVALID_PAYLOAD',
     );
   }
+  return json;
 }
 
 /** The request's headers with the body's Content-Type added, unless the caller set one (any case). */

@@ -161,6 +161,11 @@ export class AppConnection {
     return headers;
   }
 
+  /** The headers a request or socket handshake to the LAN URL carries: the printer's own key only, never OctoEverywhere's credentials. */
+  localAuthHeaders(): Record<string, string> {
+    return { ...this.#localAuth };
+  }
+
   /** The App API token, or an error that says a Shared Connection has none. */
   appApiToken(feature: string): string {
     if (!this.#appApiToken) throw new AppConnectionRequiredError(feature);

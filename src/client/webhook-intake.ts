@@ -93,7 +93,8 @@ export function checkContentType(headers: IncomingHttpHeaders): void {
   }
 }
 
-function tooLarge(maxBytes: number): WebhookRejection {
+/** A delivery over the size bound, however it was read (here, or by a parser in front of the route). */
+export function tooLarge(maxBytes: number): WebhookRejection {
   return new WebhookRejection('OE_WEBHOOK_TOO_LARGE', 413, `The delivery is larger than ${maxBytes} bytes.`);
 }
 

@@ -149,8 +149,7 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  // tsc needs the cast (the credentials type differs); the linter's type view of @types/node-red does not.
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs the cast (the credentials type differs); the linter's type view of @types/node-red does not
   RED.nodes.registerType(TYPE, NotificationWebhook as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
     // Both are passwords: the editor's /credentials answer (which read-only users may call) only
     // says whether they are set. Stored credentials do not depend on the type, so saved tokens stay.

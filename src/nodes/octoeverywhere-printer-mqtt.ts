@@ -3,7 +3,8 @@
 // message is published to msg.topic. Output 2 says connected / disconnected / error, as the printer
 // socket node does. The session is this node's own (client/live/printer-mqtt.ts): reconnects,
 // re-subscribes, and stops with one error on the codes that need the user.
-import { filterProblem, InvalidArgumentError, type MqttQos, type OctoEverywhereError, PrinterMqttClient, type PrinterMqttState } from '../client';
+import { InvalidArgumentError, type MqttQos, type OctoEverywhereError, PrinterMqttClient, type PrinterMqttState } from '../client';
+import { filterProblem } from '../client/live/printer-mqtt';
 import { clockFor } from './shared/clock';
 import { configured, onInput, useConnection } from './shared/adapter';
 import { asOctoEverywhereError, errorStatus } from './shared/failure';

@@ -26,13 +26,13 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     const connection = useConnection(RED, node, def.connection);
     const settings = configured(node, () => printerSocketSettings(def, t));
-    let controller: PrinterSocketController | undefined;
-    /** Why there is no socket: every message fails with it. */
-    let unusable: OctoEverywhereError | undefined = settings instanceof OctoEverywhereError ? settings : undefined;
-    if (!connection) unusable = new OctoEverywhereError('OE_NO_CONNECTION', RED._(`${COMMON}errors.no-connection`));
-    if (connection && !(settings instanceof OctoEverywhereError)) {
+    /** The node's socket controller, or why there is none: then every message fails with it. */
+    let socket: PrinterSocketController | OctoEverywhereError;
+    if (!connection) socket = new OctoEverywhereError('OE_NO_CONNECTION', RED._(`${COMMON}errors.no-connection`));
+    else if (settings instanceof OctoEverywhereError) socket = settings;
+    else {
       try {
-        controller = new PrinterSocketController({
+        const controller = new PrinterSocketController({
           settings,
           connection: connection.client().connection,
           clock: clockFor(RED),
@@ -42,27 +42,31 @@ export = function register(RED: NodeAPI): void {
           raise: (error, msg) => node.error(error, msg),
         });
         controller.start();
+        socket = controller;
       } catch (err) {
-        unusable = asOctoEverywhereError(err);
-        errorStatus(node, unusable);
+        socket = asOctoEverywhereError(err);
+        errorStatus(node, socket);
       }
     }
+    const ready = socket;
 
     node.on('input', (msg: NodeMessageInFlow, _send: Send, done: Done) => {
-      if (!controller) {
+      if (ready instanceof OctoEverywhereError) {
         // Without a connection useConnection's status already says so; a configuration error keeps its red ring.
-        done(unusable ?? new OctoEverywhereError('OE_INTERNAL', 'The printer socket is not available.'));
+        done(ready);
         return;
       }
       try {
-        controller.input(msg);
+        ready.input(msg);
         done();
       } catch (err) {
         traceUnexpected(node, err);
         done(asOctoEverywhereError(err));
       }
     });
-    node.on('close', () => controller?.close());
+    node.on('close', () => {
+      if (ready instanceof PrinterSocketController) ready.close();
+    });
   }
 
   RED.nodes.registerType(TYPE, PrinterSocketNode);

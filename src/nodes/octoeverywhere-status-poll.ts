@@ -2,15 +2,7 @@
 // receive webhooks). Output 1 is the normalised status snapshot, output 2 the print events derived
 // from it, in the webhook node's vocabulary. The polling itself is shared per connection: its config
 // node owns the one poller (shared/poller.ts) this node subscribes to.
-import {
-  deriveEvents,
-  type DeriveMemory,
-  DEFAULT_BED_COOLDOWN_C,
-  type LiveState,
-  type OctoEverywhereError,
-  type PrinterSnapshot,
-  sameSnapshot,
-} from '../client';
+import { DEFAULT_BED_COOLDOWN_C, type LiveState, type OctoEverywhereError, type PrinterEvent, type PrinterSnapshot, sameSnapshot } from '../client';
 import { COMMON, onInput, useConnection } from './shared/adapter';
 import { clockFor } from './shared/clock';
 import { DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS } from './shared/poller';
@@ -20,7 +12,7 @@ import { memoryStore, StatusMemory } from './shared/status-memory';
 import { status } from './shared/status';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
 import { migrate } from './shared/migrations';
-import { mergeLive } from './shared/status-follower';
+import { followPrinter } from './shared/status-follower';
 
 const TYPE = 'octoeverywhere-status-poll';
 const OWN = `node-red-contrib-octoeverywhere/${TYPE}:`;
@@ -49,7 +41,6 @@ export = function register(RED: NodeAPI): void {
     const intervalMs = Math.max(MIN_INTERVAL_MS, positive(def.interval, DEFAULT_INTERVAL_MS / 1000) * 1000);
     const bedCooldownC = positive(def.bedCooldownC, DEFAULT_BED_COOLDOWN_C);
     const onChangeOnly = def.output !== 'always';
-    let memory: DeriveMemory | undefined;
     let lastSent: PrinterSnapshot | undefined;
     /** Input messages waiting for a poll: they carry that poll's snapshot, so it is not sent twice. */
     let waiting = 0;
@@ -72,50 +63,26 @@ export = function register(RED: NodeAPI): void {
       node.status(shown);
     };
 
-    // One derivation memory for both sources: a switch between live and poll announces nothing
-    // twice. Without a persistent context store a redeployed node starts from a baseline (the state
-    // found then is not an event); with one it continues from the printer's saved memory, whoever
-    // saved it (shared/status-memory.ts), and snapshots wait until that memory is loaded.
+    // Without a persistent context store a redeployed node starts from a baseline (the state found
+    // then is not an event); with one it continues from the printer's saved memory, whoever saved it
+    // (shared/status-memory.ts), and snapshots wait until that memory is loaded.
     let saveFailed = false;
     const saved = new StatusMemory(memoryStore(RED, node, connection.printerKey), clockFor(RED), (err: unknown) => {
       if (!saveFailed) node.warn(RED._(`${OWN}log.memory-not-saved`, { message: err instanceof Error ? err.message : String(err) }));
       saveFailed = true;
     });
-    let held: Array<[PrinterSnapshot, 'poll' | 'live']> | undefined;
     if (saved.persistent) {
-      held = [];
-      let closed = false;
-      saved
-        .load()
-        .then((loaded) => {
-          if (closed) return;
-          memory ??= loaded;
-          const waitingSnapshots = held ?? [];
-          held = undefined;
-          for (const [snapshot, source] of waitingSnapshots) emit(snapshot, source);
-        })
-        .catch((err: unknown) => node.error(err));
       // The next owner of the printer reads what this node saved last: close waits for it.
-      node.on('close', (_removed: boolean, done: () => void) => {
-        closed = true;
-        void saved.flushed().finally(done);
-      });
+      node.on('close', (_removed: boolean, done: () => void) => void saved.flushed().finally(done));
     }
 
-    const emit = (snapshot: PrinterSnapshot, source: 'poll' | 'live' = 'poll'): void => {
-      if (held) {
-        held.push([snapshot, source]);
-        return;
-      }
-      const derived = deriveEvents(memory, snapshot, { bedCooldownC });
-      memory = derived.memory;
-      saved.save(memory);
+    const onSnapshot = (snapshot: PrinterSnapshot, derived: PrinterEvent[]): void => {
       let statusMsg: NodeMessage | null = null;
       if (waiting === 0 && (!onChangeOnly || !lastSent || !sameSnapshot(lastSent, snapshot))) {
         statusMsg = { topic: 'status', payload: snapshot };
         lastSent = snapshot;
       }
-      const events = derived.events.map((event): NodeMessage => ({ topic: event.event, payload: source === 'live' ? { ...event, source } : event }));
+      const events = derived.map((event): NodeMessage => ({ topic: event.event, payload: event }));
       if (statusMsg || events.length > 0) node.send([statusMsg, events]);
       if (snapshot.online) {
         if (outage) node.log(RED._(`${OWN}log.recovered`));
@@ -124,40 +91,13 @@ export = function register(RED: NodeAPI): void {
       }
     };
 
-    const live = def.mode === 'live' || def.mode === 'auto';
-    let connected = false;
-    /** The socket delivers: its snapshots are the status, the poller adds only Gadget and Info. */
-    let liveUp = false;
-    let lastLive: PrinterSnapshot | undefined;
-    let lastPoll: PrinterSnapshot | undefined;
     let liveError: string | undefined;
     let unsupportedSaid = false;
-
-    const merged = (pushed: PrinterSnapshot): PrinterSnapshot => mergeLive(pushed, lastPoll);
-
-    const onSnapshot = (snapshot: PrinterSnapshot): void => {
-      lastPoll = snapshot;
-      if (!liveUp) emit(snapshot);
-      else if (lastLive) emit(merged(lastLive), 'live');
-    };
-
-    const onLiveSnapshot = (snapshot: PrinterSnapshot): void => {
-      if (!connected) return;
-      // Live only once this socket has delivered a status: a socket that connects but stays silent
-      // (stalled) leaves the polls in charge until the heartbeat replaces it.
-      liveUp = true;
-      lastLive = snapshot;
-      emit(merged(snapshot), 'live');
-    };
-
     const onLiveState = (state: LiveState): void => {
-      connected = state.status === 'connected';
-      liveUp = false;
       if (state.status === 'connected') {
         liveError = undefined;
         return;
       }
-      lastLive = undefined;
       if (state.status === 'unsupported') {
         // Said once per deployment of this node: it polls from now on, which is not an error.
         if (!unsupportedSaid) node.log(RED._(`${OWN}log.live-unsupported`, { code: state.code, reason: state.reason }));
@@ -197,15 +137,18 @@ export = function register(RED: NodeAPI): void {
       outage = error.code;
     };
 
-    // In live modes the poller keeps running beside the socket: it is the fallback with no gap when
-    // the socket drops, and the Gadget and Info polling under their own rules, which no socket carries.
-    if (live) {
-      show(status.waiting(RED._(`${OWN}status.live-connecting`)));
-      const stopLive = connection.live().subscribe({ state: onLiveState, snapshot: onLiveSnapshot });
-      node.on('close', stopLive);
-    }
-    const unsubscribe = poller.subscribe({ intervalMs, snapshot: onSnapshot, failed: onFailed });
-    node.on('close', unsubscribe);
+    // The printer followed as shared/status-follower.ts does it for every node that wants its status:
+    // the config node's poller, and in live modes its live socket too, the poller running beside it as
+    // the fallback with no gap and for Gadget and Info, which no socket carries; one derivation memory
+    // for both sources, so a switch between them announces nothing twice.
+    const mode = def.mode === 'live' || def.mode === 'auto' ? def.mode : 'poll';
+    if (mode !== 'poll') show(status.waiting(RED._(`${OWN}status.live-connecting`)));
+    const stop = followPrinter(
+      connection,
+      { intervalMs, mode, bedCooldownC, memory: saved.persistent ? saved.load() : undefined },
+      { snapshot: onSnapshot, failed: onFailed, liveState: onLiveState, remember: (memory) => saved.save(memory) },
+    );
+    node.on('close', stop);
 
     onInput(RED, node, connection, async (msg, send, { signal }) => {
       waiting++;

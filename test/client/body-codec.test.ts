@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { AppConnection, OctoEverywhereClient, OctoEverywhereError, transfer } from '../../src/client';
-import { EncodedBody, encodeBody } from '../../src/client/body-codec';
+import { EncodedBody, encodeBody, jsonText } from '../../src/client/body-codec';
 import { PrinterTarget } from '../../src/client/validate';
 import { decodeBody, isJsonType, parseJson, tryParseJson, withContentType } from '../../src/client/body-codec';
 import { json, startRecorder, type Recorder } from '../helpers/recorder';
@@ -128,6 +128,20 @@ describe('client: request inputs, each rule once', () => {
     );
     assert.throws(() => encodeBody({ n: BigInt(1) }), { code: 'OE_INVALID_PAYLOAD' });
     assert.ok(new EncodedBody('x') instanceof EncodedBody);
+  });
+
+  it('jsonText is the one JSON.stringify of user data: undefined, never a throw, for what JSON cannot hold', () => {
+    assert.equal(jsonText({ a: [1, 'x', null] }), '{"a":[1,"x",null]}');
+    assert.equal(jsonText(42), '42');
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    assert.equal(jsonText(cycle), undefined);
+    assert.equal(jsonText({ n: BigInt(1) }), undefined);
+    assert.equal(
+      jsonText(() => 1),
+      undefined,
+    );
+    assert.equal(jsonText(Symbol('s')), undefined);
   });
 
   it('withContentType adds the implied type only when the caller set none', () => {

@@ -1,7 +1,7 @@
 // The reconnect schedule: jittered so a relay restart does not bring a thousand printers back in the
 // same second, and bounded so all of them are back within a minute.
 import assert from 'node:assert/strict';
-import { DEFAULT_BACKOFF, reconnectDelayMs } from '../../src/client';
+import { DEFAULT_BACKOFF, reconnectDelayMs } from '../../src/client/live/backoff';
 import { prng } from '../fuzz/gen';
 
 /** The suite's one seeded generator (mulberry32), as a bare `() => number`. */

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { AppConnection, type LiveState, openPrinterSocket, realClock } from '../../src/client';
+import { AppConnection, type LiveState, realClock } from '../../src/client';
+import { openPrinterSocket } from '../../src/client/live/printer-socket';
 import { type LiveRig, names, record, type Recorder, startRig, tick, until } from './live-helpers';
 
 const stopped = (r: Recorder): LiveState[] => r.states.filter((s) => s.status === 'stopped');
@@ -364,6 +365,9 @@ describe('client live: the printer socket', () => {
       assert.equal(seen[0].authorization, undefined);
       assert.equal(seen[0]['x-api-key'], 'printer-key');
       assert.equal(seen[0]['sec-websocket-protocol'], 'a,b');
+      // The one LAN header rule, the HTTP requests' too; a copy, so no caller can change it.
+      connection.localAuthHeaders().Authorization = 'x';
+      assert.deepEqual(connection.localAuthHeaders(), { 'X-Api-Key': 'printer-key' });
 
       await new Promise((resolve) => server.close(resolve));
       const relayedSocket = await openPrinterSocket(ctx, '/websocket');

@@ -2,17 +2,8 @@
 // status glitch or a reconnect that sees the same print again never announces its start twice, while
 // a new print (another id, or the same file started again later) is announced.
 import assert from 'node:assert/strict';
-import {
-  AppConnection,
-  type JobStatus,
-  LiveConnection,
-  type LiveSession,
-  NetworkError,
-  parseJobStatus,
-  type PrintKey,
-  samePrint,
-  type SessionSink,
-} from '../../src/client';
+import { AppConnection, type JobStatus, LiveConnection, NetworkError, parseJobStatus } from '../../src/client';
+import { type LiveSession, type PrintKey, samePrint, type SessionSink } from '../../src/client/live/session';
 import { createClock, type ManagedClock } from '../../src/simulator';
 
 function job(state: string, fileName: string | null, progress = 0): JobStatus {

@@ -18,7 +18,7 @@ describe('client live: the platform from the status, and the serial number', () 
     assert.equal(of(16 | 32, null), 'no-push', 'motion bits without lights: not one the package speaks');
   });
 
-  it("Bambu Lab: lights, print start and a `<sw_ver>-<model>` version (the facts sheet's shape)", () => {
+  it('Bambu Lab: lights, print start and a `<sw_ver>-<model>` version (the shape docs/octoeverywhere.md §7 gives)', () => {
     for (const version of ['01.08.00.00-P1S', '01.09.01.00-X1C', '01.04.00.00-A1 mini', ' 00.00.35.11-H2D ']) assert.equal(of(33, version), 'bambu', version);
     // The plugin's answer before it knows the printer's version, or no model: not guessed.
     assert.equal(of(33, '0.0.0'), 'mqtt-unknown');

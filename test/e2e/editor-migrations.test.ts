@@ -220,4 +220,59 @@ describe('e2e: old flows are migrated in the Node-RED editor', function () {
     assert.deepEqual([result.newVersion, result.newMode], [2, 'auto']);
     assert.deepEqual(browser.blocked, [], 'the browser asked nothing of the internet');
   });
+
+  it('knows every node type: each one imported in its first shape reads at its current version, and a new one gets it', async () => {
+    const types = Object.keys(
+      (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } })['node-red']
+        .nodes,
+    );
+    const result = await page.evaluate((list) => {
+      type Api = { STEPS: Record<string, unknown>; configVersion(c: unknown): number; currentVersion(t: string): number };
+      type Node = { type: string; name?: string; version?: unknown };
+      const w = window as unknown as {
+        OctoEverywhereMigrations: Api;
+        RED: {
+          view: { importNodes(nodes: unknown[], options?: Record<string, unknown>): void };
+          nodes: {
+            eachNode(fn: (n: Node) => boolean | void): void;
+            eachConfig(fn: (n: Node) => boolean | void): void;
+            getType(t: string): { category?: string; defaults: Record<string, { value: unknown }> } | undefined;
+          };
+        };
+      };
+      const api = w.OctoEverywhereMigrations;
+      // Flow nodes on the tab, config nodes without one, each as saved before nodes carried `version`.
+      // (No named functions in here: the test runner's transform would name them with a helper the page lacks.)
+      w.RED.view.importNodes(
+        list.map((type, i) =>
+          w.RED.nodes.getType(type)?.category === 'config'
+            ? { id: `all-${i}`, type, name: `all ${type}` }
+            : { id: `all-${i}`, type, name: `all ${type}`, x: 100 + 40 * i, y: 400, wires: [] },
+        ),
+        { generateIds: true },
+      );
+      const all: Node[] = [];
+      w.RED.nodes.eachNode((n) => void all.push(n));
+      w.RED.nodes.eachConfig((n) => void all.push(n));
+      const seen: Record<string, { read: number; current: number; newDefault: unknown; listed: boolean }> = {};
+      for (const n of all) {
+        if (n.name !== `all ${n.type}`) continue;
+        seen[n.type] = {
+          read: api.configVersion(n),
+          current: api.currentVersion(n.type),
+          newDefault: w.RED.nodes.getType(n.type)?.defaults.version?.value,
+          listed: Object.prototype.hasOwnProperty.call(api.STEPS, n.type),
+        };
+      }
+      return seen;
+    }, types);
+    assert.deepEqual(Object.keys(result).sort(), [...types].sort(), 'one imported node of every type');
+    for (const type of types) {
+      const r = result[type];
+      assert.ok(r.listed, `${type} has its list in the editor`);
+      assert.equal(r.read, r.current, `${type} imported in its first shape reads at its current version`);
+      assert.equal(r.newDefault, r.current, `${type}: a new node from the palette gets its current version`);
+    }
+    assert.equal(result[STATUS].current, 2, 'the status poll has a step, and the editor ran it');
+  });
 });

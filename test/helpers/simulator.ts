@@ -7,6 +7,7 @@ import {
   type ManagedClock,
   type SharedConnectionValues,
   type Simulator,
+  type SimulatorOptions,
   startSimulator,
 } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
@@ -63,13 +64,17 @@ export interface ClockedSimulator {
 }
 
 /**
- * A simulator with one Klipper printer ('Voron 2.4') on a manual clock, which the nodes loaded from
- * now on use too (settings `octoeverywhereClock`); close() restores the default settings.
+ * A simulator with one Klipper printer ('Voron 2.4'), or the `printers` given, on a manual clock,
+ * which the nodes loaded from now on use too (settings `octoeverywhereClock`, with any other
+ * `settings`); close() restores the default settings. `printer` is the first printer.
  */
-export async function startClockedSimulator(): Promise<ClockedSimulator> {
+export async function startClockedSimulator(
+  printers: SimulatorOptions['printers'] = [{ kind: 'moonraker', name: 'Voron 2.4' }],
+  settings: Record<string, unknown> = {},
+): Promise<ClockedSimulator> {
   const clock = createClock({ mode: 'manual' });
-  const sim = await startSimulator({ clock, printers: [{ kind: 'moonraker', name: 'Voron 2.4' }] });
-  helper.settings({ octoeverywhereClock: clock } as Parameters<typeof helper.settings>[0]);
+  const sim = await startSimulator({ clock, printers });
+  helper.settings({ ...settings, octoeverywhereClock: clock } as Parameters<typeof helper.settings>[0]);
   return {
     clock,
     sim,

@@ -114,11 +114,12 @@ describe('node: octoeverywhere-app-connection as the owner of what it shares', (
     assert.equal(await registered(), 200, 'still registered after the redeploy');
   });
 
-  it('keeps the poller and the webcam state per config node, and releases them on its close', async () => {
+  it('keeps the poller, the live feed and the webcam state per config node, and releases them on its close', async () => {
     const flow = [
       config('c1'),
       config('c2'),
       { id: 'p1', type: 'octoeverywhere-status-poll', connection: 'c1', interval: 10, wires: [[], []] },
+      { id: 'p1-live', type: 'octoeverywhere-status-poll', connection: 'c1', interval: 10, mode: 'live', version: 2, wires: [[], []] },
       { id: 'p2', type: 'octoeverywhere-status-poll', connection: 'c2', interval: 10, wires: [[], []] },
       { id: 'cam', type: 'octoeverywhere-webcam-snapshot', connection: 'c1', wires: [[]] },
     ];
@@ -136,9 +137,19 @@ describe('node: octoeverywhere-app-connection as the owner of what it shares', (
     await poller.settled();
     await c2.poller().settled();
     assert.equal(poller.pendingTimers, 1, 'the next poll is due');
+    const live = c1.live();
+    assert.equal(live, c1.live(), 'one live feed per config node');
+    assert.notEqual(live, c2.live(), 'each config node its own');
+    assert.equal(live.subscribers, 1, 'the live node subscribed to its config node');
+    await until('the live socket', () => live.running);
 
     await helper.unload();
     assert.equal(poller.pendingTimers, 0, 'the poller was closed with its config node');
+    assert.equal(live.running, false, 'the live socket was stopped with its config node');
+    assert.throws(
+      () => c1.live(),
+      (e: { code: string }) => e.code === 'OE_CLOSED',
+    );
     await assert.rejects(poller.pollNow(), (e: { code: string }) => e.code === 'OE_CLOSED');
     assert.throws(
       () => c1.webcams(),

@@ -9,10 +9,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { NodeAPI, NodeInitializer, NodeMessage } from 'node-red';
 import { coreNode, helper, nodeModule } from '../helpers/nodes';
-import { appConnectionCredentials, type ClockedSimulator, startClockedSimulator } from '../helpers/simulator';
+import { appConnectionCredentials, type ClockedSimulator, credentialsOf, startClockedSimulator } from '../helpers/simulator';
 import { configVersion, currentVersion, migrate, MIGRATIONS } from '../../src/nodes/shared/migrations';
 import type { AppConnectionNode, GadgetApiNode } from '../../src/nodes/shared/types';
 import { until } from '../client/live-helpers';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Simulator } from '../../src/simulator';
+import type { SimulatedPrinter } from '../../src/simulator/printers';
+import { BROKER_REQUIRED, type Broker, mosquittoPath, startMosquitto } from '../helpers/mosquitto';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** The shared file itself, to watch which configs the runtime reads through it. */
@@ -35,6 +39,21 @@ function editorDefault(type: string, key: string): string | undefined {
 /** A flow as saved before nodes carried `version`. */
 function firstShape(flow: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
   return flow.map(({ version: _version, ...rest }) => rest);
+}
+
+const original = shared.migrate;
+/**
+ * From now until `shared.migrate = original`: `type:id` of every config a node reads through its
+ * migration list, with the version it got.
+ */
+function watchMigrations(): Map<string, unknown> {
+  const read = new Map<string, unknown>();
+  shared.migrate = (type, config) => {
+    const out = original(type, config);
+    read.set(`${type}:${String(config.id)}`, out.version);
+    return out;
+  };
+  return read;
 }
 
 describe('migrations: every node type', () => {
@@ -85,18 +104,11 @@ describe('migrations: every node type', () => {
   describe('in the runtime, each node of a flow saved before versions works', function () {
     let rig: ClockedSimulator;
     let server: http.Server | undefined;
-    /** `type:id` of every config a node read through its migration list, with the version it got. */
     let read: Map<string, unknown>;
-    const original = shared.migrate;
 
     beforeEach(async () => {
       rig = await startClockedSimulator();
-      read = new Map();
-      shared.migrate = (type, config) => {
-        const out = original(type, config);
-        read.set(`${type}:${String(config.id)}`, out.version);
-        return out;
-      };
+      read = watchMigrations();
     });
     afterEach(async () => {
       shared.migrate = original;
@@ -286,6 +298,130 @@ describe('migrations: every node type', () => {
       await (helper.getNode('g1') as unknown as GadgetApiNode).gadgetApi().settled();
       const msg = await scored;
       assert.equal(typeof (msg.payload as { printQuality?: unknown }).printQuality, 'number');
+    });
+  });
+
+  describe('in the runtime, the MQTT nodes of a flow saved before versions work', function () {
+    let rig: ClockedSimulator;
+    let sim: Simulator;
+    let broker: Broker | undefined;
+    let watcher: MqttClient | undefined;
+    let read: Map<string, unknown>;
+
+    beforeEach(async () => {
+      rig = await startClockedSimulator(
+        [
+          { kind: 'bambu', name: 'P1S' },
+          { kind: 'moonraker', name: 'Voron 2.4' },
+        ],
+        { mqttReconnectTime: 200 },
+      );
+      sim = rig.sim;
+      read = watchMigrations();
+    });
+    afterEach(async () => {
+      shared.migrate = original;
+      await watcher?.endAsync(true);
+      watcher = undefined;
+      await helper.unload();
+      await rig.close();
+      await broker?.stop();
+      broker = undefined;
+    });
+
+    const config = (printer: number): Record<string, unknown> => ({
+      id: 'c1',
+      type: 'octoeverywhere-app-connection',
+      printerName: sim.printers[printer].name,
+      serviceUrl: sim.serviceUrl,
+    });
+
+    it('printer mqtt: subscribes through the proxy and gets the Bambu report', async () => {
+      const sn = (sim.printers[0] as SimulatedPrinter).serialNumber ?? '';
+      const flow = firstShape([
+        { id: 'f1', type: 'tab', label: 'old' },
+        { ...config(0), version: 1 },
+        {
+          id: 'm1',
+          z: 'f1',
+          type: 'octoeverywhere-printer-mqtt',
+          connection: 'c1',
+          topics: `device/${sn}/report`,
+          qos: '0',
+          datatype: 'auto-detect',
+          retain: false,
+          version: 1,
+          wires: [['out'], []],
+        },
+        { id: 'out', z: 'f1', type: 'helper' },
+      ]);
+      await helper.load(
+        [nodeModule('octoeverywhere-app-connection'), nodeModule('octoeverywhere-printer-mqtt')] as never,
+        flow as never,
+        { c1: credentialsOf(sim.createAppConnection(0)) } as never,
+      );
+      assert.deepEqual([read.get('octoeverywhere-app-connection:c1'), read.get('octoeverywhere-printer-mqtt:m1')], [1, 1]);
+      const got: NodeMessage[] = [];
+      helper.getNode('out').on('input', (m: NodeMessage) => got.push(m));
+      helper.getNode('m1').receive({ topic: `device/${sn}/request`, payload: { pushing: { sequence_id: '0', command: 'pushall' } } } as NodeMessage);
+      await until(() => got.length > 0, 'the report');
+      assert.equal(got[0].topic, `device/${sn}/report`);
+      assert.equal(typeof ((got[0].payload as Record<string, Record<string, unknown>>).print ?? {}).gcode_state, 'string');
+    });
+
+    it('home assistant: publishes its discovery configs and the printer state', async function () {
+      const binary = mosquittoPath();
+      if (!binary) {
+        if (BROKER_REQUIRED) throw new Error('mosquitto is required (CI / OE_REQUIRE_BROKER=1) but was not found');
+        this.skip();
+      }
+      broker = await startMosquitto(binary);
+      watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { reconnectPeriod: 0 });
+      const topics = new Set<string>();
+      watcher.on('message', (topic, payload) => {
+        if (payload.length > 0) topics.add(topic);
+      });
+      await watcher.subscribeAsync(['homeassistant/#', 'octoeverywhere/#'], { qos: 1 });
+      const flow = firstShape([
+        { id: 'f1', type: 'tab', label: 'old' },
+        { ...config(1), version: 1 },
+        {
+          id: 'b1',
+          type: 'mqtt-broker',
+          broker: '127.0.0.1',
+          port: String(broker.port),
+          clientid: '',
+          autoConnect: true,
+          usetls: false,
+          protocolVersion: '4',
+          keepalive: '60',
+          cleansession: true,
+        },
+        // As saved before nodes carried `version`: no mode either (a version 1 config reads as it was made).
+        {
+          id: 'h1',
+          z: 'f1',
+          type: 'octoeverywhere-home-assistant',
+          connection: 'c1',
+          broker: 'b1',
+          prefix: 'homeassistant',
+          deviceName: '',
+          interval: 10,
+          webcamInterval: 10,
+          version: 1,
+        },
+      ]);
+      await helper.load(
+        [nodeModule('octoeverywhere-app-connection'), nodeModule('octoeverywhere-home-assistant'), coreNode('network/10-mqtt.js')] as never,
+        flow as never,
+        { c1: credentialsOf(sim.createAppConnection(1)) } as never,
+      );
+      assert.deepEqual([read.get('octoeverywhere-app-connection:c1'), read.get('octoeverywhere-home-assistant:h1')], [1, 1]);
+      await until(() => topics.has('octoeverywhere/octoeverywhere_c1/state'), 'the first state');
+      assert.ok(
+        [...topics].some((t) => t.startsWith('homeassistant/') && t.endsWith('/config')),
+        'discovery configs',
+      );
     });
   });
 });

@@ -1,14 +1,31 @@
-// Live status over the printer's own push socket (issue 16): one LiveConnection per printer.
-export * from './backoff';
-export * from './session';
-export { openPrinterSocket, upgradeError, LOCAL_RETRY_AFTER_MS, type PrinterSocketOptions } from './printer-socket';
+// Live status over the printer's own push socket (issue 16): what a program using the client needs —
+// one LiveConnection per printer, the raw printer socket and the printer MQTT client, the platform
+// and serial-number helpers that choose a LiveConnection's platform, and their options and states.
+// The platform sessions, the back-off arithmetic and the socket opener stay internal: the package's
+// own code imports them from their modules.
+export type { BackoffOptions } from './backoff';
+export type { LivePlatform } from './session';
 export { MQTT_PROXY_PATH } from './mqtt-proxy-link';
-export * from './printer-mqtt';
-export { moonrakerStatus, MOONRAKER_OBJECTS } from './moonraker';
-export { octoPrintStatus } from './octoprint';
-export { bambuStatus } from './bambu';
-export { cc2Status } from './elegoo-cc2';
-export * from './live-connection';
+export {
+  type MqttQos,
+  PRINTER_MQTT_KEEPALIVE_MS,
+  PRINTER_MQTT_QUEUE_LIMIT,
+  PRINTER_MQTT_QUEUE_TIMEOUT_MS,
+  PrinterMqttClient,
+  type PrinterMqttEvents,
+  type PrinterMqttMessage,
+  type PrinterMqttOptions,
+  type PrinterMqttState,
+  type PublishOptions,
+} from './printer-mqtt';
+export {
+  DEFAULT_HEARTBEAT_MS,
+  LiveConnection,
+  type LiveConnectionEvents,
+  type LiveConnectionOptions,
+  type LiveState,
+  MAX_HEARTBEAT_MS,
+} from './live-connection';
 export { livePlatformOf, needsSerialNumber, parseSerialNumber, type PlatformVerdict } from './platform';
-export { checkSocketPath, type RawClose, type RawFrame, RawPrinterSocket, type RawPrinterSocketOptions } from './raw-socket';
+export { type RawClose, type RawFrame, RawPrinterSocket, type RawPrinterSocketOptions } from './raw-socket';
 export { type SupervisedState } from './supervisor';

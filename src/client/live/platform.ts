@@ -9,7 +9,7 @@ import type { LivePlatform } from './session';
 const MOONRAKER_ONLY = FEATURES.moveAxis | FEATURES.home | FEATURES.extrude | FEATURES.temperature;
 
 /**
- * Bambu Lab's `PlatformVersion` is `<sw_ver>-<model>` (facts sheet §C), and its firmware versions are
+ * Bambu Lab's `PlatformVersion` is `<sw_ver>-<model>` (docs/octoeverywhere.md §7), and its firmware versions are
  * four two-digit groups (`01.08.00.00-P1S`).
  */
 const BAMBU_VERSION = /^\d{2}\.\d{2}\.\d{2}\.\d{2}-\S/;

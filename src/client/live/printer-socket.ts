@@ -4,6 +4,7 @@
 // as the HTTP answer would; the base class below runs the heartbeat every platform session shares.
 import WebSocket from 'ws';
 import { networkError } from '../network-errors';
+import { LOCAL_RETRY_AFTER_MS } from '../route-chooser';
 import { NetworkError, OctoEverywhereError, serviceError } from '../errors';
 import { loopbackAwareLookup } from '../urls';
 import { checkHeaders, checkPrinterPath } from '../validate';
@@ -11,8 +12,8 @@ import type { LiveSession, SessionContext, SessionSink } from './session';
 
 /** How long the LAN handshake may take before the relay is used instead. */
 const LOCAL_HANDSHAKE_MS = 3_000;
-/** How long the LAN URL is left alone after it failed (as for HTTP requests). */
-export const LOCAL_RETRY_AFTER_MS = 60_000;
+/** How long the LAN URL is left alone after it failed: the HTTP requests' rule, said once. */
+export { LOCAL_RETRY_AFTER_MS };
 
 export interface PrinterSocketOptions {
   /** Offered subprotocols; `ws` joins them with `,` and no space, as the relay splits them (it does not trim). */
@@ -46,9 +47,8 @@ export async function openPrinterSocket(
   const protocols = options.protocols?.length ? options.protocols : undefined;
   const local = ctx.local;
   if (ctx.preferLocal && connection.localUrl && (!local || clock.now() >= local.downUntilMs)) {
-    const auth = connection.relayAuthHeaders();
     // Only the printer's own key goes to the LAN; never the OctoEverywhere credentials.
-    const lanHeaders = { ...headers, ...(auth['X-Api-Key'] ? { 'X-Api-Key': auth['X-Api-Key'] } : {}) };
+    const lanHeaders = { ...headers, ...connection.localAuthHeaders() };
     const url = `${connection.localUrl.replace(/^http/, 'ws')}${checked}`;
     try {
       const ws = new WebSocket(url, protocols, {

@@ -1,7 +1,9 @@
 // What the printer-mqtt node does with messages, free of Node-RED wiring: the node's `topics`
 // property as a list of filters, msg.payload as the bytes to publish (as core's mqtt out does it),
 // a received payload in the node's output format (as core's mqtt in `auto-detect` does it).
-import { filterProblem, InvalidArgumentError, type MqttQos, topicProblem } from '../../client';
+import { InvalidArgumentError, type MqttQos } from '../../client';
+import { filterProblem, topicProblem } from '../../client/live/printer-mqtt';
+import { jsonText } from '../../client/body-codec';
 import type { Translate } from './settings';
 
 /** How a received payload is given out: parsed JSON / text / Buffer as it looks (default), text, JSON, or the bytes. */
@@ -16,11 +18,11 @@ export function topicsOf(value: unknown): string[] {
   return [...new Set(filters.filter((t) => t !== ''))];
 }
 
-/** msg.payload as MQTT bytes: Buffer as is, string as UTF-8, object as JSON text, a number or boolean as its text, else empty. */
-export function encodePayload(payload: unknown): Buffer | string {
+/** msg.payload as MQTT bytes: Buffer as is, string as UTF-8, object as JSON text (undefined when JSON cannot hold it), a number or boolean as its text, else empty. */
+export function encodePayload(payload: unknown): Buffer | string | undefined {
   if (Buffer.isBuffer(payload) || typeof payload === 'string') return payload;
   if (typeof payload === 'number' || typeof payload === 'boolean' || typeof payload === 'bigint') return String(payload);
-  if (typeof payload === 'object' && payload !== null) return JSON.stringify(payload);
+  if (typeof payload === 'object' && payload !== null) return jsonText(payload);
   return '';
 }
 
@@ -83,11 +85,9 @@ export function publishOf(
     if (typeof msg.retain !== 'boolean') throw new InvalidArgumentError(t('errors.invalid-retain'), 'OE_MQTT_INVALID_RETAIN');
     retain = msg.retain;
   }
-  let payload: Buffer | string;
-  try {
-    payload = encodePayload(msg.payload);
-  } catch {
-    // JSON.stringify throws on a cycle or a BigInt inside the object.
+  const payload = encodePayload(msg.payload);
+  if (payload === undefined) {
+    // An object JSON cannot hold: a cycle or a BigInt inside it.
     throw new InvalidArgumentError(t('errors.invalid-payload'), 'OE_MQTT_INVALID_PAYLOAD');
   }
   return { topic, payload, qos, retain };

@@ -43,7 +43,7 @@ export interface StatusPollerOptions {
   /** The config node's printer name, until the Info API says otherwise. */
   printerName?: string | null;
   /** The catalog's words for OE_CLOSED (the config node's). */
-  closedMessage?: string;
+  closedMessage: string;
 }
 
 export function backoffMs(failures: number): number {
@@ -233,7 +233,7 @@ export class StatusPoller {
   }
 
   private closedError(): OctoEverywhereError {
-    return new OctoEverywhereError('OE_CLOSED', this.options.closedMessage ?? 'The status poller was closed (the flow was stopped or redeployed).');
+    return new OctoEverywhereError('OE_CLOSED', this.options.closedMessage);
   }
 
   private printerName(): string | null {

@@ -3,7 +3,6 @@
 // errors on output 2 as the core websocket nodes report them, the status from the socket's state.
 import {
   type AppConnection,
-  checkSocketPath,
   type Clock,
   InvalidArgumentError,
   OctoEverywhereError,
@@ -12,6 +11,8 @@ import {
   RawPrinterSocket,
   type SupervisedState,
 } from '../../client';
+import { jsonText } from '../../client/body-codec';
+import { checkSocketPath } from '../../client/live/raw-socket';
 import { checkSubprotocols } from '../../client/validate';
 import { FlashStatus } from './flash-status';
 import { requiredNumber, type Translate } from './settings';
@@ -66,12 +67,7 @@ export function frameOf(payload: unknown, t: Translate): string | Buffer {
   if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   if (typeof payload === 'string') return payload;
   if (payload === undefined) throw new InvalidArgumentError(t('errors.no-payload'), 'OE_INVALID_PAYLOAD');
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(payload);
-  } catch {
-    text = undefined; // a BigInt or a circular object
-  }
+  const text = jsonText(payload);
   if (text === undefined) throw new InvalidArgumentError(t('errors.not-json'), 'OE_INVALID_PAYLOAD');
   return text;
 }

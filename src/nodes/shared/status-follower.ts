@@ -27,6 +27,12 @@ export interface FollowOptions {
   intervalMs: number;
   mode: 'poll' | 'live' | 'auto';
   bedCooldownC: number;
+  /**
+   * The derivation memory to continue from (a persistent context store's, shared/status-memory.ts):
+   * snapshots that arrive before it is loaded wait, then go through in order. Without it the first
+   * snapshot is a baseline (the state found then is not an event).
+   */
+  memory?: Promise<DeriveMemory | undefined>;
 }
 
 export interface FollowHandlers {
@@ -36,6 +42,8 @@ export interface FollowHandlers {
   failed(error: OctoEverywhereError, outcome: { stopped: boolean; retryInMs?: number }): void;
   /** The live socket's state (live and auto modes). */
   liveState?(state: LiveState): void;
+  /** The derivation memory after each snapshot, before `snapshot` (to save it). */
+  remember?(memory: DeriveMemory): void;
 }
 
 /** Starts following; returns the stop (call it on close). */
@@ -45,10 +53,30 @@ export function followPrinter(connection: AppConnectionNode, options: FollowOpti
   let liveUp = false;
   let lastLive: PrinterSnapshot | undefined;
   let lastPoll: PrinterSnapshot | undefined;
+  let stopped = false;
+  /** Snapshots waiting for the memory to load (options.memory), in order; undefined once it has. */
+  let held: Array<[PrinterSnapshot, 'poll' | 'live']> | undefined;
+  if (options.memory) {
+    held = [];
+    const loaded = (found: DeriveMemory | undefined): void => {
+      if (stopped) return;
+      memory ??= found;
+      const waiting = held ?? [];
+      held = undefined;
+      for (const [snapshot, source] of waiting) emit(snapshot, source);
+    };
+    // A memory that cannot be read is a baseline, as without a store: nothing waits for ever.
+    options.memory.then(loaded, () => loaded(undefined));
+  }
 
   const emit = (snapshot: PrinterSnapshot, source: 'poll' | 'live'): void => {
+    if (held) {
+      held.push([snapshot, source]);
+      return;
+    }
     const derived = deriveEvents(memory, snapshot, { bedCooldownC: options.bedCooldownC });
     memory = derived.memory;
+    handlers.remember?.(memory);
     handlers.snapshot(snapshot, source === 'live' ? derived.events.map((e) => ({ ...e, source })) : derived.events, source);
   };
 
@@ -84,6 +112,7 @@ export function followPrinter(connection: AppConnectionNode, options: FollowOpti
     }),
   );
   return () => {
+    stopped = true;
     for (const stop of stops.splice(0)) stop();
   };
 }

@@ -4,6 +4,7 @@
 // answer 200 before the flow sees the delivery, and are taken out again on close.
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { type Clock, type Delivery, WebhookRejection, checkContentType, checkSecretKey, checkToken, parseDelivery, readBoundedBody } from '../../client';
+import { tooLarge } from '../../client/webhook-intake';
 import { checkDepth } from '../../client/webhook-intake';
 import { isObject } from '../../client/values';
 import { Timers } from './clock';
@@ -170,16 +171,16 @@ function isParsed(req: Request): boolean {
  * length, else the length of the text or of the parsed value written out again.
  */
 function alreadyRead(req: Request, maxBytes: number): Buffer | string | Record<string, unknown> {
-  const tooLarge = new WebhookRejection('OE_WEBHOOK_TOO_LARGE', 413, `The delivery is larger than ${maxBytes} bytes.`);
+  const refused = tooLarge(maxBytes);
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge;
+  if (Number.isFinite(declared) && declared > maxBytes) throw refused;
   const body: unknown = req.body;
   if (Buffer.isBuffer(body) || typeof body === 'string') {
-    if (Buffer.byteLength(body) > maxBytes) throw tooLarge;
+    if (Buffer.byteLength(body) > maxBytes) throw refused;
     return body;
   }
   if (!isObject(body)) throw new WebhookRejection('OE_WEBHOOK_BAD_JSON', 400, 'not JSON');
   checkDepth(body); // before writing it out again, which recurses
-  if (Buffer.byteLength(JSON.stringify(body)) > maxBytes) throw tooLarge;
+  if (Buffer.byteLength(JSON.stringify(body)) > maxBytes) throw refused;
   return body;
 }

@@ -6,7 +6,7 @@
 import type { JobState, SimTimer } from '../contract';
 import type { PrinterContext } from './context';
 import { sendJson } from './http';
-import { parsePayload, PrinterBroker, PushPacer } from './mqtt-broker';
+import { parsePayload, PushingBroker } from './mqtt-broker';
 import type { NativeApi } from './native';
 
 /** `isOnline` tells whether the companion is connected to OctoEverywhere. */
@@ -113,30 +113,22 @@ export function nextBambuSerial(): string {
   return `01P00A${String(++serialCounter).padStart(9, '0')}`;
 }
 
-export class BambuBroker extends PrinterBroker {
+export class BambuBroker extends PushingBroker {
   private readonly reportTopic: string;
   private readonly requestTopic: string;
   private sent: Report;
   private sequence = 0;
   private reconnect: SimTimer | undefined;
-  private readonly pacer: PushPacer;
-  private readonly onState = (): void => void this.pushChanges();
 
-  constructor(
-    private readonly ctx: PrinterContext,
-    serialNumber: string,
-  ) {
-    super(serialNumber);
+  constructor(ctx: PrinterContext, serialNumber: string) {
+    super(ctx, serialNumber, BAMBU_PUSH_INTERVAL_MS);
     this.reportTopic = `device/${serialNumber}/report`;
     this.requestTopic = `device/${serialNumber}/request`;
     this.sent = bambuPrintReport(ctx);
-    this.pacer = new PushPacer(ctx.clock, ctx.realMs(BAMBU_PUSH_INTERVAL_MS), () => this.pushChanges());
-    ctx.sim.on('state', this.onState);
   }
 
-  close(): void {
-    this.ctx.sim.off('state', this.onState);
-    this.pacer.stop();
+  override close(): void {
+    super.close();
     this.ctx.clock.clearTimer(this.reconnect);
     this.reconnect = undefined;
   }
@@ -205,7 +197,7 @@ export class BambuBroker extends PrinterBroker {
   }
 
   /** Pushes what changed; false once nobody listens. */
-  private pushChanges(): boolean {
+  protected pushChanges(): boolean {
     if (!this.linkUp || !this.subscribed(this.reportTopic)) return false;
     const now = bambuPrintReport(this.ctx);
     const changed: Report = {};

@@ -4,7 +4,7 @@
 // and answers per client id, and a PING/PONG heartbeat.
 import type { JobState, SimTimer } from '../contract';
 import type { PrinterContext } from './context';
-import { parsePayload, PrinterBroker, PushPacer } from './mqtt-broker';
+import { parsePayload, PushingBroker } from './mqtt-broker';
 
 /** The status push's method number. */
 export const CC2_STATUS_METHOD = 6000;
@@ -66,26 +66,19 @@ export function nextCc2Serial(): string {
   return `E2CC${String(++serialCounter).padStart(11, '0')}`;
 }
 
-export class Cc2Broker extends PrinterBroker {
+export class Cc2Broker extends PushingBroker {
   private readonly prefix: string;
   private readonly statusTopic: string;
   private sent: Status;
   private statusId = 0;
   /** Registered client ids and the timer that forgets each. */
   private readonly clients = new Map<string, SimTimer>();
-  private readonly pacer: PushPacer;
-  private readonly onState = (): void => void this.pushChanges();
 
-  constructor(
-    private readonly ctx: PrinterContext,
-    serialNumber: string,
-  ) {
-    super(serialNumber);
+  constructor(ctx: PrinterContext, serialNumber: string) {
+    super(ctx, serialNumber, CC2_PUSH_INTERVAL_MS);
     this.prefix = `elegoo/${serialNumber}/`;
     this.statusTopic = `${this.prefix}api_status`;
     this.sent = cc2Status(ctx);
-    this.pacer = new PushPacer(ctx.clock, ctx.realMs(CC2_PUSH_INTERVAL_MS), () => this.pushChanges());
-    ctx.sim.on('state', this.onState);
     this.on('link', (up: boolean) => {
       if (!up) this.forgetClients();
     });
@@ -96,9 +89,8 @@ export class Cc2Broker extends PrinterBroker {
     return [...this.clients.keys()];
   }
 
-  close(): void {
-    this.ctx.sim.off('state', this.onState);
-    this.pacer.stop();
+  override close(): void {
+    super.close();
     this.forgetClients();
   }
 
@@ -168,7 +160,7 @@ export class Cc2Broker extends PrinterBroker {
   }
 
   /** Pushes what changed; false once nobody listens. */
-  private pushChanges(): boolean {
+  protected pushChanges(): boolean {
     if (!this.linkUp || !this.subscribed(this.statusTopic)) return false;
     const now = cc2Status(this.ctx);
     const changed: Status = {};

@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { SimClock, SimMqttBroker, SimMqttMessage, SimTimer } from '../contract';
 import { topicMatches } from '../mqtt-topic';
+import type { PrinterContext } from './context';
 
 export abstract class PrinterBroker extends EventEmitter implements SimMqttBroker {
   /** Upstream subscriptions; the proxy subscribes each distinct filter once. */
@@ -88,6 +89,33 @@ export abstract class PrinterBroker extends EventEmitter implements SimMqttBroke
     // A new upstream connection starts with no subscriptions.
     if (!this.linkUp) this.subscriptions.clear();
     this.emit('link', this.linkUp);
+  }
+}
+
+/**
+ * A printer broker that pushes its status while someone listens (its PushPacer, started by the
+ * subclass when a subscription wants the pushes) and at once on every job state change.
+ */
+export abstract class PushingBroker extends PrinterBroker {
+  protected readonly pacer: PushPacer;
+  readonly #onState = (): void => void this.pushChanges();
+
+  constructor(
+    protected readonly ctx: PrinterContext,
+    serialNumber: string,
+    pushIntervalMs: number,
+  ) {
+    super(serialNumber);
+    this.pacer = new PushPacer(ctx.clock, ctx.realMs(pushIntervalMs), () => this.pushChanges());
+    ctx.sim.on('state', this.#onState);
+  }
+
+  /** Pushes what changed since the last push; false once nobody listens (which stops the pacer). */
+  protected abstract pushChanges(): boolean;
+
+  close(): void {
+    this.ctx.sim.off('state', this.#onState);
+    this.pacer.stop();
   }
 }
 

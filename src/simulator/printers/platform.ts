@@ -18,7 +18,7 @@ export interface Platform {
   platformVersion: string;
   /**
    * The command API status's `PlatformVersion`, as the plugin builds it: Bambu `<sw_ver>-<model>`
-   * (facts sheet §C), CC2 `<machine_model>-<ota_version>-<hardware_version>` (plugin `elegoocc2models.py`).
+   * (docs/octoeverywhere.md §7), CC2 `<machine_model>-<ota_version>-<hardware_version>` (plugin `elegoocc2models.py`).
    */
   statusVersion: string;
   /** OctoPrint has no 'cancelled' job state. */

@@ -89,7 +89,7 @@ const FILAMENT_MG_PER_MM = 2.98;
 const ACTIVE: ReadonlySet<JobState> = new Set<JobState>(['warmingup', 'printing', 'paused', 'resuming']);
 
 /**
- * Events: 'state' (JobState) on every change, 'event' (SimPrinterEvent) at the §5 moments,
+ * Events: 'state' (JobState) on every change, 'event' (SimPrinterEvent) at the moments a webhook would report (docs/octoeverywhere.md §5),
  * 'update' () after every physics step and every change (for push sockets).
  */
 export class PrintSimulation extends EventEmitter {
