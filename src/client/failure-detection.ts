@@ -314,6 +314,8 @@ export class FailureDetectionSession {
   #dueAt = 0;
   #lastProcessAt: number | undefined;
   #busy = false;
+  /** A paid process call is out and unanswered. */
+  #processing = false;
 
   constructor(
     private readonly client: FailureDetectionClient,
@@ -330,7 +332,9 @@ export class FailureDetectionSession {
     return {
       ...(c ? { context: { id: c.id, processUrl: c.processUrl, fallbackUrl: c.fallbackUrl, usingFallback: c.usingFallback } } : {}),
       intervalMs: this.#intervalMs,
-      dueAt: this.#dueAt,
+      // With a call out, its answer would set the next due time an interval after it at the soonest:
+      // a session going on from here (a redeploy that lost that answer) waits as long.
+      dueAt: this.#processing && this.#lastProcessAt !== undefined ? Math.max(this.#dueAt, this.#lastProcessAt + this.#intervalMs) : this.#dueAt,
       ...(this.#lastProcessAt === undefined ? {} : { lastProcessAt: this.#lastProcessAt }),
     };
   }
@@ -376,9 +380,10 @@ export class FailureDetectionSession {
 
   /**
    * Scores `jpeg` in this print's context, creating it first when needed. `beforeProcess` runs just
-   * before the paid call goes out (the budget counts it there; throwing stops the call).
+   * before the paid call goes out (the budget counts it there; throwing stops the call), `processing`
+   * as it goes (state() from then on says when the next may go, should its answer be lost).
    */
-  async process(jpeg: Buffer, options: CallOptions & { beforeProcess?: () => void } = {}): Promise<DetectionResult> {
+  async process(jpeg: Buffer, options: CallOptions & { beforeProcess?: () => void; processing?: () => void } = {}): Promise<DetectionResult> {
     if (this.#busy || this.clock.now() < this.#dueAt) {
       throw new FailureDetectionError(
         'OE_GADGET_TOO_SOON',
@@ -400,7 +405,9 @@ export class FailureDetectionSession {
       }
       options.beforeProcess?.();
       this.#lastProcessAt = this.clock.now();
+      this.#processing = true;
       try {
+        options.processing?.();
         const result = await this.client.process(context, jpeg, options);
         // A late answer of a print that has ended does not set the new print's interval.
         if (this.#context === context) this.#intervalMs = result.nextIntervalSec * 1000;
@@ -413,6 +420,7 @@ export class FailureDetectionSession {
       }
     } finally {
       this.#busy = false;
+      this.#processing = false;
     }
   }
 }

@@ -409,6 +409,29 @@ describe('node: octoeverywhere-failure-detection', () => {
     assert.equal(processCalls().at(-1)?.status, 200);
   });
 
+  it('a redeploy while a call is out waits the interval from that call: the answer it lost makes no call sooner', async () => {
+    await load();
+    const t0 = rig.clock.now();
+    await frame({ payload: good(), printId: 'p1' });
+    await advance(40_000);
+    // The second call goes out at 40 s and is not answered before the redeploy.
+    const held = rig.sim.gadgetApi.holdNext('process');
+    helper.getNode('fd').receive({ payload: good(), printId: 'p1' } as NodeMessage);
+    for (let i = 0; i < 200 && processCalls().length < 2; i++) await turns();
+    assert.equal(processCalls().length, 2, 'the second call is out');
+    const renamed = flow(rig).map((n) => ((n as { id: string }).id === 'fd' ? { ...n, name: 'renamed' } : n));
+    await setFlows(renamed, 'nodes', { g1: { apiKey: key } });
+    held.release();
+    await settle();
+    await frame({ payload: good(), printId: 'p1', seq: 'after the deploy' });
+    await advance(39_000);
+    assert.equal(processCalls().length, 2, 'no call before an interval after the one that was out');
+    await advance(1_000);
+    assert.equal(processCalls().length, 3);
+    assert.equal((processCalls()[2].at - t0) / 1000, 80);
+    assert.equal(new Set(processCalls().map((c) => c.contextId)).size, 1, 'the same context');
+  });
+
   it('on close the waiting frame is let go and its timer released', async () => {
     await load();
     await frame({ payload: good() });

@@ -278,6 +278,8 @@ export class FailureDetectionController {
           this.checkBudget();
           budget.count();
         },
+        // Kept while the call is out: a redeploy before its answer still waits the interval from it.
+        processing: () => this.save(),
       });
       if (this.closed) {
         frame.done();

@@ -98,6 +98,8 @@ export class SimGadgetApi {
   private readonly keys = new Map<string, GadgetKeyState>();
   private readonly contexts = new Map<string, SimContext>();
   private readonly scripted: ScriptedFailure[] = [];
+  /** Answers held back until released (a call in flight for as long as a test needs). */
+  private readonly held: Array<{ kind?: 'create' | 'process'; until: Promise<void> }> = [];
 
   constructor(
     private readonly clock: SimClock,
@@ -132,6 +134,17 @@ export class SimGadgetApi {
     }
   }
 
+  /**
+   * The next call (of `kind`, or any) is received and counted at once but answered only after
+   * `release()`: a call in flight for as long as a test needs (a redeploy meanwhile, say).
+   */
+  holdNext(kind?: 'create' | 'process'): { release(): void } {
+    let release = (): void => undefined;
+    const until = new Promise<void>((resolve) => (release = resolve));
+    this.held.push({ kind, until });
+    return { release: () => release() };
+  }
+
   processCalls(): GadgetApiCall[] {
     return this.calls.filter((c) => c.kind === 'process');
   }
@@ -152,6 +165,8 @@ export class SimGadgetApi {
     }
     try {
       const body = await readBody(req, MAX_IMAGE_BYTES);
+      const hold = this.held.findIndex((h) => h.kind === undefined || h.kind === kind);
+      if (hold >= 0) await this.held.splice(hold, 1)[0].until;
       const key = this.authenticate(req, call);
       const scripted = this.takeScripted(kind);
       if (scripted?.errorType === 'drop') {
