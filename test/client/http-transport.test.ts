@@ -1,6 +1,6 @@
-// Issue 19 item 1: the relay fast path (Node's http) puts the same bytes on the wire as axios did and
-// reads answers the same way. Each case is sent both ways — through AppConnection.request() and
-// through axios configured as the connection used it before — to a server that records the raw
+// Issue 19 item 1: the fast path (Node's http) puts the same bytes on the wire as axios did and reads
+// answers the same way, for relay requests and App API calls. Each case is sent both ways — through
+// AppConnection.request() or appApi() and through axios configured as the connection used it before — to a server that records the raw
 // request, and the two recordings (head in order, body) and the two decoded answers must be equal.
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -77,7 +77,7 @@ function legacyHeaders(res: AxiosResponse): Record<string, string> {
   return out;
 }
 
-describe('client: the relay fast path puts the same bytes on the wire as axios did (issue 19)', () => {
+describe('client: the fast path (relay and App APIs) puts the same bytes on the wire as axios did (issue 19)', () => {
   let server: RawServer;
   let connection: AppConnection;
   let agent: http.Agent;
@@ -86,7 +86,9 @@ describe('client: the relay fast path puts the same bytes on the wire as axios d
     server = await startRawServer();
     connection = new AppConnection({
       url: `http://${HOST}:${server.port}`,
+      serviceUrl: `http://${HOST}:${server.port}`,
       authBearerToken: SECRETS.authBearerToken,
+      appApiToken: SECRETS.appApiToken,
       octoPrintApiKey: SECRETS.octoPrintApiKey,
     });
     agent = new http.Agent({ keepAlive: true, lookup: loopbackAwareLookup } as http.AgentOptions);
@@ -168,31 +170,9 @@ describe('client: the relay fast path puts the same bytes on the wire as axios d
       assert.equal(res.headers['content-encoding'], name === 'identity' ? 'identity' : undefined, name);
     }
   });
-});
-
-describe('client: the App API calls put the same bytes on the wire as axios did (issue 19)', () => {
-  let server: RawServer;
-  let connection: AppConnection;
-  let agent: http.Agent;
-
-  beforeEach(async () => {
-    server = await startRawServer();
-    connection = new AppConnection({
-      url: `http://${HOST}:${server.port}`,
-      serviceUrl: `http://${HOST}:${server.port}`,
-      authBearerToken: SECRETS.authBearerToken,
-      appApiToken: SECRETS.appApiToken,
-    });
-    agent = new http.Agent({ keepAlive: true, lookup: loopbackAwareLookup } as http.AgentOptions);
-  });
-  afterEach(async () => {
-    agent.destroy();
-    await connection.close();
-    await server.close();
-  });
 
   /** The call as AppConnection.appApi() made it through axios before (commit a7c7b12). */
-  async function viaAxios(method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<unknown> {
+  async function appApiViaAxios(method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<unknown> {
     const encoded = encodeBody(body);
     const res = await legacy.request<Buffer>({
       httpAgent: agent,
@@ -206,7 +186,7 @@ describe('client: the App API calls put the same bytes on the wire as axios did 
     return JSON.parse(Buffer.from(res.data).toString('utf8')) as unknown;
   }
 
-  it('sends the same head and body (token, JSON body, no body) and reads the same answer, compressed or not', async () => {
+  it('App API calls: the same head and body (token, JSON body, no body) and reads the same answer, compressed or not', async () => {
     const calls: Array<['GET' | 'POST', string, Record<string, unknown> | undefined]> = [
       ['POST', '/api/appconnection/v1/info', {}],
       ['POST', '/api/gadget/GetStatusFromAppConnection', { Nested: { a: [1, 'é'] } }],
@@ -220,7 +200,7 @@ describe('client: the App API calls put the same bytes on the wire as axios did 
       });
       for (const [method, path, body] of calls) {
         const fast = await connection.appApi('Info', method, path, body);
-        const old = await viaAxios(method, path, body);
+        const old = await appApiViaAxios(method, path, body);
         const [fastRaw, oldRaw] = server.raw.splice(0);
         assert.equal(fastRaw.toString('latin1'), oldRaw.toString('latin1'), `${method} ${path} (${encoding})`);
         assert.deepEqual(fast, old);
