@@ -62,3 +62,20 @@ function accepts(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
+
+/** Node-RED's core `mqtt-broker` config node on a broker at 127.0.0.1:`port` (MQTT 3.1.1), as the editor saves one. */
+export function brokerConfig(id: string, port: number, more: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    type: 'mqtt-broker',
+    broker: '127.0.0.1',
+    port: String(port),
+    clientid: '',
+    autoConnect: true,
+    usetls: false,
+    protocolVersion: '4',
+    keepalive: '60',
+    cleansession: true,
+    ...more,
+  };
+}

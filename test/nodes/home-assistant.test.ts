@@ -12,7 +12,7 @@ import { createClock, type ManagedClock, type Simulator, startSimulator } from '
 import type { SimulatedPrinter } from '../../src/simulator/printers';
 import type { AppConnectionNode } from '../../src/nodes/shared/types';
 import { TRIGGER_EVENTS } from '../../src/nodes/shared/home-assistant/discovery';
-import { BROKER_REQUIRED, type Broker, mosquittoPath, startMosquitto } from '../helpers/mosquitto';
+import { BROKER_REQUIRED, type Broker, brokerConfig, mosquittoPath, startMosquitto } from '../helpers/mosquitto';
 import { eventually, isJpeg } from '../examples/support';
 
 const modules = [
@@ -109,17 +109,7 @@ describe('node: octoeverywhere-home-assistant (simulator + mosquitto)', function
     return [
       { id: 'f1', type: 'tab', label: 'ha' },
       { id: 'c1', type: 'octoeverywhere-app-connection', printerName: sim.printers[printer].name, serviceUrl: sim.serviceUrl },
-      {
-        id: 'b1',
-        type: 'mqtt-broker',
-        broker: '127.0.0.1',
-        port: String(port()),
-        clientid: '',
-        autoConnect: true,
-        usetls: false,
-        protocolVersion: '4',
-        keepalive: '60',
-        cleansession: true,
+      brokerConfig('b1', port(), {
         birthTopic: 'octoeverywhere/bridge',
         birthQos: '1',
         birthRetain: 'true',
@@ -132,7 +122,7 @@ describe('node: octoeverywhere-home-assistant (simulator + mosquitto)', function
         willQos: '1',
         willRetain: 'true',
         willPayload: 'offline',
-      },
+      }),
       {
         id: 'ha1',
         z: 'f1',

@@ -16,7 +16,7 @@ import { until } from '../client/live-helpers';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Simulator } from '../../src/simulator';
 import type { SimulatedPrinter } from '../../src/simulator/printers';
-import { BROKER_REQUIRED, type Broker, mosquittoPath, startMosquitto } from '../helpers/mosquitto';
+import { BROKER_REQUIRED, type Broker, brokerConfig, mosquittoPath, startMosquitto } from '../helpers/mosquitto';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** The shared file itself, to watch which configs the runtime reads through it. */
@@ -385,18 +385,7 @@ describe('migrations: every node type', () => {
       const flow = firstShape([
         { id: 'f1', type: 'tab', label: 'old' },
         { ...config(1), version: 1 },
-        {
-          id: 'b1',
-          type: 'mqtt-broker',
-          broker: '127.0.0.1',
-          port: String(broker.port),
-          clientid: '',
-          autoConnect: true,
-          usetls: false,
-          protocolVersion: '4',
-          keepalive: '60',
-          cleansession: true,
-        },
+        brokerConfig('b1', broker.port),
         // As saved before nodes carried `version`: no mode either (a version 1 config reads as it was made).
         {
           id: 'h1',

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startNodeRedWithPackage } from '../e2e/support';
-import { BROKER_REQUIRED, type Broker, mosquittoPath, startMosquitto } from '../helpers/mosquitto';
+import { BROKER_REQUIRED, type Broker, brokerConfig, mosquittoPath, startMosquitto } from '../helpers/mosquitto';
 import { type NodeRedProcess, tempDir } from '../helpers/node-red-process';
 import { credentialsOf } from '../helpers/simulator';
 import { createClock, type ManagedClock, type Simulator, startSimulator } from '../../src/simulator';
@@ -157,18 +157,7 @@ describe('scaling: two Node-RED instances, one broker, a printer handed over in 
   function flowFor(instance: Instance, printers: number[]): unknown[] {
     const flow: unknown[] = [
       { id: 'farm', type: 'tab', label: 'farm' },
-      {
-        id: 'broker',
-        type: 'mqtt-broker',
-        name: 'farm broker',
-        broker: '127.0.0.1',
-        port: String(broker?.port),
-        protocolVersion: '5',
-        clientid: '',
-        autoConnect: true,
-        keepalive: '60',
-        cleansession: true,
-      },
+      brokerConfig('broker', broker?.port ?? 0, { name: 'farm broker', protocolVersion: '5' }),
     ];
     for (const i of printers) {
       flow.push(
