@@ -1,7 +1,8 @@
 // The one time rule of every request that reads its whole answer (relay requests, command API calls,
-// App API calls, the Failure Detection API, the Printer ID look-up on the LAN): it ends by its deadline, whatever the far side dribbles. axios's own `timeout` is a
-// socket idle timeout in Node (any byte restarts it), so an answer sending a byte every second never
-// timed out; a Deadline starts with the request and covers connecting, the head and the body.
+// App API calls, the Failure Detection API, the Printer ID look-up on the LAN): it ends by its
+// deadline, whatever the far side dribbles. axios's own `timeout` is a socket idle timeout in Node
+// (any byte restarts it), so an answer sending a byte every second never timed out; a Deadline starts
+// with the request and covers connecting, the head and the body.
 import { type Clock, type ClockTimer, realClock } from './clock';
 import { NetworkError } from './errors';
 
