@@ -12,8 +12,6 @@ import type { LiveSession, SessionContext, SessionSink } from './session';
 
 /** How long the LAN handshake may take before the relay is used instead. */
 const LOCAL_HANDSHAKE_MS = 3_000;
-/** How long the LAN URL is left alone after it failed: the HTTP requests' rule, said once. */
-export { LOCAL_RETRY_AFTER_MS };
 
 export interface PrinterSocketOptions {
   /** Offered subprotocols; `ws` joins them with `,` and no space, as the relay splits them (it does not trim). */
