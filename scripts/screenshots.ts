@@ -5,15 +5,18 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { launchBrowser } from '../test/e2e/support';
-import { freePort } from '../test/helpers/node-red-process';
+import { freePort, tempDir } from '../test/helpers/node-red-process';
 
 const ROOT = path.resolve(__dirname, '..');
 const DOCS = path.join(ROOT, 'docs');
 
 async function main(): Promise<void> {
   const port = await freePort();
+  // A fresh user dir (unless one is given): the editor as a new clone shows it, not as an earlier
+  // demo's saved flows left it.
+  const own = process.env.OE_DEMO_USER_DIR ? undefined : tempDir('oe-screenshots-');
   const demo = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js')], {
-    env: { ...process.env, PORT: String(port), OE_DEMO_TIME_SCALE: '60' },
+    env: { ...process.env, PORT: String(port), OE_DEMO_TIME_SCALE: '60', ...(own ? { OE_DEMO_USER_DIR: own } : {}) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const stopped = new Promise((resolve) => demo.once('exit', resolve));
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
   } finally {
     demo.kill('SIGINT');
     await stopped;
+    if (own) fs.rmSync(own, { recursive: true, force: true });
   }
 }
 
