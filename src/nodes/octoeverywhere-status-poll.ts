@@ -30,6 +30,12 @@ interface StatusPollDef extends NodeDef {
    * Flows saved before `mode` existed are migrated to `poll` (resources/migrations.js, version 2).
    */
   mode?: 'poll' | 'live' | 'auto';
+  /**
+   * Live: the readings (temperatures, progress, time left) as the printer pushes them (`push`, the
+   * default, also for flows saved before it existed) or refreshed once per interval (`interval`: the
+   * state still pushed, for print farms; client/live/moonraker.ts MOONRAKER_STATE_OBJECTS).
+   */
+  readings?: 'push' | 'interval';
 }
 
 export = function register(RED: NodeAPI): void {
@@ -145,7 +151,7 @@ export = function register(RED: NodeAPI): void {
     if (mode !== 'poll') show(status.waiting(RED._(`${OWN}status.live-connecting`)));
     const stop = followPrinter(
       connection,
-      { intervalMs, mode, bedCooldownC, memory: saved.persistent ? saved.load() : undefined },
+      { intervalMs, mode, readings: def.readings === 'interval' ? 'interval' : 'push', bedCooldownC, memory: saved.persistent ? saved.load() : undefined },
       { snapshot: onSnapshot, failed: onFailed, liveState: onLiveState, remember: (memory) => saved.save(memory) },
     );
     node.on('close', stop);

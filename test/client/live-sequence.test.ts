@@ -5,6 +5,11 @@ import type { LivePlatform } from '../../src/client';
 import { type LiveRig, names, PollDerivation, record, startRig, tick, until } from './live-helpers';
 
 const PLATFORMS: LivePlatform[] = ['moonraker', 'octoprint', 'bambu', 'elegoo-cc2'];
+/** Each platform as it pushes, and Moonraker with its readings asked for every 10 s (the state still pushed). */
+const CASES: Array<{ kind: LivePlatform; readingsMs?: number; title: string }> = [
+  ...PLATFORMS.map((kind) => ({ kind, title: kind })),
+  { kind: 'moonraker', readingsMs: 10_000, title: 'moonraker, readings every 10 s' },
+];
 
 describe("client live: event sequence equals the poller's", () => {
   let rig: LiveRig | undefined;
@@ -13,11 +18,11 @@ describe("client live: event sequence equals the poller's", () => {
     rig = undefined;
   });
 
-  for (const kind of PLATFORMS) {
-    it(`${kind}: start, layers, progress, pause, resume, complete, bed cool-down`, async () => {
+  for (const { kind, readingsMs, title } of CASES) {
+    it(`${title}: start, layers, progress, pause, resume, complete, bed cool-down`, async () => {
       rig = await startRig(kind);
       const r = rig;
-      const live = r.live();
+      const live = r.live({ readingsMs });
       const rec = record(live);
       live.start();
       await until(() => rec.snapshots.length > 0, 'the first live snapshot');
@@ -40,8 +45,9 @@ describe("client live: event sequence equals the poller's", () => {
           r.printer.resume();
         }
       }
-      // Pushes come at the printer's own pace (Bambu and CC2 once a second): let the last one arrive.
-      for (let s = 0; s < 3; s++) {
+      // Pushes come at the printer's own pace (Bambu and CC2 once a second), readings on their period:
+      // let the last one arrive.
+      for (let s = 0; s < (readingsMs ?? 0) / 1000 + 3; s++) {
         await r.clock.advance(1000);
         for (let i = 0; i < 5; i++) await tick();
       }
@@ -58,11 +64,11 @@ describe("client live: event sequence equals the poller's", () => {
     });
   }
 
-  for (const kind of PLATFORMS) {
-    it(`${kind}: a cancel gives exactly one print-failed, with the reason`, async () => {
+  for (const { kind, readingsMs, title } of CASES) {
+    it(`${title}: a cancel gives exactly one print-failed, with the reason`, async () => {
       rig = await startRig(kind);
       const r = rig;
-      const live = r.live();
+      const live = r.live({ readingsMs });
       const rec = record(live);
       live.start();
       await until(() => rec.snapshots.length > 0, 'the first live snapshot');

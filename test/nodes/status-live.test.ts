@@ -9,7 +9,8 @@ import { type ClockedSimulator, credentialsOf, startClockedSimulator } from '../
 import { configModule, drainLive, eventNames, helper, liveFeed, liveFlow, type Mode, runLive, OWN, pollModule, record } from './status-poll.fixture';
 import { until } from '../client/live-helpers';
 
-const flow = (rig: ClockedSimulator, nodes: Array<{ id: string; mode: Mode }>): TestFlows => liveFlow(rig.sim.serviceUrl, nodes);
+type LiveNode = { id: string; mode: Mode; readings?: 'push' | 'interval' };
+const flow = (rig: ClockedSimulator, nodes: LiveNode[]): TestFlows => liveFlow(rig.sim.serviceUrl, nodes);
 
 /** The poll mode's sequence for the same print (test/nodes/status-poll.test.ts). */
 const WHOLE_PRINT = [
@@ -36,7 +37,7 @@ describe('node: octoeverywhere-status-poll, live and auto modes', () => {
     await rig.close();
   });
 
-  const load = async (nodes: Array<{ id: string; mode: Mode }>): Promise<void> => {
+  const load = async (nodes: LiveNode[]): Promise<void> => {
     const keys = rig.sim.createAppConnection(0);
     await helper.load([configModule, pollModule], flow(rig, nodes), { c1: credentialsOf(keys) });
     await drainLive();
@@ -88,6 +89,41 @@ describe('node: octoeverywhere-status-poll, live and auto modes', () => {
     assert.deepEqual(eventNames(b.events), ['print-started']);
     await helper.unload();
     await until(() => rig.sim.socketChaos.openSockets === 0, 'the socket to close');
+  });
+
+  it('readings once per interval: status messages once per interval while printing, events still pushed; a node that wants the pushes gets them on the shared socket', async () => {
+    await load([{ id: 'p1', mode: 'live', readings: 'interval' }]);
+    const rec = record('p1');
+    await until(() => liveFeed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
+    assert.equal(liveFeed().readingsMs, 10_000, 'the node’s interval');
+    const { printer } = rig;
+    printer.startPrint('cube.gcode', { durationSec: 3600, totalLayers: 100 });
+    await runLive(rig.clock, 60_000, () => printer.simulation.state === 'printing' && rec.status.at(-1)?.state === 'printing');
+    const s0 = rec.status.length;
+    await runLive(rig.clock, 60_000);
+    const perMinute = rec.status.length - s0;
+    // One refresh of the readings and one poll (merged) per 10 s, the layer changes with readings of theirs.
+    assert.ok(perMinute >= 6 && perMinute <= 16, `status messages in a minute: ${perMinute}`);
+    printer.pause();
+    await rig.clock.advance(1000);
+    await until(() => rec.events.some((e) => e.event === 'print-paused'), 'the pushed pause');
+    assert.equal(rec.events.find((e) => e.event === 'print-paused')?.source, 'live');
+    printer.resume();
+    await runLive(rig.clock, 20_000);
+    await helper.unload();
+    await until(() => rig.sim.socketChaos.openSockets === 0, 'the socket to close');
+
+    await load([
+      { id: 'p1', mode: 'live', readings: 'interval' },
+      { id: 'p2', mode: 'live' },
+    ]);
+    const shared = record('p1');
+    await until(() => liveFeed().running && rig.sim.socketChaos.openSockets === 1, 'the live socket');
+    assert.equal(liveFeed().readingsMs, undefined, 'p2 wants the pushes');
+    await runLive(rig.clock, 5000);
+    const s1 = shared.status.length;
+    await runLive(rig.clock, 30_000);
+    assert.ok(shared.status.length - s1 >= 25, `pushed readings on the shared socket: ${shared.status.length - s1} in 30 s`);
   });
 
   it('live falls back to polling while the socket is stalled and goes live again, announcing nothing twice', async () => {

@@ -133,7 +133,11 @@ export function countCalls<T extends object, K extends keyof T>(target: T, key: 
 export type Mode = 'poll' | 'live' | 'auto';
 
 /** Config node `c1` (with `config` added) and a status node per entry, each wired to helpers `<id>-status` and `<id>-events`. */
-export function liveFlow(serviceUrl: string, nodes: Array<{ id: string; mode: Mode }>, config: Record<string, unknown> = {}): TestFlows {
+export function liveFlow(
+  serviceUrl: string,
+  nodes: Array<{ id: string; mode: Mode; readings?: 'push' | 'interval' }>,
+  config: Record<string, unknown> = {},
+): TestFlows {
   const out: Array<Record<string, unknown>> = [{ id: 'c1', type: 'octoeverywhere-app-connection', printerName: 'Voron 2.4', serviceUrl, ...config }];
   for (const n of nodes) {
     out.push(
@@ -145,6 +149,7 @@ export function liveFlow(serviceUrl: string, nodes: Array<{ id: string; mode: Mo
         output: 'change',
         bedCooldownC: 40,
         mode: n.mode,
+        ...(n.readings ? { readings: n.readings } : {}),
         version: 2,
         wires: [[`${n.id}-status`], [`${n.id}-events`]],
       },

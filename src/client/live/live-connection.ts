@@ -26,6 +26,13 @@ export type LiveState =
   | { status: 'stopped'; error?: OctoEverywhereError }
   | { status: 'unsupported'; code: string; reason: string };
 
+/** The shortest readings period honoured: Moonraker itself pushes every 250 ms. */
+const MIN_READINGS_MS = 1_000;
+
+function readingsPeriod(ms: number | undefined): number | undefined {
+  return ms === undefined || !Number.isFinite(ms) ? undefined : Math.max(MIN_READINGS_MS, ms);
+}
+
 export interface LiveConnectionOptions {
   connection: AppConnection;
   platform: LivePlatform;
@@ -45,6 +52,13 @@ export interface LiveConnectionOptions {
   clientName?: string;
   /** `auto` (default): the LAN URL first while it answers (WebSocket platforms), else the relay. */
   via?: 'auto' | 'relay';
+  /**
+   * Readings (temperatures, progress, durations) asked for this often rather than pushed at every
+   * change, where the platform lets a client choose (Moonraker: its state is still pushed, and each
+   * state change comes with readings of that moment); undefined (default): as the printer pushes them.
+   * A print farm's CPU and the relay's traffic are mostly these pushes. See setReadingsMs.
+   */
+  readingsMs?: number;
   /** Another session for the platform (a printer kind of its own, or a scripted one in tests). */
   createSession?: (ctx: SessionContext) => LiveSession;
 }
@@ -74,12 +88,16 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
   private startedPrint: PrintKey | null = null;
   /** The print of the latest status while nobody listened to the events. */
   private latestPrint: PrintKey | null = null;
+  private readings: number | undefined;
+  /** The session of the current attempt, to tell it when the readings period changes. */
+  private session: LiveSession | undefined;
 
   constructor(private readonly options: LiveConnectionOptions) {
     super();
     this.platform = options.platform;
     this.clock = options.clock ?? realClock;
     this.heartbeatMs = boundedHeartbeatMs(options.heartbeatMs);
+    this.readings = readingsPeriod(options.readingsMs);
     this.supervisor = new SocketSupervisor((handle) => this.attempt(handle), {
       clock: this.clock,
       heartbeatMs: this.heartbeatMs,
@@ -120,6 +138,18 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
     this.supervisor.start();
   }
 
+  get readingsMs(): number | undefined {
+    return this.readings;
+  }
+
+  /** Changes LiveConnectionOptions.readingsMs on the running connection (its session subscribes again). */
+  setReadingsMs(ms: number | undefined): void {
+    const next = readingsPeriod(ms);
+    if (next === this.readings) return;
+    this.readings = next;
+    this.session?.readingsChanged?.();
+  }
+
   /** Closes the socket cleanly and releases every timer; no further events. */
   stop(): void {
     this.supervisor.stop(true);
@@ -147,6 +177,7 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
       heartbeatMs: this.heartbeatMs,
       memo: this.memo,
       local: this.local,
+      readingsMs: () => this.readings,
     };
   }
 
@@ -168,6 +199,7 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
   /** One attempt for the supervisor: the platform's session, its reports counted while it is current. */
   private attempt(handle: AttemptHandle): SupervisedAttempt {
     const session = this.createSession();
+    this.session = session;
     return {
       open: () =>
         session.open({
@@ -189,7 +221,10 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
           },
         }),
       heartbeat: () => session.heartbeat(),
-      close: (how) => session.close(how),
+      close: (how) => {
+        if (this.session === session) this.session = undefined;
+        session.close(how);
+      },
     };
   }
 

@@ -19,6 +19,27 @@ export const MOONRAKER_OBJECTS: Readonly<Record<string, string[] | null>> = {
   'temperature_sensor chamber': ['temperature'],
   webhooks: ['state', 'state_message'],
 };
+/**
+ * The readings in MOONRAKER_OBJECTS: attributes that change while the printer just carries on (the
+ * durations tick, progress creeps, temperatures wander), so Klipper pushes them four times a second.
+ * With a readings period (SessionContext.readingsMs) they are asked for on that period instead.
+ */
+export const MOONRAKER_READINGS: Readonly<Record<string, string[]>> = {
+  print_stats: ['print_duration', 'total_duration'],
+  virtual_sdcard: ['progress'],
+  display_status: ['progress'],
+  extruder: ['temperature'],
+  heater_bed: ['temperature'],
+  'temperature_sensor chamber': ['temperature'],
+};
+/** MOONRAKER_OBJECTS without the readings: pushed only when the printer's state changes. */
+export const MOONRAKER_STATE_OBJECTS: Readonly<Record<string, string[]>> = {
+  print_stats: ['state', 'filename', 'message', 'info'],
+  virtual_sdcard: ['is_active'],
+  extruder: ['target'],
+  heater_bed: ['target'],
+  webhooks: ['state', 'state_message'],
+};
 /** Klipper still starting: ask again this often (Moonraker's own advice). */
 const STARTUP_RETRY_MS = 2_000;
 /** The command API's Features of a Moonraker printer (docs/octoeverywhere.md §7): the socket cannot ask for them. */
@@ -39,6 +60,9 @@ export class MoonrakerSession extends WebSocketSession {
   private pending = new Map<number, (result: unknown, failed: boolean) => void>();
   private state: ObjectStatus | undefined;
   private retry: ClockTimer | undefined;
+  /** With a readings period: the next readings query, and whether one is out. */
+  private readingsTimer: ClockTimer | undefined;
+  private reading = false;
 
   constructor(ctx: SessionContext) {
     super(ctx, '/websocket');
@@ -65,7 +89,14 @@ export class MoonrakerSession extends WebSocketSession {
   protected override onEnded(): void {
     this.ctx.clock.clearTimer(this.retry);
     this.retry = undefined;
+    this.ctx.clock.clearTimer(this.readingsTimer);
+    this.readingsTimer = undefined;
     this.pending.clear();
+  }
+
+  /** The readings period changed (another node, a redeploy): subscribe again the other way. */
+  readingsChanged(): void {
+    if (this.state && !this.retry) this.awaitKlippy();
   }
 
   protected onMessage(message: unknown): void {
@@ -81,7 +112,10 @@ export class MoonrakerSession extends WebSocketSession {
         const params = Array.isArray(message.params) ? message.params : [];
         if (this.state && isObject(params[0])) {
           mergeStatus(this.state, params[0]);
-          this.report();
+          // Without the readings subscribed, a state change reports with readings of the same moment
+          // (a print that starts reports its duration, so that it is not taken for still heating).
+          if (this.readingsMs() === undefined) this.report();
+          else this.readNow();
         }
         return;
       }
@@ -106,16 +140,26 @@ export class MoonrakerSession extends WebSocketSession {
     this.call('server.info', {}, (result) => {
       const info = isObject(result) ? result : {};
       if (info.klippy_connected === true && info.klippy_state === 'ready') {
-        this.call('printer.objects.subscribe', { objects: MOONRAKER_OBJECTS }, (sub, failed) => {
+        const periodic = this.readingsMs() !== undefined;
+        this.call('printer.objects.subscribe', { objects: periodic ? MOONRAKER_STATE_OBJECTS : MOONRAKER_OBJECTS }, (sub, failed) => {
           // Klipper went away between the two calls: wait for it again.
           if (failed) {
             this.retryLater();
             return;
           }
+          // The period changed while the call was out: subscribe the other way.
+          if (periodic !== (this.readingsMs() !== undefined)) {
+            this.awaitKlippy();
+            return;
+          }
           const status = isObject(sub) && isObject(sub.status) ? sub.status : {};
           this.state = {};
           mergeStatus(this.state, status);
-          this.report();
+          this.ctx.clock.clearTimer(this.readingsTimer);
+          this.readingsTimer = undefined;
+          // The first report waits for the readings: a session reports only whole statuses.
+          if (periodic) this.readNow();
+          else this.report();
         });
         return;
       }
@@ -127,6 +171,26 @@ export class MoonrakerSession extends WebSocketSession {
   private retryLater(): void {
     this.ctx.clock.clearTimer(this.retry);
     this.retry = this.ctx.clock.setTimeout(() => this.awaitKlippy(), STARTUP_RETRY_MS);
+  }
+
+  private readingsMs(): number | undefined {
+    return this.ctx.readingsMs?.();
+  }
+
+  /** Asks for the readings now (one query at a time), reports, and asks again a period later. */
+  private readNow(): void {
+    if (this.reading) return; // the answer on its way reports what has been merged meanwhile
+    this.reading = true;
+    this.ctx.clock.clearTimer(this.readingsTimer);
+    this.readingsTimer = undefined;
+    this.call('printer.objects.query', { objects: MOONRAKER_READINGS }, (result, failed) => {
+      this.reading = false;
+      if (!this.state) return; // Klipper went away meanwhile; the subscription is made again
+      if (!failed && isObject(result) && isObject(result.status)) mergeStatus(this.state, result.status);
+      this.report();
+      const every = this.readingsMs();
+      if (every !== undefined) this.readingsTimer = this.ctx.clock.setTimeout(() => this.readNow(), every);
+    });
   }
 
   private report(): void {

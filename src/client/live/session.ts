@@ -53,6 +53,12 @@ export interface SessionContext {
   preferLocal: boolean;
   /** Heartbeat period (ms); sessions with their own keepalive (MQTT) use it too. */
   heartbeatMs: number;
+  /**
+   * How often the session should ask for the readings (temperatures, progress, durations) instead of
+   * having each change pushed; undefined: as the printer pushes them. Read at each use: it can change
+   * on a running session, which is then told (LiveSession.readingsChanged).
+   */
+  readingsMs?: () => number | undefined;
   /** What a platform remembers across the supervisor's attempts (e.g. Bambu's endings right after subscribing). */
   memo: Record<string, number>;
 }
@@ -63,6 +69,8 @@ export interface LiveSession {
   open(sink: SessionSink): Promise<{ via: 'relay' | 'local' }>;
   /** Called every heartbeat period: send the keepalives. Returns false when nothing arrived since the last call (the socket is dead). */
   heartbeat(): boolean;
+  /** SessionContext.readingsMs changed (sessions that act on it: Moonraker). */
+  readingsChanged?(): void;
   /** Ends the socket (no sink.closed afterwards): cleanly, or at once when the path is dead. */
   close(how?: 'clean' | 'dead'): void;
 }

@@ -24,6 +24,12 @@ export const DETECT_RETRY_MS = 30_000;
 export interface LiveSubscriber {
   state(state: LiveState): void;
   snapshot(snapshot: PrinterSnapshot): void;
+  /**
+   * Readings (temperatures, progress, durations) this often are enough for this subscriber; absent:
+   * it wants them as the printer pushes them. The socket takes the shortest period asked for, or the
+   * pushes if any subscriber wants those (LiveConnectionOptions.readingsMs).
+   */
+  readonly readingsMs?: number;
 }
 
 export interface LiveFeedOptions {
@@ -71,8 +77,19 @@ export class LiveFeed {
     return this.#state;
   }
 
+  /** The readings period the subscribers settle on (LiveSubscriber.readingsMs). */
+  get readingsMs(): number | undefined {
+    let shortest: number | undefined;
+    for (const sub of this.#subscribers) {
+      if (sub.readingsMs === undefined) return undefined;
+      shortest = Math.min(shortest ?? sub.readingsMs, sub.readingsMs);
+    }
+    return shortest;
+  }
+
   subscribe(subscriber: LiveSubscriber): () => void {
     this.#subscribers.add(subscriber);
+    this.#live?.setReadingsMs(this.readingsMs);
     subscriber.state(this.#state);
     const latest = this.#live?.latest;
     if (latest && this.#state.status === 'connected') subscriber.snapshot(latest);
@@ -85,6 +102,7 @@ export class LiveFeed {
     return () => {
       this.#subscribers.delete(subscriber);
       if (this.#subscribers.size === 0) this.stop();
+      else this.#live?.setReadingsMs(this.readingsMs);
     };
   }
 
@@ -145,6 +163,7 @@ export class LiveFeed {
         clock: this.options.clock,
         printerName: this.options.printerName,
         serialNumber,
+        readingsMs: this.readingsMs,
       });
       live.on('state', (s) => this.setState(s));
       live.on('snapshot', (s) => {

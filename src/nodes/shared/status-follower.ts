@@ -26,6 +26,8 @@ export function mergeLive(pushed: PrinterSnapshot, lastPoll: PrinterSnapshot | u
 export interface FollowOptions {
   intervalMs: number;
   mode: 'poll' | 'live' | 'auto';
+  /** Live: readings as the printer pushes them (`push`, the default) or once per intervalMs (`interval`). */
+  readings?: 'push' | 'interval';
   bedCooldownC: number;
   /**
    * The derivation memory to continue from (a persistent context store's, shared/status-memory.ts):
@@ -84,6 +86,7 @@ export function followPrinter(connection: AppConnectionNode, options: FollowOpti
   if (options.mode !== 'poll') {
     stops.push(
       connection.live().subscribe({
+        readingsMs: options.readings === 'interval' ? options.intervalMs : undefined,
         state: (state) => {
           connected = state.status === 'connected';
           liveUp = false;
