@@ -124,16 +124,36 @@ describe('e2e: the status node mode and the serial number in the Node-RED editor
       .locator('.red-ui-tray')
       .last()
       .screenshot({ path: artifactPath('status-poll-dialog-mode.png') });
+    // Live readings are a live choice: hidden while the node polls.
+    assert.equal(await page.locator('.oe-status-readings').first().isVisible(), false);
     await chooseMode(/^live/);
     assert.equal(
       await page.evaluate(() => (window as unknown as { $: (s: string) => { typedInput(m: string): string } }).$('#node-input-mode').typedInput('value')),
       'live',
     );
+    assert.equal(await page.locator('.oe-status-readings').first().isVisible(), true, 'the readings row for live');
+    const readings = (): Promise<string> =>
+      page.evaluate(() => (window as unknown as { $: (s: string) => { typedInput(m: string): string } }).$('#node-input-readings').typedInput('value'));
+    assert.equal(await readings(), 'push', 'a flow saved before readings gets the pushes, as before');
+    await page.locator('#node-input-readings').locator('xpath=..').locator('.red-ui-typedInput-option-trigger').click();
+    const menu = page.locator('.red-ui-typedInput-options:visible');
+    await menu.waitFor();
+    assert.deepEqual(
+      (await menu.locator('a').allTextContents()).map((o) => o.trim()),
+      ['as the printer pushes them', 'once per interval (lighter, for print farms)'],
+    );
+    await menu.locator('a', { hasText: /once per interval/ }).click();
+    await menu.waitFor({ state: 'hidden', timeout: 5_000 });
+    assert.equal(await readings(), 'interval');
     await page.click('#node-dialog-ok');
     await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
     await deploy();
     const node = saved().find((n) => n.id === 'p-old');
-    assert.deepEqual([node?.mode, node?.version, node?.interval], ['live', 2, 60], 'the choice, the current version, the other options kept');
+    assert.deepEqual(
+      [node?.mode, node?.readings, node?.version, node?.interval],
+      ['live', 'interval', 2, 60],
+      'the choices, the current version, the other options kept',
+    );
 
     // Opened again after a reload: the saved choice.
     await openEditor();
