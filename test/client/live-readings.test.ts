@@ -87,6 +87,21 @@ describe('client live: Moonraker readings once per period', () => {
     assert.equal(periodicLive.state.status, 'connected');
   });
 
+  it('after Klipper restarts, subscribes to the state again and keeps reading once per period', async () => {
+    const { r, periodic, periodicLive } = await printingPair();
+    r.printer.setHostConnected(false);
+    await seconds(r, 3);
+    r.printer.setHostConnected(true);
+    // Klipper's ready notice, the new subscription and its first readings.
+    await seconds(r, 5);
+    const q0 = periodic.snapshots.length;
+    await seconds(r, 40);
+    const reads = periodic.snapshots.length - q0;
+    assert.ok(reads >= 3 && reads <= 6, `readings every 10 s after the restart: ${reads} in 40 s`);
+    assert.equal(last(periodic).state, 'printing');
+    assert.equal(periodicLive.state.status, 'connected');
+  });
+
   it('leaves no readings timer behind when it stops', async () => {
     const { r } = await printingPair();
     for (const live of r.lives) live.stop();
