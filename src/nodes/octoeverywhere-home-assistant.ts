@@ -35,6 +35,8 @@ interface HomeAssistantDef extends NodeDef, Partial<Record<GroupKey, boolean>> {
   prefix?: string;
   deviceName?: string;
   mode?: 'poll' | 'live' | 'auto';
+  /** Live: readings as the printer pushes them (`push`, the default) or once per interval, as the status node's. */
+  readings?: 'push' | 'interval';
   interval?: number | string;
   webcamInterval?: number | string;
 }
@@ -145,6 +147,7 @@ export = function register(RED: NodeAPI): void {
       {
         intervalMs: Math.max(MIN_INTERVAL_MS, positive(def.interval, DEFAULT_INTERVAL_MS / 1000) * 1000),
         mode: def.mode === 'poll' || def.mode === 'live' ? def.mode : 'auto',
+        readings: def.readings === 'interval' ? 'interval' : 'push',
         bedCooldownC: DEFAULT_BED_COOLDOWN_C,
       },
       {

@@ -242,9 +242,11 @@ describe('node: octoeverywhere-home-assistant (simulator + mosquitto)', function
     });
   }
 
-  for (const mode of ['poll', 'auto'] as const)
-    it(`publishes the state on change only and fires each device trigger once per event through a whole print (${mode})`, async () => {
-      const { seen, printer } = await load(0, { mode });
+  for (const [mode, readings] of [['poll'], ['auto'], ['auto', 'interval']] as const)
+    it(`publishes the state on change only and fires each device trigger once per event through a whole print (${mode}${readings ? `, readings once per ${readings}` : ''})`, async () => {
+      const { seen, printer } = await load(0, { mode, ...(readings ? { readings } : {}) });
+      if (readings)
+        assert.equal((helper.getNode('c1') as unknown as AppConnectionNode).live().readingsMs, 10_000, 'the socket reads once per the node’s interval');
       const sim0 = printer.simulation;
       const states = (): number => seen.filter((m) => m.topic === `${BASE}/state`).length;
       await step(60_000);
