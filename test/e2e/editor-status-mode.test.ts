@@ -227,4 +227,31 @@ describe('e2e: the status node mode and the serial number in the Node-RED editor
     await page.waitForSelector('#node-config-dialog-cancel', { state: 'detached' });
     assert.deepEqual(browser.blocked, [], 'the browser asked nothing of the internet');
   });
+
+  it('the Home Assistant node offers the same Live readings, hidden while it polls', async () => {
+    await openEditor();
+    // Imported, not deployed: only its dialog is looked at.
+    await page.evaluate(() => {
+      const RED = (
+        window as unknown as {
+          RED: { view: { importNodes(nodes: unknown[]): void }; nodes: { node(id: string): unknown }; editor: { edit(node: unknown): void } };
+        }
+      ).RED;
+      RED.view.importNodes([{ id: 'ha-readings', type: 'octoeverywhere-home-assistant', connection: 'c1', broker: '', x: 400, y: 160, wires: [] }]);
+      RED.editor.edit(RED.nodes.node('ha-readings'));
+    });
+    await page.waitForSelector('#node-input-readings', { state: 'attached' });
+    const row = page.locator('.oe-ha-readings');
+    assert.equal(await row.isVisible(), true, 'auto (the default) follows live: the row is there');
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { $: (s: string) => { typedInput(m: string): string } }).$('#node-input-readings').typedInput('value')),
+      'push',
+    );
+    await chooseMode(/^poll/);
+    assert.equal(await row.isVisible(), false, 'no readings row for poll');
+    await chooseMode(/^live/);
+    assert.equal(await row.isVisible(), true);
+    await page.click('#node-dialog-cancel');
+    await page.waitForSelector('#node-dialog-cancel', { state: 'detached' });
+  });
 });
