@@ -138,10 +138,6 @@ export class LiveConnection extends EventEmitter<LiveConnectionEvents> {
     this.supervisor.start();
   }
 
-  get readingsMs(): number | undefined {
-    return this.readings;
-  }
-
   /** Changes LiveConnectionOptions.readingsMs on the running connection (its session subscribes again). */
   setReadingsMs(ms: number | undefined): void {
     const next = readingsPeriod(ms);
