@@ -109,6 +109,8 @@ describe('node: octoeverywhere-failure-detection', () => {
     await settle();
   };
   const processCalls = () => rig.sim.gadgetApi.processCalls();
+  /** The flow with only the failure detection node changed (renamed): a 'nodes' deploy redeploys just that node. */
+  const renamedFlow = (): object[] => flow(rig).map((n) => ((n as { id: string }).id === 'fd' ? { ...n, name: 'renamed' } : n));
 
   beforeEach(async () => {
     rig = await startClockedSimulator();
@@ -372,7 +374,7 @@ describe('node: octoeverywhere-failure-detection', () => {
     );
     await advance(5_000);
     // Only the failure detection node is redeployed (renamed), 5 s into the 40 s interval.
-    const renamed = flow(rig).map((n) => ((n as { id: string }).id === 'fd' ? { ...n, name: 'renamed' } : n));
+    const renamed = renamedFlow();
     await setFlows(renamed, 'nodes', { g1: { apiKey: key } });
     await settle();
     await frame({ payload: bad(), printId: 'p1', seq: 'after the deploy' });
@@ -419,7 +421,7 @@ describe('node: octoeverywhere-failure-detection', () => {
     helper.getNode('fd').receive({ payload: good(), printId: 'p1' } as NodeMessage);
     for (let i = 0; i < 200 && processCalls().length < 2; i++) await turns();
     assert.equal(processCalls().length, 2, 'the second call is out');
-    const renamed = flow(rig).map((n) => ((n as { id: string }).id === 'fd' ? { ...n, name: 'renamed' } : n));
+    const renamed = renamedFlow();
     await setFlows(renamed, 'nodes', { g1: { apiKey: key } });
     held.release();
     await settle();
