@@ -96,6 +96,28 @@ describe('client live: supervision', () => {
     assert.ok(rec.snapshots.length > before, 'statuses flow again on the new socket');
   });
 
+  for (const answered of [true, false]) {
+    it(`moonraker: ${answered ? 'where the edge answers pings, a heartbeat sends the printer nothing else' : 'where the edge lets pings go unanswered, a server.info each heartbeat keeps the socket'}`, async () => {
+      rig = await startRig('moonraker');
+      const r = rig;
+      r.sim.chaos.unansweredPings = !answered;
+      const live = r.live({ heartbeatMs: 10_000 });
+      const rec = record(live);
+      live.start();
+      await until(() => rec.snapshots.length > 0, 'the first snapshot');
+      // Past the first heartbeat: before its ping nothing says whether pings are answered.
+      await run(r, 13);
+      const before = r.sim.socketChaos.framesToPrinters;
+      await run(r, 60);
+      const sent = r.sim.socketChaos.framesToPrinters - before;
+      // An idle printer with its state pushed: only keepalives would cross.
+      if (answered) assert.equal(sent, 0, 'the pongs prove the socket');
+      else assert.ok(sent >= 5 && sent <= 7, `a keepalive call every 10 s: ${sent} in 60 s`);
+      assert.equal(live.state.status, 'connected');
+      assert.equal(rec.states.filter((s) => s.status === 'connecting').length, 1, 'the same socket throughout');
+    });
+  }
+
   for (const kind of ['moonraker', 'octoprint'] as const) {
     it(`${kind}: a socket opened while the relay is stalled asks again once the stall ends, on the same socket`, async () => {
       rig = await startRig(kind);

@@ -116,12 +116,16 @@ export function statusOfUpgradeMessage(message: string): number | undefined {
 /**
  * A session over one WebSocket. Each heartbeat sends a ping and the platform's own keepalive; a
  * heartbeat that finds nothing received (no pong, no frame) since the previous one declares the
- * socket dead, so a silent path is noticed within two heartbeat periods.
+ * socket dead, so a silent path is noticed within two heartbeat periods. The keepalive is told
+ * whether the last ping was answered: where the edge answers pings, the pong is the proof of life,
+ * and a keepalive that asks for an answer only matters where it does not.
  */
 export abstract class WebSocketSession implements LiveSession {
   protected ws: WebSocket | undefined;
   protected sink: SessionSink | undefined;
   private heard = true;
+  /** A pong came since the last heartbeat. */
+  private ponged = false;
   private ended = false;
 
   constructor(
@@ -160,7 +164,10 @@ export abstract class WebSocketSession implements LiveSession {
       }
       this.onMessage(message);
     });
-    ws.on('pong', alive);
+    ws.on('pong', () => {
+      this.ponged = true;
+      alive();
+    });
     ws.on('error', () => undefined); // the close that follows carries the ending
     ws.once('close', (code: number) => {
       this.ws = undefined;
@@ -175,9 +182,11 @@ export abstract class WebSocketSession implements LiveSession {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return true;
     if (!this.heard) return false;
+    const pingAnswered = this.ponged;
     this.heard = false;
+    this.ponged = false;
     ws.ping();
-    this.keepalive();
+    this.keepalive(pingAnswered);
     return true;
   }
 
@@ -199,8 +208,8 @@ export abstract class WebSocketSession implements LiveSession {
   protected async beforeOpen(): Promise<void> {}
   protected abstract onOpen(): void;
   protected abstract onMessage(message: unknown): void;
-  /** The platform's keepalive, sent with each heartbeat ping. */
-  protected abstract keepalive(): void;
+  /** The platform's keepalive, sent with each heartbeat ping; `pingAnswered`: the previous ping got its pong. */
+  protected abstract keepalive(pingAnswered: boolean): void;
   /** Releases the session's own timers. */
   protected onEnded(): void {}
 }

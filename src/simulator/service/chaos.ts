@@ -19,6 +19,11 @@ export interface ChaosKnobs {
    * and the MQTT proxy neither answers PINGREQ nor enforces keepalive. Only a client heartbeat notices.
    */
   stallSockets: boolean;
+  /**
+   * The edge lets a client's WebSocket pings go unanswered while frames still flow both ways: whether
+   * the real edge answers them is unsettled (docs/octoeverywhere.md §9.2), so clients must live either way.
+   */
+  unansweredPings: boolean;
   /** Simulated ms a relay restart refuses new upgrades; 0 means 10 s. */
   relayRestartMs: number;
   /** Status those upgrades are refused with (601 or 600 are what a restarting edge would say); 0 means 601. */
@@ -54,6 +59,7 @@ export class Chaos {
     errorStatus: 0,
     webhookTimeoutMs: 0,
     stallSockets: false,
+    unansweredPings: false,
     relayRestartMs: 0,
     relayRestartStatus: 0,
   };
@@ -66,6 +72,8 @@ export class Chaos {
   private restartUntil = Number.NEGATIVE_INFINITY;
   /** Frames and pings a stall swallowed (lets tests wait for the stall to have bitten). */
   stalledFrames = 0;
+  /** Frames the WebSocket relay carried from clients to printers (what a client's keepalives cost the printer). */
+  framesToPrinters = 0;
 
   constructor(private readonly clock?: SimClock) {}
 

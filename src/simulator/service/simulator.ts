@@ -65,6 +65,8 @@ export interface SocketChaos {
   readonly openedSockets: number;
   /** Frames and pings swallowed by `chaos.stallSockets` so far. */
   readonly stalledFrames: number;
+  /** Frames the WebSocket relay carried from clients to printers so far. */
+  readonly framesToPrinters: number;
 }
 
 export interface SharedConnectionValues {
@@ -326,6 +328,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       },
       get stalledFrames() {
         return chaos.stalledFrames;
+      },
+      get framesToPrinters() {
+        return chaos.framesToPrinters;
       },
     },
     webhookDeliveries: webhooks.deliveries,

@@ -161,11 +161,14 @@ export class WsRelay {
       (to: WebSocket) =>
       (data: RawData, isBinary: boolean): void => {
         if (this.chaos.knobs.stallSockets) this.chaos.stalledFrames++;
-        else if (to.readyState === WebSocket.OPEN) to.send(data, { binary: isBinary });
+        else if (to.readyState === WebSocket.OPEN) {
+          if (to === upstream) this.chaos.framesToPrinters++;
+          to.send(data, { binary: isBinary });
+        }
       };
     client.on('ping', (data: Buffer) => {
-      if (!this.chaos.knobs.stallSockets) client.pong(data);
-      else this.chaos.stalledFrames++;
+      if (this.chaos.knobs.stallSockets) this.chaos.stalledFrames++;
+      else if (!this.chaos.knobs.unansweredPings) client.pong(data);
     });
     client.on('message', forward(upstream));
     upstream.on('message', forward(client));
