@@ -82,7 +82,7 @@ export class MoonrakerSession extends WebSocketSession {
     // Not subscribed and no retry due: the opening calls (or their answers) were lost on the way, as
     // on a socket opened while the path was stalled. Ask again. Otherwise, where the edge lets pings go
     // unanswered, a plain round trip gives the next heartbeat something to hear; where pongs come, they
-    // do that, and 1,000 printers are spared a call each every heartbeat.
+    // do that, and the printer is spared a call every heartbeat.
     if (!this.state && !this.retry) this.awaitKlippy();
     else if (!pingAnswered) this.call('server.info', {});
   }
